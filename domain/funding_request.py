@@ -1,0 +1,391 @@
+"""A school's application to its cluster for top-up funding, from submission to payment.
+
+    submitted --evidence--> evidenced --approve--> cluster_approved --payments--> paid
+       |  ^                  |  |  |
+       |  +--evidence-- information_requested <--request_information
+       +--decline/withdraw---+  +--escalate (cluster cannot afford it)--> escalated
+                                                  council approve / decline --+
+                                     council_approved --payments--> paid / council_declined
+
+Each command checks its named guards, then records one event. Money decisions touch a second
+aggregate (the cluster budget or council fund); the request calls it here, so both events are
+pending together and the application saves them in one atomic ``save()``.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    AmountNotAllowed,
+    EscalationNotAllowed,
+    EvidenceRequired,
+    InvalidTransition,
+    InvalidValue,
+    PaymentExceedsApproved,
+)
+from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.values import (
+    SHORT_TEXT,
+    Actor,
+    ClusterId,
+    Decision,
+    DecisionKind,
+    DeclineReasonCode,
+    EvidenceDocument,
+    FinancialYear,
+    Money,
+    ProvisionLine,
+    RequestStatus,
+    SchoolUrn,
+    SpendEvidence,
+    SpendLine,
+    TopUpReason,
+    check_pupil_count,
+    check_text,
+)
+
+S = RequestStatus
+OPEN_STATUSES = frozenset({S.SUBMITTED, S.EVIDENCED, S.INFORMATION_REQUESTED})
+PAYABLE_STATUSES = frozenset({S.CLUSTER_APPROVED, S.COUNCIL_APPROVED})
+FINAL_STATUSES = frozenset({S.CLUSTER_DECLINED, S.COUNCIL_DECLINED, S.WITHDRAWN, S.PAID})
+
+MAX_LINES = 50
+
+
+class FundingRequest(Aggregate):
+    """A top-up funding request. Carries counts and a needs summary, never a pupil's identity."""
+
+    class Submitted(Aggregate.Created):
+        class_version = 1
+        school_urn: SchoolUrn
+        cluster_id: ClusterId
+        financial_year: FinancialYear
+        amount_requested: Money
+        reason: TopUpReason
+        pupil_count: int
+        needs_summary: str
+        planned_provision: list[ProvisionLine]
+        actor: Actor
+
+    class SpendEvidenceProvided(Aggregate.Event):
+        class_version = 1
+        notional_sen_budget: Money
+        spend: list[SpendLine]
+        documents: list[EvidenceDocument]
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.evidence = SpendEvidence(
+                notional_sen_budget=self.notional_sen_budget,
+                spend=list(self.spend),
+                documents=list(self.documents),
+                provided_by=self.actor,
+                provided_at=self.timestamp,
+            )
+            request.status = S.EVIDENCED
+
+    class InformationRequested(Aggregate.Event):
+        class_version = 1
+        question: str
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.record(DecisionKind.INFORMATION_REQUEST, self.actor, self.timestamp, self.question)
+            request.status = S.INFORMATION_REQUESTED
+
+    class ClusterApproved(Aggregate.Event):
+        class_version = 1
+        amount: Money
+        reason: str
+        conditions: str
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.record(DecisionKind.CLUSTER_APPROVAL, self.actor, self.timestamp, self.reason, self.amount)
+            request.amount_approved = self.amount
+            request.conditions = self.conditions
+            request.funded_by = "cluster"
+            request.status = S.CLUSTER_APPROVED
+
+    class ClusterDeclined(Aggregate.Event):
+        class_version = 1
+        reason_code: DeclineReasonCode
+        reason: str
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.record(
+                DecisionKind.CLUSTER_DECLINE, self.actor, self.timestamp, self.reason, reason_code=self.reason_code
+            )
+            request.status = S.CLUSTER_DECLINED
+
+    class Escalated(Aggregate.Event):
+        class_version = 1
+        amount: Money
+        exceptional_circumstances: str
+        cluster_available: Money
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.record(
+                DecisionKind.ESCALATION, self.actor, self.timestamp, self.exceptional_circumstances, self.amount
+            )
+            request.amount_escalated = self.amount
+            request.status = S.ESCALATED
+
+    class CouncilApproved(Aggregate.Event):
+        class_version = 1
+        amount: Money
+        reason: str
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.record(DecisionKind.COUNCIL_APPROVAL, self.actor, self.timestamp, self.reason, self.amount)
+            request.amount_approved = self.amount
+            request.funded_by = "council"
+            request.status = S.COUNCIL_APPROVED
+
+    class CouncilDeclined(Aggregate.Event):
+        class_version = 1
+        reason: str
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.record(DecisionKind.COUNCIL_DECLINE, self.actor, self.timestamp, self.reason)
+            request.status = S.COUNCIL_DECLINED
+
+    class Withdrawn(Aggregate.Event):
+        class_version = 1
+        reason: str
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.record(DecisionKind.WITHDRAWAL, self.actor, self.timestamp, self.reason)
+            request.status = S.WITHDRAWN
+
+    class PaymentRecorded(Aggregate.Event):
+        class_version = 1
+        amount: Money
+        reference: str
+        actor: Actor
+
+        def apply(self, request: FundingRequest) -> None:
+            request.amount_paid += self.amount
+            if request.amount_paid == request.amount_approved:
+                request.status = S.PAID
+
+    def __init__(
+        self,
+        school_urn: SchoolUrn,
+        cluster_id: ClusterId,
+        financial_year: FinancialYear,
+        amount_requested: Money,
+        reason: TopUpReason,
+        pupil_count: int,
+        needs_summary: str,
+        planned_provision: list[ProvisionLine],
+        actor: Actor,
+    ) -> None:
+        self.school_urn = school_urn
+        self.cluster_id = cluster_id
+        self.financial_year = financial_year
+        self.amount_requested = amount_requested
+        self.reason = reason
+        self.pupil_count = pupil_count
+        self.needs_summary = needs_summary
+        self.planned_provision = list(planned_provision)
+        self.submitted_by = actor
+        self.status = S.SUBMITTED
+        self.evidence: SpendEvidence | None = None
+        self.decisions: list[Decision] = []
+        self.conditions = ""
+        self.amount_escalated: Money | None = None
+        self.amount_approved = Money.zero()
+        self.amount_paid = Money.zero()
+        self.funded_by: str | None = None
+
+    def record(
+        self,
+        kind: DecisionKind,
+        actor: Actor,
+        at: object,
+        reason: str,
+        amount: Money | None = None,
+        reason_code: DeclineReasonCode | None = None,
+    ) -> None:
+        self.decisions = [*self.decisions, Decision(kind, actor, at, reason, amount, reason_code)]  # type: ignore[arg-type]
+
+    # -- guards --------------------------------------------------------------------------------
+
+    def check_status_in(self, allowed: frozenset[RequestStatus], action: str) -> None:
+        if self.status not in allowed:
+            raise InvalidTransition(f"cannot {action} a request that is {self.status.value}")
+
+    def check_has_spend_evidence(self) -> None:
+        if self.evidence is None:
+            raise EvidenceRequired("the school has not yet shown how it spent its own SEN funding")
+
+    def check_within_amount_requested(self, amount: Money, what: str) -> None:
+        if amount > self.amount_requested:
+            raise AmountNotAllowed(f"{what} {amount} is more than the {self.amount_requested} requested")
+
+    def check_is_this_requests_budget(self, budget: ClusterBudget) -> None:
+        if budget.cluster_id != self.cluster_id or budget.financial_year != self.financial_year:
+            raise InvalidValue("that budget is not this request's cluster budget for its year")
+
+    def check_is_this_requests_fund(self, fund: Fund) -> None:
+        if isinstance(fund, CouncilFund):
+            matches = self.funded_by == "council" and fund.financial_year == self.financial_year
+        else:
+            matches = isinstance(fund, ClusterBudget) and self.funded_by == "cluster"
+            matches = matches and fund.id == ClusterBudget.id_for(self.cluster_id, self.financial_year)
+        if not matches:
+            raise InvalidValue("payments come from the fund that approved the request")
+
+    def check_payment_within_approval(self, amount: Money) -> None:
+        if self.amount_paid + amount > self.amount_approved:
+            outstanding = self.amount_approved - self.amount_paid
+            raise PaymentExceedsApproved(f"only {outstanding} of the {self.amount_approved} approved is unpaid")
+
+    # -- commands ------------------------------------------------------------------------------
+
+    @classmethod
+    def submit(
+        cls,
+        *,
+        school_urn: SchoolUrn,
+        cluster_id: ClusterId,
+        financial_year: FinancialYear,
+        amount_requested: Money,
+        reason: TopUpReason,
+        pupil_count: int,
+        needs_summary: str,
+        planned_provision: list[ProvisionLine],
+        actor: Actor,
+        request_id: UUID | None = None,
+    ) -> FundingRequest:
+        if not amount_requested.is_positive:
+            raise InvalidValue("amount_requested must be positive")
+        check_pupil_count(pupil_count)
+        check_text(needs_summary, field="needs_summary")
+        if not planned_provision:
+            raise InvalidValue("planned_provision needs at least one line")
+        if len(planned_provision) > MAX_LINES:
+            raise InvalidValue(f"planned_provision has at most {MAX_LINES} lines")
+        return cls._create(
+            cls.Submitted,
+            id=request_id,
+            school_urn=school_urn,
+            cluster_id=cluster_id,
+            financial_year=financial_year,
+            amount_requested=amount_requested,
+            reason=reason,
+            pupil_count=pupil_count,
+            needs_summary=needs_summary,
+            planned_provision=list(planned_provision),
+            actor=actor,
+        )
+
+    def provide_evidence(
+        self,
+        notional_sen_budget: Money,
+        spend: list[SpendLine],
+        documents: list[EvidenceDocument],
+        actor: Actor,
+    ) -> None:
+        self.check_status_in(OPEN_STATUSES, "add spend evidence to")
+        if notional_sen_budget.is_negative:
+            raise InvalidValue("notional_sen_budget must not be negative")
+        if not spend:
+            raise InvalidValue("spend evidence needs at least one line of spend")
+        if len(spend) > MAX_LINES or len(documents) > MAX_LINES:
+            raise InvalidValue(f"spend and documents have at most {MAX_LINES} lines each")
+        self.trigger_event(
+            self.SpendEvidenceProvided,
+            notional_sen_budget=notional_sen_budget,
+            spend=list(spend),
+            documents=list(documents),
+            actor=actor,
+        )
+
+    def request_information(self, question: str, actor: Actor) -> None:
+        self.check_status_in(frozenset({S.SUBMITTED, S.EVIDENCED}), "request information on")
+        check_text(question, field="question")
+        self.trigger_event(self.InformationRequested, question=question, actor=actor)
+
+    def approve(self, amount: Money, reason: str, conditions: str, actor: Actor, budget: ClusterBudget) -> None:
+        self.check_status_in(frozenset({S.EVIDENCED}), "approve")
+        self.check_has_spend_evidence()
+        check_text(reason, field="reason")
+        check_text(conditions, field="conditions", required=False)
+        self.check_within_amount_requested(amount, "the approved amount")
+        self.check_is_this_requests_budget(budget)
+        budget.commit(self.id, amount, actor)
+        self.trigger_event(self.ClusterApproved, amount=amount, reason=reason, conditions=conditions, actor=actor)
+
+    def decline(self, reason_code: DeclineReasonCode, reason: str, actor: Actor) -> None:
+        self.check_status_in(OPEN_STATUSES, "decline")
+        check_text(reason, field="reason")
+        self.trigger_event(self.ClusterDeclined, reason_code=reason_code, reason=reason, actor=actor)
+
+    def escalate(
+        self, amount: Money, exceptional_circumstances: str, actor: Actor, budget: ClusterBudget | None
+    ) -> None:
+        """``budget`` is None when the cluster has no budget for the year yet (nothing available)."""
+        self.check_status_in(frozenset({S.EVIDENCED}), "escalate")
+        check_text(exceptional_circumstances, field="exceptional_circumstances")
+        self.check_within_amount_requested(amount, "the escalated amount")
+        available = Money.zero()
+        if budget is not None:
+            self.check_is_this_requests_budget(budget)
+            available = budget.available
+        if available >= self.amount_requested:
+            raise EscalationNotAllowed(
+                f"the cluster has {available} available, enough for the {self.amount_requested} requested"
+            )
+        self.trigger_event(
+            self.Escalated,
+            amount=amount,
+            exceptional_circumstances=exceptional_circumstances,
+            cluster_available=available,
+            actor=actor,
+        )
+
+    def approve_as_council(self, amount: Money | None, reason: str, actor: Actor, fund: CouncilFund) -> None:
+        self.check_status_in(frozenset({S.ESCALATED}), "decide")
+        check_text(reason, field="reason")
+        escalated = self.amount_escalated or self.amount_requested
+        amount = escalated if amount is None else amount
+        if amount > escalated:
+            raise AmountNotAllowed(f"the council may approve at most the {escalated} escalated")
+        if fund.financial_year != self.financial_year:
+            raise InvalidValue("that fund is not for this request's year")
+        fund.commit(self.id, amount, actor)
+        self.trigger_event(self.CouncilApproved, amount=amount, reason=reason, actor=actor)
+
+    def decline_as_council(self, reason: str, actor: Actor) -> None:
+        self.check_status_in(frozenset({S.ESCALATED}), "decide")
+        check_text(reason, field="reason")
+        self.trigger_event(self.CouncilDeclined, reason=reason, actor=actor)
+
+    def withdraw(self, reason: str, actor: Actor) -> None:
+        self.check_status_in(OPEN_STATUSES, "withdraw")
+        check_text(reason, field="reason")
+        self.trigger_event(self.Withdrawn, reason=reason, actor=actor)
+
+    def record_payment(self, amount: Money, reference: str, actor: Actor, fund: Fund) -> None:
+        self.check_status_in(PAYABLE_STATUSES, "pay")
+        check_text(reference, field="reference", max_length=SHORT_TEXT)
+        if not amount.is_positive:
+            raise InvalidValue("a payment must be positive")
+        self.check_payment_within_approval(amount)
+        self.check_is_this_requests_fund(fund)
+        fund.record_payment(self.id, amount, reference, actor)
+        self.trigger_event(self.PaymentRecorded, amount=amount, reference=reference, actor=actor)
+
+    @property
+    def amount_outstanding(self) -> Money:
+        return self.amount_approved - self.amount_paid

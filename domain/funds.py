@@ -1,0 +1,266 @@
+"""Money held for one financial year: a cluster's budget and the council's exceptional fund.
+
+Both follow one rule above all: ``available = allocated - committed - commissioned`` never goes
+below zero. Ids are derived from the cluster and year (or the year alone), so two writers who both
+open "the" budget for a cluster-year collide in the store instead of creating two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import AmountNotAllowed, InsufficientFunds, InvalidValue, PaymentExceedsApproved
+from domain.values import (
+    SHORT_TEXT,
+    Actor,
+    ClusterId,
+    CommissionedService,
+    FinancialYear,
+    Money,
+    SchoolUrn,
+    check_text,
+)
+
+# Fixed for all time: changing it would orphan every stored budget and fund.
+ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:send-top-up-funding-engine")
+
+
+class Fund(Aggregate):
+    """What cluster budgets and the council fund share: allocations in, commitments and payments out."""
+
+    allocated: Money
+    committed: Money
+    commissioned: Money
+    paid: Money
+
+    class FundsAllocated(Aggregate.Event):
+        """Finance added money (or, with a negative amount, took back unspent money)."""
+
+        class_version = 1
+        amount: Money
+        note: str
+        actor: Actor
+
+        def apply(self, fund: Fund) -> None:
+            fund.allocated += self.amount
+
+    class FundsCommitted(Aggregate.Event):
+        """An approval reserved money for one funding request, in the same save as the approval."""
+
+        class_version = 1
+        request_id: UUID
+        amount: Money
+        actor: Actor
+
+        def apply(self, fund: Fund) -> None:
+            fund.committed += self.amount
+
+    class PaymentRecorded(Aggregate.Event):
+        """Finance paid out part of a commitment."""
+
+        class_version = 1
+        request_id: UUID
+        amount: Money
+        reference: str
+        actor: Actor
+
+        def apply(self, fund: Fund) -> None:
+            fund.paid += self.amount
+
+    def _open(self) -> None:
+        self.allocated = Money.zero()
+        self.committed = Money.zero()
+        self.commissioned = Money.zero()
+        self.paid = Money.zero()
+
+    @property
+    def available(self) -> Money:
+        return self.allocated - self.committed - self.commissioned
+
+    # -- guards ------------------------------------------------------------------------------
+
+    def check_has_sufficient_funds(self, amount: Money) -> None:
+        if amount > self.available:
+            raise InsufficientFunds(f"{self.label} has {self.available} available; {amount} is needed")
+
+    def check_payment_within_commitments(self, amount: Money) -> None:
+        if self.paid + amount > self.committed:
+            raise PaymentExceedsApproved(f"{self.label} would pay out more than it committed")
+
+    @property
+    def label(self) -> str:
+        raise NotImplementedError
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def allocate(self, amount: Money, note: str, actor: Actor) -> None:
+        check_text(note, field="note", max_length=SHORT_TEXT * 5, required=False)
+        if amount.pence == 0:
+            raise InvalidValue("an allocation must not be zero")
+        if amount.is_negative:
+            self.check_has_sufficient_funds(-amount)
+        self.trigger_event(self.FundsAllocated, amount=amount, note=note, actor=actor)
+
+    def commit(self, request_id: UUID, amount: Money, actor: Actor) -> None:
+        if not amount.is_positive:
+            raise AmountNotAllowed("a commitment must be positive")
+        self.check_has_sufficient_funds(amount)
+        self.trigger_event(self.FundsCommitted, request_id=request_id, amount=amount, actor=actor)
+
+    def record_payment(self, request_id: UUID, amount: Money, reference: str, actor: Actor) -> None:
+        self.check_payment_within_commitments(amount)
+        self.trigger_event(
+            self.PaymentRecorded, request_id=request_id, amount=amount, reference=reference, actor=actor
+        )
+
+    def figures(self) -> dict[str, Money]:
+        return {
+            "allocated": self.allocated,
+            "committed": self.committed,
+            "commissioned": self.commissioned,
+            "available": self.available,
+            "paid": self.paid,
+        }
+
+
+class ClusterBudget(Fund):
+    """One cluster's delegated SEN funding for one financial year."""
+
+    cluster_id: ClusterId
+    financial_year: FinancialYear
+
+    @staticmethod
+    def id_for(cluster_id: ClusterId, financial_year: FinancialYear) -> UUID:
+        return uuid5(ID_NAMESPACE, f"cluster-budget/{cluster_id}/{financial_year}")
+
+    class Opened(Aggregate.Created):
+        class_version = 1
+        cluster_id: ClusterId
+        financial_year: FinancialYear
+        actor: Actor
+
+    class FundsAllocated(Fund.FundsAllocated):
+        pass
+
+    class FundsCommitted(Fund.FundsCommitted):
+        pass
+
+    class PaymentRecorded(Fund.PaymentRecorded):
+        pass
+
+    class ServiceCommissioned(Aggregate.Event):
+        """The cluster jointly commissioned a specialist service for some of its schools."""
+
+        class_version = 1
+        service: CommissionedService
+        provider: str
+        amount: Money
+        school_urns: list[SchoolUrn]
+        description: str
+        actor: Actor
+
+        def apply(self, budget: ClusterBudget) -> None:
+            budget.commissioned += self.amount
+            budget.commission_count += 1
+
+    def __init__(self, cluster_id: ClusterId, financial_year: FinancialYear, actor: Actor) -> None:
+        self.cluster_id = cluster_id
+        self.financial_year = financial_year
+        self.commission_count = 0
+        self._open()
+
+    @classmethod
+    def open(cls, cluster_id: ClusterId, financial_year: FinancialYear, actor: Actor) -> ClusterBudget:
+        return cls._create(
+            cls.Opened,
+            id=cls.id_for(cluster_id, financial_year),
+            cluster_id=cluster_id,
+            financial_year=financial_year,
+            actor=actor,
+        )
+
+    @property
+    def label(self) -> str:
+        return f"the {self.cluster_id} budget for {self.financial_year}"
+
+    def check_schools_are_members(self, school_urns: list[SchoolUrn], members: list[SchoolUrn]) -> None:
+        outsiders = sorted(str(urn) for urn in school_urns if urn not in members)
+        if outsiders:
+            raise InvalidValue(f"not schools of cluster {self.cluster_id}: {', '.join(outsiders)}")
+
+    def commission(
+        self,
+        *,
+        service: CommissionedService,
+        provider: str,
+        amount: Money,
+        school_urns: list[SchoolUrn],
+        description: str,
+        members: list[SchoolUrn],
+        actor: Actor,
+    ) -> None:
+        check_text(provider, field="provider", max_length=SHORT_TEXT)
+        check_text(description, field="description")
+        if not school_urns:
+            raise InvalidValue("a commission names at least one school")
+        if len(set(school_urns)) != len(school_urns):
+            raise InvalidValue("a commission names each school once")
+        self.check_schools_are_members(school_urns, members)
+        if not amount.is_positive:
+            raise InvalidValue("a commission's amount must be positive")
+        self.check_has_sufficient_funds(amount)
+        self.trigger_event(
+            self.ServiceCommissioned,
+            service=service,
+            provider=provider,
+            amount=amount,
+            school_urns=sorted(school_urns),
+            description=description,
+            actor=actor,
+        )
+
+
+class CouncilFund(Fund):
+    """The council's exceptional-circumstances fund for one financial year."""
+
+    financial_year: FinancialYear
+
+    @staticmethod
+    def id_for(financial_year: FinancialYear) -> UUID:
+        return uuid5(ID_NAMESPACE, f"council-fund/{financial_year}")
+
+    class Opened(Aggregate.Created):
+        class_version = 1
+        financial_year: FinancialYear
+        actor: Actor
+
+    class FundsAllocated(Fund.FundsAllocated):
+        pass
+
+    class FundsCommitted(Fund.FundsCommitted):
+        pass
+
+    class PaymentRecorded(Fund.PaymentRecorded):
+        pass
+
+    def __init__(self, financial_year: FinancialYear, actor: Actor) -> None:
+        self.financial_year = financial_year
+        self._open()
+
+    @classmethod
+    def open(cls, financial_year: FinancialYear, actor: Actor) -> CouncilFund:
+        return cls._create(
+            cls.Opened, id=cls.id_for(financial_year), financial_year=financial_year, actor=actor
+        )
+
+    @property
+    def label(self) -> str:
+        return f"the council fund for {self.financial_year}"
+
+
+def state_of(aggregate: Any) -> dict[str, Any]:
+    """An aggregate's state as plain data, for comparing an in-memory copy with a reloaded one."""
+    return {key: value for key, value in vars(aggregate).items() if key != "_pending_events"}

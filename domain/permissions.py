@@ -1,0 +1,68 @@
+"""Who may do what: DESIGN.md's role rules in one table, checked before anything else happens.
+
+Commands are checked in two steps. ``check_role`` runs first, on the actor alone, so a role that is
+never allowed learns nothing about any record. Scope checks (the school's own request, the lead's own
+cluster) run once the record is loaded.
+"""
+
+from __future__ import annotations
+
+from domain.errors import NotPermitted
+from domain.values import Actor, ClusterId, Role, SchoolUrn
+
+SCHOOL, LEAD, COUNCIL, FINANCE = Role.SCHOOL, Role.CLUSTER_LEAD, Role.COUNCIL, Role.FINANCE
+
+COMMAND_ROLES: dict[str, frozenset[Role]] = {
+    "register_cluster": frozenset({COUNCIL}),
+    "add_school": frozenset({COUNCIL}),
+    "remove_school": frozenset({COUNCIL}),
+    "allocate_budget": frozenset({FINANCE}),
+    "allocate_council_fund": frozenset({FINANCE}),
+    "submit_request": frozenset({SCHOOL}),
+    "provide_evidence": frozenset({SCHOOL}),
+    "withdraw": frozenset({SCHOOL}),
+    "request_information": frozenset({LEAD}),
+    "approve": frozenset({LEAD}),
+    "decline": frozenset({LEAD}),
+    "escalate": frozenset({LEAD}),
+    "commission_service": frozenset({LEAD}),
+    "decide_escalation": frozenset({COUNCIL}),
+    "record_payment": frozenset({FINANCE}),
+    "read_request": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
+    "read_cluster": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
+    "read_budget": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
+    "read_council_fund": frozenset({COUNCIL, FINANCE}),
+    "read_all_balances": frozenset({COUNCIL, FINANCE}),
+}
+
+
+def check_role(actor: Actor, command: str) -> None:
+    allowed = COMMAND_ROLES[command]
+    if actor.role not in allowed:
+        raise NotPermitted(f"the {actor.role.value} role may not {command.replace('_', ' ')}")
+
+
+def check_is_the_school(actor: Actor, school_urn: SchoolUrn) -> None:
+    if actor.school_urn != school_urn:
+        raise NotPermitted("only the school itself may do this")
+
+
+def check_leads_the_cluster(actor: Actor, cluster_id: ClusterId) -> None:
+    if actor.cluster_id != cluster_id:
+        raise NotPermitted("only the lead of this cluster may do this")
+
+
+def check_may_read_request(actor: Actor, school_urn: SchoolUrn, cluster_id: ClusterId) -> None:
+    """Council and finance read everything; a school its own requests; a lead its cluster's."""
+    if actor.role is SCHOOL:
+        check_is_the_school(actor, school_urn)
+    elif actor.role is LEAD:
+        check_leads_the_cluster(actor, cluster_id)
+
+
+def check_may_read_budget(actor: Actor, cluster_id: ClusterId, actors_cluster: ClusterId | None) -> None:
+    """A school reads its own cluster's budget (``actors_cluster``); a lead reads only its own."""
+    if actor.role is SCHOOL and actors_cluster != cluster_id:
+        raise NotPermitted("a school may read only its own cluster's budget")
+    if actor.role is LEAD:
+        check_leads_the_cluster(actor, cluster_id)

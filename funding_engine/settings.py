@@ -1,0 +1,139 @@
+"""Settings, read once from the environment at start-up and validated with a clear message.
+
+Only ``FUNDING_ENGINE_*`` variables are read. Nothing here connects to anything: the composition
+root (``funding_engine.bootstrap``) does that, when asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/funding.sqlite3"
+
+
+@dataclass(frozen=True)
+class SQLiteStore:
+    path: str  # a file path, or ":memory:"
+
+    def library_env(self) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": self.path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+
+    def describe(self) -> str:
+        return f"SQLite file {self.path}"
+
+
+@dataclass(frozen=True)
+class PostgresStore:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    schema: str
+    pool_size: int = 10
+    max_overflow: int = 10
+
+    def library_env(self) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_POOL_SIZE": str(self.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.max_overflow),
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": "30",
+        }
+
+    def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            host=self.host, port=self.port, user=self.user, password=self.password or None, dbname=self.dbname
+        )
+
+    def describe(self) -> str:
+        return f"PostgreSQL database {self.dbname} on {self.host}:{self.port}, schema {self.schema}"
+
+
+Store = SQLiteStore | PostgresStore
+
+
+def parse_database_url(url: str) -> Store:
+    """``sqlite:///relative.sqlite3``, ``sqlite:////absolute.sqlite3``, ``sqlite:///:memory:``,
+    or ``postgresql://user:password@host:port/dbname[?schema=name]``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        if parts.netloc:
+            raise ValueError("a SQLite URL has no host: use sqlite:///relative/path or sqlite:////absolute/path")
+        path = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
+        if not path:
+            raise ValueError("a SQLite URL needs a file path, e.g. sqlite:///var/funding.sqlite3")
+        return SQLiteStore(path)
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname or "/" in dbname:
+            raise ValueError("a PostgreSQL URL needs a database name, e.g. postgresql://user@host:5432/funding")
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise ValueError("the PostgreSQL port must be a number") from None
+        query = parse_qs(parts.query)
+        unknown = sorted(set(query) - {"schema"})
+        if unknown:
+            raise ValueError(f"unsupported PostgreSQL URL option(s): {', '.join(unknown)} (only 'schema')")
+        schema = query.get("schema", ["public"])[0]
+        if not schema.replace("_", "").isalnum():
+            raise ValueError("the PostgreSQL schema must be letters, digits and underscores")
+        return PostgresStore(
+            host=parts.hostname or "localhost",
+            port=port,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=dbname,
+            schema=schema,
+        )
+    raise ValueError(
+        f"FUNDING_ENGINE_DATABASE_URL must start with sqlite:/// or postgresql://, got {scheme or 'no scheme'}://..."
+    )
+
+
+class Settings(BaseSettings):
+    """The engine's settings. Each field reads ``FUNDING_ENGINE_<NAME>`` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FUNDING_ENGINE_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_usable(cls, value: str) -> str:
+        parse_database_url(value)
+        return value
+
+    @property
+    def store(self) -> Store:
+        return parse_database_url(self.database_url)
+
+
+def ensure_sqlite_file(path: str) -> None:
+    """Create the folder, and the file readable by its owner only (it holds the whole record)."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if not file.exists():
+        file.touch(mode=0o600)
