@@ -1,0 +1,79 @@
+"""Shared test vocabulary: fictional actors, and a world with a cluster, schools and budgets."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domain.funding_request import FundingRequest
+from domain.values import Actor
+from funding_engine.application import FundingApplication
+
+YEAR = "2026-27"
+CLUSTER = "northmere-coast"
+OTHER_CLUSTER = "fenwick-broads"
+SCHOOL = "900001"
+SECOND_SCHOOL = "900002"
+OTHER_SCHOOL = "900101"  # in OTHER_CLUSTER
+
+COUNCIL = Actor.council("council-officer-1")
+FINANCE = Actor.finance("finance-officer-1")
+LEAD = Actor.cluster_lead("lead-northmere", CLUSTER)
+OTHER_LEAD = Actor.cluster_lead("lead-fenwick", OTHER_CLUSTER)
+HEAD = Actor.school("senco-900001", SCHOOL)
+SECOND_HEAD = Actor.school("senco-900002", SECOND_SCHOOL)
+OTHER_HEAD = Actor.school("senco-900101", OTHER_SCHOOL)
+
+
+def set_up_world(app: FundingApplication, *, budget: str | None = "5000.00", council_fund: str | None = None) -> None:
+    """Two clusters with their schools; the first with a budget (and the council fund, if given)."""
+    app.register_cluster(COUNCIL, CLUSTER, "Northmere Coast")
+    app.register_cluster(COUNCIL, OTHER_CLUSTER, "Fenwick Broads")
+    app.add_school(COUNCIL, CLUSTER, SCHOOL)
+    app.add_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
+    app.add_school(COUNCIL, OTHER_CLUSTER, OTHER_SCHOOL)
+    if budget is not None:
+        app.allocate_budget(FINANCE, CLUSTER, YEAR, budget, "initial allocation")
+    if council_fund is not None:
+        app.allocate_council_fund(FINANCE, YEAR, council_fund, "exceptional circumstances fund")
+
+
+def submission(**overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "school_urn": SCHOOL,
+        "financial_year": YEAR,
+        "amount_requested": "1000.00",
+        "reason": "complex_needs",
+        "pupil_count": 2,
+        "needs_summary": "Two pupils with complex communication needs need daily small-group support.",
+        "planned_provision": [{"category": "one_to_one_and_small_group_support", "amount": "1000.00"}],
+    }
+    fields.update(overrides)
+    return fields
+
+
+EVIDENCE: dict[str, Any] = {
+    "notional_sen_budget": "12000.00",
+    "spend": [
+        {"category": "one_to_one_and_small_group_support", "amount": "9000.00", "note": "two TAs"},
+        {"category": "therapies", "amount": "3000.00", "note": "speech and language"},
+    ],
+    "documents": [{"name": "sen-spend-2026.pdf", "sha256": "ab" * 32}],
+}
+
+
+def submit(app: FundingApplication, actor: Actor = HEAD, **overrides: Any) -> FundingRequest:
+    return app.submit_request(actor, **submission(**overrides))
+
+
+def evidenced_request(app: FundingApplication, actor: Actor = HEAD, **overrides: Any) -> FundingRequest:
+    request = submit(app, actor, **overrides)
+    return app.provide_evidence(actor, request.id, **EVIDENCE)
+
+
+def log_position(app: FundingApplication) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+def request_id(request: FundingRequest) -> UUID:
+    return request.id
