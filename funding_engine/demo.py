@@ -1,0 +1,159 @@
+"""A clearly fictional year of top-up funding, loaded through the application like real use.
+
+Three clusters on an imaginary coast, their schools (URNs in the unused 99xxxx range), budgets,
+a council fund, a commissioned service and funding requests in every status, so a new user sees
+a believable store. No pupil is described beyond a count and a needs summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from domain.funding_request import FundingRequest
+from domain.values import Actor, FinancialYear, RequestStatus
+from funding_engine.application import FundingApplication
+
+COUNCIL = Actor.council("demo-council-officer")
+FINANCE = Actor.finance("demo-finance-officer")
+
+CLUSTERS: dict[str, tuple[str, list[str], str]] = {
+    # cluster id: (name, school URNs, budget for the year)
+    "northmere-coast": ("Northmere Coast (fictional)", ["990001", "990002", "990003"], "60000.00"),
+    "fenwick-broads": ("Fenwick Broads (fictional)", ["990101", "990102", "990103"], "45000.00"),
+    "marshfield-vale": ("Marshfield Vale (fictional)", ["990201", "990202"], "8000.00"),
+}
+COUNCIL_FUND = "100000.00"
+
+
+def lead(cluster_id: str) -> Actor:
+    return Actor.cluster_lead(f"demo-lead-{cluster_id}", cluster_id)
+
+
+def school(urn: str) -> Actor:
+    return Actor.school(f"demo-senco-{urn}", urn)
+
+
+EVIDENCE: dict[str, Any] = {
+    "notional_sen_budget": "18500.00",
+    "spend": [
+        {"category": "one_to_one_and_small_group_support", "amount": "12400.00", "note": "three teaching assistants"},
+        {"category": "therapies", "amount": "3800.00", "note": "speech and language therapy sessions"},
+        {"category": "assistive_technology", "amount": "2300.00", "note": "communication aids"},
+    ],
+    "documents": [{"name": "sen-spend-summary.pdf", "sha256": "5" * 64}],
+}
+
+
+@dataclass(frozen=True)
+class Story:
+    """One fictional request and how far through the lifecycle it goes."""
+
+    urn: str
+    amount: str
+    reason: str
+    pupils: int
+    needs: str
+    provision: str
+    goes_to: RequestStatus
+
+
+STORIES = [
+    Story("990001", "4200.00", "complex_needs", 1, "A pupil with profound hearing loss needs an interpreter in lessons.",
+          "interpreters", RequestStatus.SUBMITTED),
+    Story("990002", "6500.00", "increase_in_numbers", 4, "Four more pupils with autism joined Year 3 this term.",
+          "one_to_one_and_small_group_support", RequestStatus.EVIDENCED),
+    Story("990003", "3100.00", "complex_needs", 1, "Physical disability; needs personal care support at lunchtime.",
+          "personal_care", RequestStatus.INFORMATION_REQUESTED),
+    Story("990001", "8000.00", "increase_in_numbers", 5, "Five pupils with speech and language needs in Reception.",
+          "therapies", RequestStatus.CLUSTER_APPROVED),
+    Story("990101", "5400.00", "complex_needs", 2, "Two pupils with visual impairment need braille resources.",
+          "accessible_information", RequestStatus.PAID),
+    Story("990102", "2500.00", "increase_in_numbers", 2, "Two pupils with moderate learning difficulties.",
+          "specialist_tuition", RequestStatus.CLUSTER_DECLINED),
+    Story("990103", "1900.00", "complex_needs", 1, "A pupil needing a note-taker in Year 10 exams.",
+          "note_takers", RequestStatus.WITHDRAWN),
+    Story("990201", "9500.00", "complex_needs", 1, "A pupil with complex medical and communication needs.",
+          "one_to_one_and_small_group_support", RequestStatus.ESCALATED),
+    Story("990202", "12000.00", "increase_in_numbers", 6, "Six pupils with social, emotional and mental health needs.",
+          "therapies", RequestStatus.COUNCIL_APPROVED),
+    Story("990201", "15000.00", "complex_needs", 2, "Two pupils needing residential habilitation training.",
+          "habilitation_independent_living", RequestStatus.COUNCIL_DECLINED),
+]
+
+
+def is_loaded(app: FundingApplication) -> bool:
+    return any(cluster.cluster_id.value in CLUSTERS for cluster in app.list_clusters(COUNCIL))
+
+
+def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None] = print) -> list[FundingRequest]:
+    for cluster_id, (name, urns, budget) in CLUSTERS.items():
+        app.register_cluster(COUNCIL, cluster_id, name)
+        for urn in urns:
+            app.add_school(COUNCIL, cluster_id, urn)
+        app.allocate_budget(FINANCE, cluster_id, year, budget, "delegated SEN funding for the year")
+    app.allocate_council_fund(FINANCE, year, COUNCIL_FUND, "exceptional circumstances fund")
+    say(f"registered {len(CLUSTERS)} clusters, allocated their {year} budgets and the council fund")
+
+    app.commission_service(
+        lead("northmere-coast"),
+        "northmere-coast",
+        year,
+        service="educational_psychology",
+        provider="Coastline Educational Psychology (fictional)",
+        amount="7500.00",
+        school_urns=["990001", "990002", "990003"],
+        description="Twenty days of educational psychologist time shared across the cluster.",
+    )
+    say("commissioned an educational psychology service for Northmere Coast")
+
+    requests = [tell(app, story, year) for story in STORIES]
+    say(f"told {len(requests)} funding-request stories, one for each status")
+    return requests
+
+
+def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingRequest:
+    head = school(story.urn)
+    request = app.submit_request(
+        head,
+        school_urn=story.urn,
+        financial_year=year,
+        amount_requested=story.amount,
+        reason=story.reason,
+        pupil_count=story.pupils,
+        needs_summary=story.needs,
+        planned_provision=[{"category": story.provision, "amount": story.amount}],
+    )
+    goal = story.goes_to
+    S = RequestStatus
+    if goal is S.SUBMITTED:
+        return request
+    if goal is S.WITHDRAWN:
+        return app.withdraw(head, request.id, "The pupil has moved to a special school.")
+    if goal is S.INFORMATION_REQUESTED:
+        return app.request_information(
+            lead(request.cluster_id.value), request.id, "Please show this year's personal care spend by term."
+        )
+    request = app.provide_evidence(head, request.id, **EVIDENCE)
+    chair = lead(request.cluster_id.value)
+    if goal is S.EVIDENCED:
+        return request
+    if goal is S.CLUSTER_DECLINED:
+        return app.decline(
+            chair, request.id, "needs_met_within_school_resources", "The school's notional SEN budget covers this."
+        )
+    if goal in (S.CLUSTER_APPROVED, S.PAID):
+        request = app.approve(chair, request.id, story.amount, "Spend evidence shows the school's own funds are used.")
+        if goal is S.PAID:
+            return app.record_payment(FINANCE, request.id, story.amount, f"BACS-{story.urn}-01")
+        half = str(int(story.amount.split(".")[0]) // 2) + ".00"
+        return app.record_payment(FINANCE, request.id, half, f"BACS-{story.urn}-01")
+    request = app.escalate(
+        chair, request.id, story.amount, "The cluster's fund is spent; these needs arose after the budget was set."
+    )
+    if goal is S.COUNCIL_APPROVED:
+        return app.decide_escalation(COUNCIL, request.id, "approve", "Exceptional circumstances are shown.")
+    if goal is S.COUNCIL_DECLINED:
+        return app.decide_escalation(COUNCIL, request.id, "decline", "Provision is available through the EHCP route.")
+    return request
