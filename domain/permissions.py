@@ -33,6 +33,10 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "read_budget": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
     "read_council_fund": frozenset({COUNCIL, FINANCE}),
     "read_all_balances": frozenset({COUNCIL, FINANCE}),
+    "read_decisions": frozenset({COUNCIL}),
+    "reconcile": frozenset({COUNCIL, FINANCE}),
+    "read_ledger": frozenset({FINANCE}),
+    "verify_audit": frozenset({COUNCIL}),
 }
 
 

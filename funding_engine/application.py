@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -30,6 +30,7 @@ from domain.errors import (
     ConcurrencyConflict,
     InvalidValue,
     NotFound,
+    NotPermitted,
     SchoolNotInCluster,
     StaleVersion,
 )
@@ -53,6 +54,8 @@ from domain.values import (
     FinancialYear,
     Money,
     ProvisionLine,
+    RequestStatus,
+    Role,
     SchoolUrn,
     SpendLine,
     TopUpReason,
@@ -61,6 +64,12 @@ from domain.values import (
     parse_enum,
 )
 from funding_engine.locks import AggregateLocks
+from projections import queries
+from projections.audit_chain import Verification, verify
+from projections.database import ProjectionDatabase
+from projections.read_models import iso
+from projections.reconciliation import Reconciliation, reconcile
+from funding_engine.read_side import ReadSide
 from funding_engine.transcodings import register_domain_transcodings
 
 A = TypeVar("A", bound=Aggregate)
@@ -109,6 +118,13 @@ class FundingApplication(Application):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self.locks = AggregateLocks()
+        # Wired by the composition root; without it the application still decides and records.
+        self.read_side: ReadSide | None = None
+
+    def close(self) -> None:
+        if getattr(self, "read_side", None) is not None:
+            self.read_side.close()  # type: ignore[union-attr]
+        super().close()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -561,21 +577,139 @@ class FundingApplication(Application):
         return entries
 
     # ==========================================================================================
+    # Read models: queues, balances, the decision log, finance and audit
+    # ==========================================================================================
+
+    def balance(self, actor: Actor, cluster_id: ClusterId | str, financial_year: FinancialYear | str) -> dict[str, Any]:
+        """A budget as the read model has it, with ``pending`` and ``escalated``; zeros if unallocated."""
+        check_role(actor, "read_budget")
+        cluster_id, year = ClusterId.parse(cluster_id), FinancialYear.parse(financial_year)
+        actors_cluster = self.cluster_of_school(actor.school_urn) if actor.school_urn else None
+        check_may_read_budget(actor, cluster_id, actors_cluster)
+        self._get(Cluster.id_for(cluster_id), Cluster, f"cluster {cluster_id}")
+        database = self._fresh_read_models()
+        row = queries.budget_row(database, str(cluster_id), str(year))
+        return row or queries.zero_budget(str(cluster_id), str(year))
+
+    def balances(
+        self, actor: Actor, financial_year: FinancialYear | str, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[queries.Page, dict[str, int]]:
+        """Every cluster's budget for a year, a page at a time, with totals over all of them."""
+        check_role(actor, "read_all_balances")
+        year = str(FinancialYear.parse(financial_year))
+        database = self._fresh_read_models()
+        return queries.balances_page(database, year, limit=limit, cursor=cursor), queries.balance_totals(database, year)
+
+    def council_fund_balance(self, actor: Actor, financial_year: FinancialYear | str) -> dict[str, Any]:
+        check_role(actor, "read_council_fund")
+        year = str(FinancialYear.parse(financial_year))
+        return queries.council_fund_row(self._fresh_read_models(), year) or queries.zero_fund(year)
+
+    def list_requests(
+        self,
+        actor: Actor,
+        *,
+        cluster_id: ClusterId | str | None = None,
+        school_urn: SchoolUrn | str | None = None,
+        status: RequestStatus | str | None = None,
+        financial_year: FinancialYear | str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> queries.Page:
+        """Requests the caller may read, oldest first: a school sees its own, a lead its cluster's."""
+        check_role(actor, "read_request")
+        filters = {
+            "cluster_id": None if cluster_id is None else str(ClusterId.parse(cluster_id)),
+            "school_urn": None if school_urn is None else str(SchoolUrn.parse(school_urn)),
+            "status": None if status is None else parse_enum(RequestStatus, status, field="status").value,
+            "financial_year": None if financial_year is None else str(FinancialYear.parse(financial_year)),
+        }
+        if actor.role is Role.SCHOOL:
+            if filters["school_urn"] not in (None, str(actor.school_urn)):
+                raise NotPermitted("a school may list only its own requests")
+            filters["school_urn"] = str(actor.school_urn)
+        elif actor.role is Role.CLUSTER_LEAD:
+            if filters["cluster_id"] not in (None, str(actor.cluster_id)):
+                raise NotPermitted("a cluster lead may list only the cluster's requests")
+            filters["cluster_id"] = str(actor.cluster_id)
+        return queries.requests_page(self._fresh_read_models(), **filters, limit=limit, cursor=cursor)
+
+    def decisions(
+        self,
+        actor: Actor,
+        *,
+        cluster_id: ClusterId | str | None = None,
+        decided_by: str | None = None,
+        decided_from: datetime | None = None,
+        decided_to: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> queries.Page:
+        """The decision log, newest first, for the council's auditors."""
+        check_role(actor, "read_decisions")
+        for moment in (decided_from, decided_to):
+            if moment is not None and moment.tzinfo is None:
+                raise InvalidValue("from and to must carry a time zone")
+        return queries.decisions_page(
+            self._fresh_read_models(),
+            cluster_id=None if cluster_id is None else str(ClusterId.parse(cluster_id)),
+            actor=decided_by,
+            decided_from=None if decided_from is None else iso(decided_from),
+            decided_to=None if decided_to is None else iso(decided_to),
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def reconcile(self, actor: Actor, financial_year: FinancialYear | str) -> Reconciliation:
+        check_role(actor, "reconcile")
+        year = FinancialYear.parse(financial_year)
+        database = self._fresh_read_models()
+        return reconcile(database, self._read_side().projector.source, year)
+
+    def write_ledger_csv(self, actor: Actor, financial_year: FinancialYear | str, out: TextIO) -> int:
+        check_role(actor, "read_ledger")
+        year = str(FinancialYear.parse(financial_year))
+        return queries.write_ledger_csv(self._fresh_read_models(), year, out)
+
+    def verify_audit_chain(self, actor: Actor) -> Verification:
+        check_role(actor, "verify_audit")
+        read_side = self._read_side()
+        database = self._fresh_read_models()
+        return verify(database, read_side.projector.source, read_side.audit_key)
+
+    def _read_side(self) -> ReadSide:
+        if self.read_side is None:
+            raise RuntimeError("this application was built without read models (use funding_engine.bootstrap)")
+        return self.read_side
+
+    def _fresh_read_models(self) -> ProjectionDatabase:
+        read_side = self._read_side()
+        read_side.make_fresh()
+        return read_side.database
+
+    # ==========================================================================================
     # Machinery
     # ==========================================================================================
 
     def _run_command(self, decide: Callable[[], list[Aggregate]], *lock_ids: UUID) -> Aggregate:
         """Decide and save under the locks, re-deciding when another process saved first."""
         with self.locks.hold(*lock_ids):
-            for attempt in range(MAX_ATTEMPTS):
-                aggregates = decide()
-                try:
-                    self.save(*aggregates)
-                except IntegrityError:
-                    # Jittered back-off so competing processes stop colliding in lock-step.
-                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                    continue
-                return aggregates[0]
+            saved = self._decide_and_save(decide)
+        # Outside the aggregate locks: other commands proceed while the read models catch up.
+        if self.read_side is not None:
+            self.read_side.after_command()
+        return saved
+
+    def _decide_and_save(self, decide: Callable[[], list[Aggregate]]) -> Aggregate:
+        for attempt in range(MAX_ATTEMPTS):
+            aggregates = decide()
+            try:
+                self.save(*aggregates)
+            except IntegrityError:
+                # Jittered back-off so competing processes stop colliding in lock-step.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            return aggregates[0]
         raise ConcurrencyConflict("the record kept changing under this command; try again")
 
     def _find(self, aggregate_id: UUID, cls: type[A]) -> A | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from funding_engine.application import FundingApplication
+from funding_engine.read_side import ReadSide
 from funding_engine.settings import PostgresStore, Settings, SQLiteStore, ensure_sqlite_file
 
 
@@ -13,7 +14,20 @@ def bootstrap(settings: Settings | None = None) -> FundingApplication:
         ensure_sqlite_file(store.path)
     elif isinstance(store, PostgresStore) and store.schema != "public":
         _ensure_postgres_schema(store)
-    return FundingApplication(env=store.library_env())
+    app = FundingApplication(env=store.library_env())
+    try:
+        app.read_side = ReadSide.build(
+            store,
+            app.recorder,
+            app.mapper,
+            mode=settings.projections,
+            read_timeout=settings.read_timeout_seconds,
+            audit_key=settings.audit_key.get_secret_value().encode() if settings.audit_key else None,
+        )
+    except BaseException:
+        app.close()
+        raise
+    return app
 
 
 def _ensure_postgres_schema(store: PostgresStore) -> None:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import field_validator
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/funding.sqlite3"
@@ -117,6 +119,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FUNDING_ENGINE_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # "inline": the application catches read models up itself; "worker": a separate
+    # `funding-engine projections run` process does, and queries wait for it (see read_side.py).
+    projections: Literal["inline", "worker"] = "inline"
+    # How long a query waits for the projection worker before answering with a clear error.
+    read_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # Optional secret that keys the audit hash chain (HMAC): without it a forger cannot re-chain.
+    audit_key: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod

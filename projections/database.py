@@ -1,0 +1,178 @@
+"""Where read models live: tables in the same database as the event log, on SQLite or PostgreSQL.
+
+SQL in this package is written once, with ``?`` placeholders and syntax both stores accept
+(``ON CONFLICT ... DO UPDATE``, ``BIGINT``, ``TEXT``); the PostgreSQL side rewrites the
+placeholders. Every write to a read model happens inside ``transaction()``, together with the
+projection's tracking row, so rows and position commit or roll back as one.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class ProjectionDatabase(ABC):
+    """A handle on the read-model tables; cheap to share between threads."""
+
+    kind: str
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """One transaction: commits when the block ends, rolls back if it raises."""
+
+    @abstractmethod
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        """A consistent read (one snapshot of the tables)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def execute_script(self, statements: Sequence[str]) -> None:
+        with self.transaction() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+
+class SQLiteProjectionDatabase(ProjectionDatabase):
+    kind = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        # One connection per thread: sqlite3 connections must not be shared mid-transaction.
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._local.connection = connection
+            with self._guard:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        connection = self._connection()
+        cursor = connection.cursor()
+        # IMMEDIATE takes the write lock up front, so two catch-ups never deadlock upgrading a read.
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        connection = self._connection()
+        cursor = connection.cursor()
+        cursor.execute("BEGIN")
+        try:
+            yield cursor
+        finally:
+            connection.rollback()
+            cursor.close()
+
+    def close(self) -> None:
+        with self._guard:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @property
+    def lock_path(self) -> Path:
+        return Path(f"{self.path}.projections.lock")
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class _PostgresCursor:
+    """Adapts psycopg's cursor to the ``?`` placeholder style used throughout this package."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(_PLACEHOLDER.sub("%s", sql.replace("%", "%%")), tuple(params))
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+
+class PostgresProjectionDatabase(ProjectionDatabase):
+    kind = "postgres"
+
+    def __init__(self, conninfo: str, schema: str, *, pool_size: int = 4) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.conninfo = conninfo
+        self.schema = schema
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": False, "options": f"-c search_path={schema}"},
+            open=True,
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+            yield _PostgresCursor(cursor)
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        with self._pool.connection() as connection:
+            with connection.transaction(), connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield _PostgresCursor(cursor)
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        """A dedicated connection for the life of a worker (it holds the worker's advisory lock)."""
+        import psycopg
+
+        connection = psycopg.connect(self.conninfo, autocommit=True, options=f"-c search_path={self.schema}")
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,327 @@
+"""Exactly-once catch-up of read models from the notification log.
+
+The library's ``ProjectionRunner`` cannot follow a SQLite store, so this reads the log by
+position instead, the same way on both stores:
+
+  1. open one transaction on the read-model database and lock the projections' tracking rows;
+  2. read the notifications after the lowest tracked position (a bounded batch);
+  3. apply each to every projection that has not seen it;
+  4. move each projection's tracking position, guarded by its old value, and commit.
+
+Rows and positions commit together or not at all, so a process killed anywhere re-applies
+nothing twice and loses nothing. Two catch-ups of the same projection serialise on the tracking
+row; a long-running worker additionally holds a lock per projection (a PostgreSQL advisory lock,
+or an ``flock`` beside the SQLite file) so a second worker or a rebuild is refused, not merged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from projections.database import Cursor, PostgresProjectionDatabase, ProjectionDatabase, SQLiteProjectionDatabase
+
+TRACKING_TABLE = """
+CREATE TABLE IF NOT EXISTS projection_tracking (
+    name TEXT PRIMARY KEY,
+    position BIGINT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+
+
+class NotificationLike(Protocol):
+    id: int
+    originator_id: Any
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class NotificationSource(Protocol):
+    """What a projection reads: the application's notification log and its mapper."""
+
+    def select(self, after: int, limit: int) -> Sequence[NotificationLike]: ...
+
+    def head(self) -> int: ...
+
+    def to_event(self, notification: NotificationLike) -> Any: ...
+
+
+class LibraryNotificationSource:
+    """The notification log of an ``eventsourcing`` application (its recorder and mapper)."""
+
+    def __init__(self, recorder: Any, mapper: Any) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+
+    def select(self, after: int, limit: int) -> Sequence[NotificationLike]:
+        return self.recorder.select_notifications(after, limit, inclusive_of_start=False)
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def to_event(self, notification: NotificationLike) -> Any:
+        return self.mapper.to_domain_event(notification)
+
+
+class Projection(ABC):
+    """A read model: its tables, and how one stored event changes them."""
+
+    name: str
+    tables: tuple[str, ...]
+    # Raw projections (the audit chain) read the stored bytes and never need the domain event.
+    needs_events: bool = True
+
+    @abstractmethod
+    def create_statements(self) -> list[str]: ...
+
+    @abstractmethod
+    def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None: ...
+
+
+class ProjectionError(Exception):
+    """Base of the projection machinery's own errors."""
+
+
+class ProjectionBusy(ProjectionError):
+    """Another worker holds the projection."""
+
+
+class ProjectionTimeout(ProjectionError):
+    """The read models did not reach a log position in time."""
+
+
+class TrackingConflict(ProjectionError):
+    """Someone else moved a tracking position while this batch was applied; the batch rolled back."""
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+def utc_now_text() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Projector:
+    """Keeps a set of projections caught up with the log, exactly once."""
+
+    def __init__(
+        self,
+        database: ProjectionDatabase,
+        source: NotificationSource,
+        projections: Sequence[Projection],
+        *,
+        batch_size: int = 500,
+    ) -> None:
+        self.database = database
+        self.source = source
+        self.projections = {projection.name: projection for projection in projections}
+        self.batch_size = batch_size
+        self._catch_up_lock = threading.Lock()
+        self._held_locks: dict[str, Any] = {}
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def create_tables(self) -> None:
+        statements = [TRACKING_TABLE]
+        for projection in self.projections.values():
+            statements.extend(projection.create_statements())
+        self.database.execute_script(statements)
+        with self.database.transaction() as cursor:
+            for name in self.projections:
+                cursor.execute(
+                    "INSERT INTO projection_tracking (name, position, updated_at) VALUES (?, 0, ?) "
+                    "ON CONFLICT (name) DO NOTHING",
+                    (name, utc_now_text()),
+                )
+
+    # -- catching up -------------------------------------------------------------------------
+
+    def catch_up(self, names: Sequence[str] | None = None) -> int:
+        """Apply every new notification; returns how many notifications were read."""
+        selected = [self.projections[name] for name in (names or self.projections)]
+        total = 0
+        with self._catch_up_lock:
+            while read := self._apply_batch(selected):
+                total += read
+        return total
+
+    def _apply_batch(self, projections: Sequence[Projection]) -> int:
+        names = [projection.name for projection in projections]
+        with self.database.transaction() as cursor:
+            positions = self._lock_positions(cursor, names)
+            start = min(positions.values())
+            notifications = self.source.select(start, self.batch_size)
+            if not notifications:
+                return 0
+            needs_events = any(p.needs_events for p in projections)
+            for notification in notifications:
+                event = self.source.to_event(notification) if needs_events else None
+                for projection in projections:
+                    if notification.id > positions[projection.name]:
+                        projection.apply(cursor, notification, event)
+            last = notifications[-1].id
+            for name, old in positions.items():
+                if last > old:
+                    self._record_position(cursor, name, old, last)
+            return len(notifications)
+
+    def _lock_positions(self, cursor: Cursor, names: Sequence[str]) -> dict[str, int]:
+        marks = ", ".join("?" for _ in names)
+        lock = " FOR UPDATE" if isinstance(self.database, PostgresProjectionDatabase) else ""
+        cursor.execute(
+            f"SELECT name, position FROM projection_tracking WHERE name IN ({marks}) ORDER BY name{lock}",
+            tuple(names),
+        )
+        positions = {row[0]: int(row[1]) for row in cursor.fetchall()}
+        missing = sorted(set(names) - set(positions))
+        if missing:
+            raise ProjectionError(f"projection tables not created for: {', '.join(missing)}")
+        return positions
+
+    def _record_position(self, cursor: Cursor, name: str, old: int, new: int) -> None:
+        cursor.execute(
+            "UPDATE projection_tracking SET position = ?, updated_at = ? WHERE name = ? AND position = ?",
+            (new, utc_now_text(), name, old),
+        )
+        if cursor.rowcount != 1:
+            raise TrackingConflict(f"projection {name} moved past {old} during this batch")
+
+    # -- reading positions ---------------------------------------------------------------------
+
+    def position(self, name: str) -> int:
+        with self.database.reading() as cursor:
+            cursor.execute("SELECT position FROM projection_tracking WHERE name = ?", (name,))
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def status(self) -> list[ProjectionStatus]:
+        head = self.source.head()
+        with self.database.reading() as cursor:
+            cursor.execute("SELECT name, position FROM projection_tracking ORDER BY name")
+            rows = {row[0]: int(row[1]) for row in cursor.fetchall()}
+        return [ProjectionStatus(name, rows.get(name, 0), head) for name in sorted(self.projections)]
+
+    def wait_for(self, position: int, *, timeout: float = 5.0, names: Sequence[str] | None = None) -> None:
+        """Block until the projections have applied ``position`` (a worker is catching them up)."""
+        deadline = time.monotonic() + timeout
+        wanted = list(names or self.projections)
+        delay = 0.005
+        while True:
+            if all(self.position(name) >= position for name in wanted):
+                return
+            if time.monotonic() >= deadline:
+                behind = [name for name in wanted if self.position(name) < position]
+                raise ProjectionTimeout(
+                    f"read models {', '.join(behind)} did not reach log position {position} within {timeout:g}s; "
+                    "is the projection worker running?"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    # -- rebuilding ------------------------------------------------------------------------------
+
+    def rebuild(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop one projection's tables and build them again from the whole log."""
+        projection = self.projections[name]
+        with self.holding([name]):
+            with self.database.transaction() as cursor:
+                for table in projection.tables:
+                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in projection.create_statements():
+                    cursor.execute(statement)
+                cursor.execute(
+                    "UPDATE projection_tracking SET position = 0, updated_at = ? WHERE name = ?",
+                    (utc_now_text(), name),
+                )
+            head = self.source.head()
+            applied = 0
+            with self._catch_up_lock:
+                while True:
+                    read = self._apply_batch([projection])
+                    if read == 0:
+                        break
+                    applied += read
+                    if progress is not None:
+                        progress(min(self.position(name), head), head)
+            return applied
+
+    # -- worker locks ------------------------------------------------------------------------------
+
+    @contextmanager
+    def holding(self, names: Sequence[str]) -> Iterator[None]:
+        """Hold the worker lock of each named projection, or refuse at once with ProjectionBusy."""
+        with _worker_locks(self.database, names):
+            yield
+
+    def run_worker(
+        self,
+        *,
+        poll_interval: float = 0.2,
+        stop: threading.Event | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        """Follow the log until ``stop`` is set: the long-running ``projections run`` process."""
+        stop = stop or threading.Event()
+        with self.holding(list(self.projections)):
+            while not stop.is_set():
+                applied = self.catch_up()
+                if applied and on_batch is not None:
+                    on_batch(applied)
+                if not applied:
+                    stop.wait(poll_interval)
+
+
+@contextmanager
+def _worker_locks(database: ProjectionDatabase, names: Sequence[str]) -> Iterator[None]:
+    if isinstance(database, PostgresProjectionDatabase):
+        with database.session() as session:
+            for name in names:
+                key = _advisory_key(database.schema, name)
+                row = session.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                if not row or not row[0]:
+                    raise ProjectionBusy(f"projection {name} is held by another worker; stop that one first")
+            # The session's locks go when it closes, including when the process is killed.
+            yield
+        return
+    if isinstance(database, SQLiteProjectionDatabase):
+        import fcntl
+
+        handles = []
+        try:
+            for name in names:
+                path = f"{database.path}.{name}.lock"
+                handle = open(path, "a+")  # noqa: SIM115 - held for the life of the worker
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    raise ProjectionBusy(f"projection {name} is held by another worker; stop that one first") from None
+                handles.append(handle)
+            yield
+        finally:
+            for handle in handles:
+                handle.close()
+        return
+    yield
+
+
+def _advisory_key(schema: str, name: str) -> int:
+    import hashlib
+
+    digest = hashlib.sha256(f"funding-engine/{schema}/{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

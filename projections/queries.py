@@ -1,0 +1,337 @@
+"""Reads from the read models: filtered, ordered and paginated by stable cursors.
+
+Cursors are opaque to clients (url-safe base64 of the last row's sort key), so a page boundary
+never shifts when rows are added: new requests sort after the cursor, new decisions before it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from projections.database import ProjectionDatabase
+
+MAX_LIMIT = 500
+
+
+class InvalidQuery(ValueError):
+    """A malformed cursor, limit or filter (the API answers 422)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, length: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidQuery("cursor is not one this server gave out") from None
+    if not isinstance(key, list) or len(key) != length:
+        raise InvalidQuery("cursor is not one this server gave out")
+    return key
+
+
+def check_limit(limit: int) -> int:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidQuery(f"limit must be from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def _rows(database: ProjectionDatabase, sql: str, params: Sequence[Any], columns: Sequence[str]) -> list[dict[str, Any]]:
+    with database.reading() as cursor:
+        cursor.execute(sql, tuple(params))
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+# -- balances ------------------------------------------------------------------------------------
+
+BUDGET_COLUMNS = (
+    "cluster_id",
+    "financial_year",
+    "allocated",
+    "committed",
+    "commissioned",
+    "pending",
+    "escalated",
+    "paid",
+    "version",
+)
+
+
+def _with_available(row: dict[str, Any]) -> dict[str, Any]:
+    row = {key: (int(value) if key not in ("cluster_id", "financial_year") else value) for key, value in row.items()}
+    row["available"] = row["allocated"] - row["committed"] - row["commissioned"]
+    return row
+
+
+def zero_budget(cluster_id: str, year: str) -> dict[str, Any]:
+    """A cluster's budget for a year nobody has allocated yet reads as zeros, version 0."""
+    row: dict[str, Any] = {"cluster_id": cluster_id, "financial_year": year}
+    row.update(dict.fromkeys(BUDGET_COLUMNS[2:], 0))
+    return _with_available(row)
+
+
+def zero_fund(year: str) -> dict[str, Any]:
+    row: dict[str, Any] = {"financial_year": year, **dict.fromkeys(FUND_COLUMNS[1:], 0)}
+    row["available"] = 0
+    return row
+
+
+def budget_rows(database: ProjectionDatabase, year: str, *, cluster_id: str | None = None) -> list[dict[str, Any]]:
+    sql = f"SELECT {', '.join(BUDGET_COLUMNS)} FROM cluster_balances WHERE financial_year = ?"
+    params: list[Any] = [year]
+    if cluster_id is not None:
+        sql += " AND cluster_id = ?"
+        params.append(cluster_id)
+    return [_with_available(row) for row in _rows(database, sql + " ORDER BY cluster_id", params, BUDGET_COLUMNS)]
+
+
+def budget_row(database: ProjectionDatabase, cluster_id: str, year: str) -> dict[str, Any] | None:
+    rows = budget_rows(database, year, cluster_id=cluster_id)
+    return rows[0] if rows else None
+
+
+def balances_page(database: ProjectionDatabase, year: str, *, limit: int = 50, cursor: str | None = None) -> Page:
+    check_limit(limit)
+    sql = f"SELECT {', '.join(BUDGET_COLUMNS)} FROM cluster_balances WHERE financial_year = ?"
+    params: list[Any] = [year]
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        sql += " AND cluster_id > ?"
+        params.append(str(after))
+    rows = _rows(database, sql + " ORDER BY cluster_id LIMIT ?", [*params, limit + 1], BUDGET_COLUMNS)
+    items = [_with_available(row) for row in rows[:limit]]
+    next_cursor = encode_cursor([items[-1]["cluster_id"]]) if len(rows) > limit else None
+    return Page(items, next_cursor)
+
+
+def balance_totals(database: ProjectionDatabase, year: str) -> dict[str, int]:
+    figures = ("allocated", "committed", "commissioned", "pending", "escalated", "paid")
+    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in figures)
+    rows = _rows(database, f"SELECT {sums} FROM cluster_balances WHERE financial_year = ?", [year], figures)
+    totals = {name: int(value) for name, value in rows[0].items()}
+    totals["available"] = totals["allocated"] - totals["committed"] - totals["commissioned"]
+    return totals
+
+
+FUND_COLUMNS = ("financial_year", "allocated", "committed", "paid", "version")
+
+
+def council_fund_row(database: ProjectionDatabase, year: str) -> dict[str, Any] | None:
+    rows = _rows(
+        database,
+        f"SELECT {', '.join(FUND_COLUMNS)} FROM council_fund_balances WHERE financial_year = ?",
+        [year],
+        FUND_COLUMNS,
+    )
+    if not rows:
+        return None
+    row = {key: (value if key == "financial_year" else int(value)) for key, value in rows[0].items()}
+    row["available"] = row["allocated"] - row["committed"]
+    return row
+
+
+# -- request index ---------------------------------------------------------------------------------
+
+REQUEST_COLUMNS = (
+    "request_id",
+    "school_urn",
+    "cluster_id",
+    "financial_year",
+    "status",
+    "reason",
+    "pupil_count",
+    "amount_requested",
+    "amount_escalated",
+    "amount_approved",
+    "amount_paid",
+    "created_at",
+    "updated_at",
+    "status_since",
+    "version",
+)
+
+
+def requests_page(
+    database: ProjectionDatabase,
+    *,
+    cluster_id: str | None = None,
+    school_urn: str | None = None,
+    status: str | None = None,
+    financial_year: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Oldest first (a queue): ordered by creation time, then id."""
+    check_limit(limit)
+    where, params = [], []
+    for column, value in (
+        ("cluster_id", cluster_id),
+        ("school_urn", school_urn),
+        ("status", status),
+        ("financial_year", financial_year),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if cursor:
+        created_at, request_id = decode_cursor(cursor, 2)
+        where.append("(created_at > ? OR (created_at = ? AND request_id > ?))")
+        params.extend([str(created_at), str(created_at), str(request_id)])
+    sql = f"SELECT {', '.join(REQUEST_COLUMNS)} FROM request_index"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created_at, request_id LIMIT ?"
+    rows = _rows(database, sql, [*params, limit + 1], REQUEST_COLUMNS)
+    items = rows[:limit]
+    next_cursor = encode_cursor([items[-1]["created_at"], items[-1]["request_id"]]) if len(rows) > limit else None
+    return Page(items, next_cursor)
+
+
+# -- decision log ------------------------------------------------------------------------------------
+
+DECISION_COLUMNS = (
+    "position",
+    "kind",
+    "request_id",
+    "school_urn",
+    "cluster_id",
+    "financial_year",
+    "actor_sub",
+    "actor_role",
+    "decided_at",
+    "amount",
+    "reason_code",
+    "reason",
+    "details",
+)
+
+
+def decisions_page(
+    database: ProjectionDatabase,
+    *,
+    cluster_id: str | None = None,
+    actor: str | None = None,
+    decided_from: str | None = None,
+    decided_to: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Newest first. ``decided_from`` and ``decided_to`` are ISO 8601 UTC bounds, both inclusive."""
+    check_limit(limit)
+    where, params = [], []
+    if cluster_id is not None:
+        where.append("cluster_id = ?")
+        params.append(cluster_id)
+    if actor is not None:
+        where.append("actor_sub = ?")
+        params.append(actor)
+    if decided_from is not None:
+        where.append("decided_at >= ?")
+        params.append(decided_from)
+    if decided_to is not None:
+        where.append("decided_at <= ?")
+        params.append(decided_to)
+    if cursor:
+        (before,) = decode_cursor(cursor, 1)
+        if not isinstance(before, int):
+            raise InvalidQuery("cursor is not one this server gave out")
+        where.append("position < ?")
+        params.append(before)
+    sql = f"SELECT {', '.join(DECISION_COLUMNS)} FROM decision_log"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = _rows(database, sql + " ORDER BY position DESC LIMIT ?", [*params, limit + 1], DECISION_COLUMNS)
+    items = rows[:limit]
+    next_cursor = encode_cursor([int(items[-1]["position"])]) if len(rows) > limit else None
+    return Page(items, next_cursor)
+
+
+# -- finance ledger ------------------------------------------------------------------------------------
+
+LEDGER_COLUMNS = (
+    "position",
+    "recorded_at",
+    "fund",
+    "cluster_id",
+    "financial_year",
+    "movement",
+    "request_id",
+    "amount",
+    "available_after",
+    "paid_after",
+    "reference",
+    "actor_sub",
+)
+LEDGER_MONEY = ("amount", "available_after", "paid_after")
+LEDGER_TEXT = ("reference", "actor_sub")
+
+
+def ledger_rows(database: ProjectionDatabase, year: str, *, batch_size: int = 2000) -> Iterator[dict[str, Any]]:
+    """The year's money movements in log order, streamed in batches (a year can be long)."""
+    after = 0
+    while True:
+        rows = _rows(
+            database,
+            f"SELECT {', '.join(LEDGER_COLUMNS)} FROM finance_ledger "
+            "WHERE financial_year = ? AND position > ? ORDER BY position LIMIT ?",
+            [year, after, batch_size],
+            LEDGER_COLUMNS,
+        )
+        if not rows:
+            return
+        yield from rows
+        after = int(rows[-1]["position"])
+
+
+def pounds(pence: int) -> str:
+    sign = "-" if pence < 0 else ""
+    whole, part = divmod(abs(int(pence)), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Finance opens this in a spreadsheet: text that starts like a formula is quoted, not run."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _ledger_cell(row: dict[str, Any], column: str) -> str:
+    value = row[column]
+    if value is None:
+        return ""
+    if column in LEDGER_MONEY:
+        return pounds(value)
+    if column in LEDGER_TEXT:
+        return spreadsheet_safe(str(value))
+    return str(value)
+
+
+def write_ledger_csv(database: ProjectionDatabase, year: str, out: TextIO) -> int:
+    """CSV with a header row, ISO 8601 times and 2-dp amounts; returns the number of movements."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LEDGER_COLUMNS)
+    count = 0
+    for row in ledger_rows(database, year):
+        writer.writerow([_ledger_cell(row, column) for column in LEDGER_COLUMNS])
+        count += 1
+    return count
+
+
+def ledger_csv(database: ProjectionDatabase, year: str) -> str:
+    buffer = io.StringIO()
+    write_ledger_csv(database, year, buffer)
+    return buffer.getvalue()
