@@ -7,8 +7,11 @@ command with a one-line explanation and exit status 2, before anything connects.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from pydantic import ValidationError
@@ -19,9 +22,13 @@ from funding_engine import demo
 from funding_engine.application import FundingApplication, FundStatement
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
+from projections.engine import ProjectionBusy, ProjectionError
+from projections.queries import pounds
 
-# Reading balances from the command line is a finance task; the actor is recorded on nothing.
+# The command line is an operator's tool on the server itself. It reads as finance (balances,
+# reconciliation, ledger) or as the council (audit); none of these readers is recorded on an event.
 CLI_READER = Actor.finance("funding-engine-cli")
+CLI_AUDITOR = Actor.council("funding-engine-cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args, settings) or 0)
-    except FundingError as error:
+    except (FundingError, ProjectionError) as error:
         print(f"funding-engine: {error}", file=sys.stderr)
         return 1
 
@@ -58,6 +65,33 @@ def build_parser() -> argparse.ArgumentParser:
     balances = commands.add_parser("balances", help="print every cluster's budget and the council fund for a year")
     balances.add_argument("--year", type=_year, default=None, help="financial year, e.g. 2026-27 (default: current)")
     balances.set_defaults(handler=run_balances)
+
+    projections = commands.add_parser("projections", help="run, inspect or rebuild the read models")
+    projection_commands = projections.add_subparsers(title="projection commands", metavar="ACTION", required=True)
+    worker = projection_commands.add_parser("run", help="follow the log and keep every read model current")
+    worker.add_argument("--poll", type=float, default=0.2, help="seconds between polls when idle (default 0.2)")
+    worker.set_defaults(handler=run_projection_worker)
+    status = projection_commands.add_parser("status", help="position and lag of each read model")
+    status.set_defaults(handler=run_projection_status)
+    rebuild = projection_commands.add_parser("rebuild", help="drop a read model and rebuild it from the log")
+    rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    rebuild.set_defaults(handler=run_projection_rebuild)
+
+    finance = commands.add_parser("finance", help="reconciliation and the ledger")
+    finance_commands = finance.add_subparsers(title="finance commands", metavar="ACTION", required=True)
+    reconcile = finance_commands.add_parser("reconcile", help="read models against the log; exit 1 if they differ")
+    reconcile.add_argument("--year", type=_year, required=True, help="financial year, e.g. 2026-27")
+    reconcile.set_defaults(handler=run_reconcile)
+    ledger = finance_commands.add_parser("ledger", help="every money movement of a year")
+    ledger.add_argument("--year", type=_year, required=True, help="financial year, e.g. 2026-27")
+    ledger.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
+    ledger.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
+    ledger.set_defaults(handler=run_ledger)
+
+    audit = commands.add_parser("audit", help="the tamper-evident audit chain")
+    audit_commands = audit.add_subparsers(title="audit commands", metavar="ACTION", required=True)
+    verify = audit_commands.add_parser("verify", help="rehash the stored log; exit 1 if anything was altered")
+    verify.set_defaults(handler=run_audit_verify)
     return parser
 
 
@@ -88,6 +122,114 @@ def run_balances(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
         print_balances(app, _current_year(args))
     return 0
+
+
+def run_projection_worker(args: argparse.Namespace, settings: Settings) -> int:
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    with bootstrap(settings) as app:
+        projector = app.read_side.projector  # type: ignore[union-attr]
+        names = ", ".join(projector.projections)
+        print(f"projection worker on {settings.store.describe()}: {names}", flush=True)
+        applied = 0
+
+        def report(count: int) -> None:
+            nonlocal applied
+            applied += count
+            print(f"applied {count} events (total {applied}); log head {projector.source.head()}", flush=True)
+
+        try:
+            projector.run_worker(poll_interval=args.poll, stop=stop, on_batch=report)
+        except ProjectionBusy as error:
+            print(f"funding-engine: {error}", file=sys.stderr)
+            return 1
+    print("projection worker stopped", flush=True)
+    return 0
+
+
+def run_projection_status(args: argparse.Namespace, settings: Settings) -> int:
+    with bootstrap(settings) as app:
+        statuses = app.read_side.projector.status()  # type: ignore[union-attr]
+    width = max(len(status.name) for status in statuses)
+    print(f"{'projection':<{width}}  {'position':>10}  {'head':>10}  {'lag':>8}")
+    for status in statuses:
+        print(f"{status.name:<{width}}  {status.position:>10}  {status.head:>10}  {status.lag:>8}")
+    return 0
+
+
+def run_projection_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    with bootstrap(settings) as app:
+        projector = app.read_side.projector  # type: ignore[union-attr]
+        names = [args.name] if args.name else list(projector.projections)
+        unknown = [name for name in names if name not in projector.projections]
+        if unknown:
+            print(f"funding-engine: no projection called {unknown[0]}; known: {', '.join(projector.projections)}",
+                  file=sys.stderr)
+            return 2
+        for name in names:
+            started = time.perf_counter()
+            try:
+                count = projector.rebuild(name, progress=_progress_bar(name))
+            except ProjectionBusy as error:
+                print(f"\nfunding-engine: {error}", file=sys.stderr)
+                return 1
+            seconds = time.perf_counter() - started
+            rate = count / seconds if seconds > 0 else 0.0
+            print(f"\rrebuilt {name}: {count} events in {seconds:.2f}s ({rate:,.0f} events/s)" + " " * 20,
+                  file=sys.stderr)
+    return 0
+
+
+def _progress_bar(name: str, width: int = 30) -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        filled = width if total == 0 else width * done // total
+        percent = 100 if total == 0 else 100 * done // total
+        bar = "#" * filled + "." * (width - filled)
+        print(f"\r{name:<18} [{bar}] {percent:3d}% {done}/{total} events", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def run_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    with bootstrap(settings) as app:
+        result = app.reconcile(CLI_READER, args.year)
+    figures = ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid")
+    print(f"Reconciliation for {result.financial_year}: read models against a fold of the event log (GBP)")
+    rows = [(row.cluster_id or "", row) for row in result.clusters]
+    if result.council_fund is not None:
+        rows.append(("council fund", result.council_fund))
+    width = max([len("cluster"), *(len(name) for name, _ in rows)])
+    print(f"{'cluster':<{width}}  {'source':<10}  " + "  ".join(f"{f:>12}" for f in figures) + "  consistent")
+    for name, row in rows:
+        for source, values in (("projected", row.projected), ("log", row.recomputed)):
+            cells = [pounds(values[f]) if f in values else "" for f in figures]
+            mark = ("yes" if row.consistent else "NO") if source == "log" else ""
+            label = name if source == "projected" else ""
+            print(f"{label:<{width}}  {source:<10}  " + "  ".join(f"{c:>12}" for c in cells) + f"  {mark}")
+    print(f"\nconsistent: {'yes' if result.consistent else 'NO'}")
+    return 0 if result.consistent else 1
+
+
+def run_ledger(args: argparse.Namespace, settings: Settings) -> int:
+    with bootstrap(settings) as app:
+        if args.output == "-":
+            app.write_ledger_csv(CLI_READER, args.year, sys.stdout)
+            return 0
+        with open(args.output, "w", newline="", encoding="utf-8") as out:
+            count = app.write_ledger_csv(CLI_READER, args.year, out)
+    print(f"wrote {count} ledger lines for {args.year} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def run_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    with bootstrap(settings) as app:
+        result = app.verify_audit_chain(CLI_AUDITOR)
+    print(f"ok: {'true' if result.ok else 'false'}")
+    print(f"events_checked: {result.events_checked}")
+    print(f"head: {result.head}")
+    print(f"first_bad_position: {'null' if result.first_bad_position is None else result.first_bad_position}")
+    return 0 if result.ok else 1
 
 
 COLUMNS = ("allocated", "committed", "commissioned", "available", "paid")
