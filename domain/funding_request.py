@@ -337,6 +337,8 @@ class FundingRequest(Aggregate):
         """``budget`` is None when the cluster has no budget for the year yet (nothing available)."""
         self.check_status_in(frozenset({S.EVIDENCED}), "escalate")
         check_text(exceptional_circumstances, field="exceptional_circumstances")
+        if not amount.is_positive:
+            raise AmountNotAllowed("the escalated amount must be positive")
         self.check_within_amount_requested(amount, "the escalated amount")
         available = Money.zero()
         if budget is not None:

@@ -111,6 +111,8 @@ class Fund(Aggregate):
         self.trigger_event(self.FundsCommitted, request_id=request_id, amount=amount, actor=actor)
 
     def record_payment(self, request_id: UUID, amount: Money, reference: str, actor: Actor) -> None:
+        if not amount.is_positive:
+            raise AmountNotAllowed("a payment must be positive")
         self.check_payment_within_commitments(amount)
         self.trigger_event(
             self.PaymentRecorded, request_id=request_id, amount=amount, reference=reference, actor=actor

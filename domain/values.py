@@ -20,7 +20,7 @@ from domain.errors import InvalidValue
 # Money
 # ---------------------------------------------------------------------------------------------
 
-_MONEY_PATTERN = re.compile(r"^-?\d{1,16}(\.\d{1,2})?$")
+_MONEY_PATTERN = re.compile(r"^-?[0-9]{1,16}(\.[0-9]{1,2})?\Z")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -123,7 +123,7 @@ def sum_money(amounts: Any) -> Money:
 # Identifiers
 # ---------------------------------------------------------------------------------------------
 
-_YEAR_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})\Z")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -172,7 +172,7 @@ class FinancialYear:
         return f"FinancialYear('{self}')"
 
 
-_URN_PATTERN = re.compile(r"^\d{6}$")
+_URN_PATTERN = re.compile(r"^[0-9]{6}\Z")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -193,7 +193,7 @@ class SchoolUrn:
         return self.value
 
 
-_SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}\Z")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -320,7 +320,7 @@ def parse_enum(enum_class: type[E], value: E | str, *, field: str) -> E:
 # Free text and counts
 # ---------------------------------------------------------------------------------------------
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 SHORT_TEXT = 200
 LONG_TEXT = 4000
@@ -424,7 +424,7 @@ class SpendLine:
         )
 
 
-_SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,180 @@
+"""Who may do what: the role rules from DESIGN.md, written out here independently of COMMAND_ROLES."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from domain.errors import NotPermitted
+from domain.permissions import (
+    COMMAND_ROLES,
+    check_is_the_school,
+    check_leads_the_cluster,
+    check_may_read_budget,
+    check_may_read_request,
+    check_role,
+)
+from domain.values import Actor, ClusterId, Role, SchoolUrn
+
+CLUSTER = ClusterId("northmere-coast")
+OTHER_CLUSTER = ClusterId("fenwick-broads")
+SCHOOL = SchoolUrn("900001")
+SECOND_SCHOOL = SchoolUrn("900002")  # same cluster as SCHOOL
+OTHER_SCHOOL = SchoolUrn("900101")  # in OTHER_CLUSTER
+
+HEAD = Actor.school("senco-900001", SCHOOL)
+LEAD = Actor.cluster_lead("lead-northmere", CLUSTER)
+OTHER_LEAD = Actor.cluster_lead("lead-fenwick", OTHER_CLUSTER)
+COUNCIL = Actor.council("council-officer-1")
+FINANCE = Actor.finance("finance-officer-1")
+
+ACTORS = {Role.SCHOOL: HEAD, Role.CLUSTER_LEAD: LEAD, Role.COUNCIL: COUNCIL, Role.FINANCE: FINANCE}
+EVERYONE = {"school", "cluster_lead", "council", "finance"}
+
+# DESIGN.md "Rules" and API.md's "who" columns, written out by hand.
+WHO_MAY = {
+    # reference data: the council
+    "register_cluster": {"council"},
+    "add_school": {"council"},
+    "remove_school": {"council"},
+    # only finance allocates budgets and records payments
+    "allocate_budget": {"finance"},
+    "allocate_council_fund": {"finance"},
+    "record_payment": {"finance"},
+    # only the school itself submits, evidences and withdraws
+    "submit_request": {"school"},
+    "provide_evidence": {"school"},
+    "withdraw": {"school"},
+    # only the lead requests information, approves, declines, escalates and commissions
+    "request_information": {"cluster_lead"},
+    "approve": {"cluster_lead"},
+    "decline": {"cluster_lead"},
+    "escalate": {"cluster_lead"},
+    "commission_service": {"cluster_lead"},
+    # only the council decides an escalation
+    "decide_escalation": {"council"},
+    # reads: scope narrows them later
+    "read_request": EVERYONE,
+    "read_cluster": EVERYONE,
+    "read_budget": EVERYONE,
+    "read_council_fund": {"council", "finance"},
+    "read_all_balances": {"council", "finance"},
+    # API.md "Audit and finance"
+    "read_decisions": {"council"},
+    "verify_audit": {"council"},
+    "reconcile": {"council", "finance"},
+    "read_ledger": {"finance"},
+}
+
+CASES = [
+    pytest.param(command, role, role.value in WHO_MAY[command], id=f"{command}-{role.value}")
+    for command, role in itertools.product(sorted(WHO_MAY), Role)
+]
+
+
+def test_every_command_in_the_role_table_is_covered_here():
+    assert set(COMMAND_ROLES) == set(WHO_MAY)
+
+
+@pytest.mark.parametrize(("command", "role", "allowed"), CASES)
+def test_role_may_or_may_not_run_command(command, role, allowed):
+    actor = ACTORS[role]
+    if allowed:
+        check_role(actor, command)
+    else:
+        with pytest.raises(NotPermitted, match=role.value):
+            check_role(actor, command)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scope
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_school_itself_passes_the_school_check():
+    check_is_the_school(HEAD, SCHOOL)
+
+
+def test_another_school_fails_the_school_check():
+    with pytest.raises(NotPermitted):
+        check_is_the_school(HEAD, SECOND_SCHOOL)
+
+
+@pytest.mark.parametrize("actor", [LEAD, COUNCIL, FINANCE], ids=lambda actor: actor.role.value)
+def test_no_one_but_a_school_passes_the_school_check(actor):
+    with pytest.raises(NotPermitted):
+        check_is_the_school(actor, SCHOOL)
+
+
+def test_the_clusters_lead_passes_the_lead_check():
+    check_leads_the_cluster(LEAD, CLUSTER)
+
+
+def test_another_clusters_lead_fails_the_lead_check():
+    with pytest.raises(NotPermitted):
+        check_leads_the_cluster(OTHER_LEAD, CLUSTER)
+
+
+@pytest.mark.parametrize("actor", [HEAD, COUNCIL, FINANCE], ids=lambda actor: actor.role.value)
+def test_no_one_but_a_lead_passes_the_lead_check(actor):
+    with pytest.raises(NotPermitted):
+        check_leads_the_cluster(actor, CLUSTER)
+
+
+def test_a_school_may_read_its_own_request():
+    check_may_read_request(HEAD, SCHOOL, CLUSTER)
+
+
+def test_a_school_may_not_read_another_schools_request_even_in_its_cluster():
+    with pytest.raises(NotPermitted):
+        check_may_read_request(HEAD, SECOND_SCHOOL, CLUSTER)
+
+
+def test_a_lead_may_read_a_request_in_its_cluster():
+    check_may_read_request(LEAD, SECOND_SCHOOL, CLUSTER)
+
+
+def test_a_lead_may_not_read_a_request_in_another_cluster():
+    with pytest.raises(NotPermitted):
+        check_may_read_request(LEAD, OTHER_SCHOOL, OTHER_CLUSTER)
+
+
+@pytest.mark.parametrize("actor", [COUNCIL, FINANCE], ids=lambda actor: actor.role.value)
+@pytest.mark.parametrize(("school", "cluster"), [(SCHOOL, CLUSTER), (OTHER_SCHOOL, OTHER_CLUSTER)])
+def test_council_and_finance_may_read_any_request(actor, school, cluster):
+    check_may_read_request(actor, school, cluster)
+
+
+def test_a_school_may_read_its_own_clusters_budget():
+    check_may_read_budget(HEAD, CLUSTER, actors_cluster=CLUSTER)
+
+
+def test_a_school_may_not_read_another_clusters_budget():
+    with pytest.raises(NotPermitted):
+        check_may_read_budget(HEAD, OTHER_CLUSTER, actors_cluster=CLUSTER)
+
+
+def test_a_school_in_no_cluster_may_read_no_budget():
+    with pytest.raises(NotPermitted):
+        check_may_read_budget(HEAD, CLUSTER, actors_cluster=None)
+
+
+def test_a_lead_may_read_its_own_clusters_budget():
+    check_may_read_budget(LEAD, CLUSTER, actors_cluster=None)
+
+
+def test_a_lead_may_not_read_another_clusters_budget():
+    with pytest.raises(NotPermitted):
+        check_may_read_budget(LEAD, OTHER_CLUSTER, actors_cluster=None)
+
+
+def test_a_lead_may_not_read_another_clusters_budget_whatever_cluster_is_passed_for_it():
+    with pytest.raises(NotPermitted):
+        check_may_read_budget(LEAD, OTHER_CLUSTER, actors_cluster=OTHER_CLUSTER)
+
+
+@pytest.mark.parametrize("actor", [COUNCIL, FINANCE], ids=lambda actor: actor.role.value)
+@pytest.mark.parametrize("cluster", [CLUSTER, OTHER_CLUSTER])
+def test_council_and_finance_may_read_any_budget(actor, cluster):
+    check_may_read_budget(actor, cluster, actors_cluster=None)
