@@ -28,6 +28,7 @@ from domain.errors import (
 )
 from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.values import (
+    MAX_AMOUNT,
     SHORT_TEXT,
     Actor,
     ClusterId,
@@ -267,8 +268,8 @@ class FundingRequest(Aggregate):
         actor: Actor,
         request_id: UUID | None = None,
     ) -> FundingRequest:
-        if not amount_requested.is_positive:
-            raise InvalidValue("amount_requested must be positive")
+        if not amount_requested.is_positive or amount_requested > MAX_AMOUNT:
+            raise InvalidValue(f"amount_requested must be positive and at most {MAX_AMOUNT}")
         check_pupil_count(pupil_count)
         check_text(needs_summary, field="needs_summary")
         if not planned_provision:
@@ -328,6 +329,8 @@ class FundingRequest(Aggregate):
 
     def decline(self, reason_code: DeclineReasonCode, reason: str, actor: Actor) -> None:
         self.check_status_in(OPEN_STATUSES, "decline")
+        if not isinstance(reason_code, DeclineReasonCode):
+            raise InvalidValue("a decline needs one of the decline reason codes")
         check_text(reason, field="reason")
         self.trigger_event(self.ClusterDeclined, reason_code=reason_code, reason=reason, actor=actor)
 
@@ -363,8 +366,8 @@ class FundingRequest(Aggregate):
         amount = escalated if amount is None else amount
         if amount > escalated:
             raise AmountNotAllowed(f"the council may approve at most the {escalated} escalated")
-        if fund.financial_year != self.financial_year:
-            raise InvalidValue("that fund is not for this request's year")
+        if not isinstance(fund, CouncilFund) or fund.financial_year != self.financial_year:
+            raise InvalidValue("a council approval commits on the council fund for the request's year")
         fund.commit(self.id, amount, actor)
         self.trigger_event(self.CouncilApproved, amount=amount, reason=reason, actor=actor)
 

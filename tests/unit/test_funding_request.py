@@ -959,3 +959,24 @@ def test_replaying_the_budget_and_fund_rebuilds_the_same_money(status):
     world = world_in(status)
     assert state(replay(world.history["budget"])) == state(world.budget)
     assert state(replay(world.history["fund"])) == state(world.fund)
+
+
+def test_council_approval_never_commits_on_a_cluster_budget():
+    world = world_in(S.ESCALATED)
+    before = world.snapshot()
+    with pytest.raises(InvalidValue):
+        world.request.approve_as_council(None, "Exceptional case.", COUNCIL, world.budget)  # type: ignore[arg-type]
+    world.assert_nothing_happened(before)
+
+
+def test_decline_needs_a_decline_reason_code():
+    world = world_in(S.EVIDENCED)
+    before = world.snapshot()
+    with pytest.raises(InvalidValue):
+        world.request.decline("not_eligible", "Outside the scheme.", LEAD)  # type: ignore[arg-type]
+    world.assert_nothing_happened(before)
+
+
+def test_submission_refuses_an_amount_over_the_ten_million_limit():
+    with pytest.raises(InvalidValue):
+        FundingRequest.submit(**submission(amount_requested=money("10000000.01")))
