@@ -46,6 +46,7 @@ class AuditChain(Projection):
 
     def __init__(self, key: bytes | None = None) -> None:
         self.key = key
+        self._previous = GENESIS
 
     def create_statements(self) -> list[str]:
         return [
@@ -57,11 +58,15 @@ class AuditChain(Projection):
             )""",
         ]
 
-    def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None:
+    def begin_batch(self, cursor: Cursor) -> None:
         cursor.execute("SELECT hash FROM audit_chain ORDER BY position DESC LIMIT 1")
         row = cursor.fetchone()
-        digest = link(row[0] if row else GENESIS, notification, self.key)
+        self._previous = row[0] if row else GENESIS
+
+    def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None:
+        digest = link(self._previous, notification, self.key)
         cursor.execute("INSERT INTO audit_chain (position, hash) VALUES (?, ?)", (notification.id, digest))
+        self._previous = digest
         if notification.id % CHECKPOINT_EVERY == 0:
             cursor.execute(
                 "INSERT INTO audit_checkpoints (position, hash, recorded_at) VALUES (?, ?, ?)",

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +22,8 @@ class Cursor(Protocol):
     rowcount: int
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def pipeline(self) -> AbstractContextManager[Any]: ...
 
     def fetchone(self) -> Any: ...
 
@@ -76,7 +78,7 @@ class SQLiteProjectionDatabase(ProjectionDatabase):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         connection = self._connection()
-        cursor = connection.cursor()
+        cursor = _SQLiteCursor(connection.cursor())
         # IMMEDIATE takes the write lock up front, so two catch-ups never deadlock upgrading a read.
         cursor.execute("BEGIN IMMEDIATE")
         try:
@@ -92,7 +94,7 @@ class SQLiteProjectionDatabase(ProjectionDatabase):
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
         connection = self._connection()
-        cursor = connection.cursor()
+        cursor = _SQLiteCursor(connection.cursor())
         cursor.execute("BEGIN")
         try:
             yield cursor
@@ -110,6 +112,30 @@ class SQLiteProjectionDatabase(ProjectionDatabase):
     @property
     def lock_path(self) -> Path:
         return Path(f"{self.path}.projections.lock")
+
+
+class _SQLiteCursor:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(sql, tuple(params))
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def pipeline(self) -> AbstractContextManager[Any]:
+        return nullcontext()
+
+    def close(self) -> None:
+        self._cursor.close()
 
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -133,6 +159,10 @@ class _PostgresCursor:
 
     def fetchall(self) -> list[Any]:
         return list(self._cursor.fetchall())
+
+    def pipeline(self) -> AbstractContextManager[Any]:
+        # Statements are sent without waiting for each answer; a fetch is the only sync point.
+        return self._cursor.connection.pipeline()
 
 
 class PostgresProjectionDatabase(ProjectionDatabase):

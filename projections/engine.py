@@ -84,6 +84,12 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None: ...
 
+    def begin_batch(self, cursor: Cursor) -> None:
+        """Called at the start of each batch's transaction: reset per-batch caches here.
+
+        Caches live for one batch only, so a batch that rolls back leaves nothing behind.
+        """
+
 
 class ProjectionError(Exception):
     """Base of the projection machinery's own errors."""
@@ -169,11 +175,14 @@ class Projector:
             if not notifications:
                 return 0
             needs_events = any(p.needs_events for p in projections)
-            for notification in notifications:
-                event = self.source.to_event(notification) if needs_events else None
+            with cursor.pipeline():
                 for projection in projections:
-                    if notification.id > positions[projection.name]:
-                        projection.apply(cursor, notification, event)
+                    projection.begin_batch(cursor)
+                for notification in notifications:
+                    event = self.source.to_event(notification) if needs_events else None
+                    for projection in projections:
+                        if notification.id > positions[projection.name]:
+                            projection.apply(cursor, notification, event)
             last = notifications[-1].id
             for name, old in positions.items():
                 if last > old:

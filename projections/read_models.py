@@ -105,6 +105,9 @@ class ClusterBalances(Projection):
             )""",
         ]
 
+    def begin_batch(self, cursor: Cursor) -> None:
+        self._requests: dict[str, dict[str, Any]] = {}
+
     def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None:
         if isinstance(event, ClusterBudget.Opened):
             self._budget_row(cursor, hex_id(event.originator_id), str(event.cluster_id), str(event.financial_year))
@@ -127,10 +130,16 @@ class ClusterBalances(Projection):
         elif isinstance(event, R.Submitted):
             fund_id = ClusterBudget.id_for(event.cluster_id, event.financial_year).hex
             self._budget_row(cursor, fund_id, str(event.cluster_id), str(event.financial_year))
+            request_id = hex_id(event.originator_id)
             cursor.execute(
                 "INSERT INTO cluster_balances_requests (request_id, fund_id, amount_requested) VALUES (?, ?, ?)",
-                (hex_id(event.originator_id), fund_id, event.amount_requested.pence),
+                (request_id, fund_id, event.amount_requested.pence),
             )
+            self._requests[request_id] = {
+                "fund_id": fund_id,
+                "amount_requested": event.amount_requested.pence,
+                "amount_escalated": 0,
+            }
             cursor.execute(
                 "UPDATE cluster_balances SET pending = pending + ? WHERE fund_id = ?",
                 (event.amount_requested.pence, fund_id),
@@ -140,6 +149,7 @@ class ClusterBalances(Projection):
             pending_delta, escalated_delta = -request["amount_requested"], 0
             if isinstance(event, R.Escalated):
                 escalated_delta = event.amount.pence
+                request["amount_escalated"] = event.amount.pence
                 cursor.execute(
                     "UPDATE cluster_balances_requests SET amount_escalated = ? WHERE request_id = ?",
                     (event.amount.pence, hex_id(event.originator_id)),
@@ -180,14 +190,21 @@ class ClusterBalances(Projection):
             (*params, event.originator_version, hex_id(event.originator_id)),
         )
 
-    @staticmethod
-    def _request(cursor: Cursor, event: Any) -> dict[str, Any]:
-        cursor.execute(
-            "SELECT fund_id, amount_requested, amount_escalated FROM cluster_balances_requests WHERE request_id = ?",
-            (hex_id(event.originator_id),),
-        )
-        row = cursor.fetchone()
-        return {"fund_id": row[0], "amount_requested": int(row[1]), "amount_escalated": int(row[2])}
+    def _request(self, cursor: Cursor, event: Any) -> dict[str, Any]:
+        request_id = hex_id(event.originator_id)
+        if request_id not in self._requests:
+            cursor.execute(
+                "SELECT fund_id, amount_requested, amount_escalated FROM cluster_balances_requests "
+                "WHERE request_id = ?",
+                (request_id,),
+            )
+            row = cursor.fetchone()
+            self._requests[request_id] = {
+                "fund_id": row[0],
+                "amount_requested": int(row[1]),
+                "amount_escalated": int(row[2]),
+            }
+        return self._requests[request_id]
 
 
 # =============================================================================================
@@ -343,14 +360,29 @@ class DecisionLog(Projection):
             )""",
         ]
 
+    def begin_batch(self, cursor: Cursor) -> None:
+        self._places: dict[str, tuple[Any, ...]] = {}
+
+    def _place(self, cursor: Cursor, sql: str, key: str) -> tuple[Any, ...]:
+        if key not in self._places:
+            cursor.execute(sql, (key,))
+            self._places[key] = tuple(cursor.fetchone())
+        return self._places[key]
+
     def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None:
         if isinstance(event, ClusterBudget.Opened):
+            self._places[hex_id(event.originator_id)] = (str(event.cluster_id), str(event.financial_year))
             cursor.execute(
                 "INSERT INTO decision_log_budgets (fund_id, cluster_id, financial_year) VALUES (?, ?, ?)",
                 (hex_id(event.originator_id), str(event.cluster_id), str(event.financial_year)),
             )
             return
         if isinstance(event, R.Submitted):
+            self._places[hex_id(event.originator_id)] = (
+                str(event.school_urn),
+                str(event.cluster_id),
+                str(event.financial_year),
+            )
             cursor.execute(
                 "INSERT INTO decision_log_requests (request_id, school_urn, cluster_id, financial_year) "
                 "VALUES (?, ?, ?, ?)",
@@ -362,21 +394,21 @@ class DecisionLog(Projection):
             return
         actor: Actor = event.actor
         if isinstance(event, ClusterBudget.ServiceCommissioned):
-            cursor.execute(
+            cluster_id, year = self._place(
+                cursor,
                 "SELECT cluster_id, financial_year FROM decision_log_budgets WHERE fund_id = ?",
-                (hex_id(event.originator_id),),
+                hex_id(event.originator_id),
             )
-            cluster_id, year = cursor.fetchone()
             request_id = school_urn = reason_code = None
             amount, reason = event.amount.pence, event.description
             schools = ", ".join(str(urn) for urn in event.school_urns)
             details = f"{event.service.value}; provider: {event.provider}; schools: {schools}"
         else:
-            cursor.execute(
+            school_urn, cluster_id, year = self._place(
+                cursor,
                 "SELECT school_urn, cluster_id, financial_year FROM decision_log_requests WHERE request_id = ?",
-                (hex_id(event.originator_id),),
+                hex_id(event.originator_id),
             )
-            school_urn, cluster_id, year = cursor.fetchone()
             request_id = hex_id(event.originator_id)
             amount = event.amount.pence if hasattr(event, "amount") else None
             reason_code = event.reason_code.value if isinstance(event, R.ClusterDeclined) else None
@@ -447,19 +479,30 @@ class FinanceLedger(Projection):
             )""",
         ]
 
+    def begin_batch(self, cursor: Cursor) -> None:
+        # fund id -> [fund, cluster_id, financial_year, available, paid]
+        self._funds: dict[str, list[Any]] = {}
+
+    def _fund(self, cursor: Cursor, fund_id: str) -> list[Any]:
+        if fund_id not in self._funds:
+            cursor.execute(
+                "SELECT fund, cluster_id, financial_year, available, paid FROM finance_ledger_funds WHERE fund_id = ?",
+                (fund_id,),
+            )
+            fund, cluster_id, year, available, paid = cursor.fetchone()
+            self._funds[fund_id] = [fund, cluster_id, year, int(available), int(paid)]
+        return self._funds[fund_id]
+
     def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None:
         fund_id = hex_id(getattr(event, "originator_id", ""))
-        if isinstance(event, ClusterBudget.Opened):
+        if isinstance(event, (ClusterBudget.Opened, CouncilFund.Opened)):
+            fund = "cluster" if isinstance(event, ClusterBudget.Opened) else "council"
+            cluster_id = str(event.cluster_id) if isinstance(event, ClusterBudget.Opened) else None
             cursor.execute(
                 "INSERT INTO finance_ledger_funds (fund_id, fund, cluster_id, financial_year) VALUES (?, ?, ?, ?)",
-                (fund_id, "cluster", str(event.cluster_id), str(event.financial_year)),
+                (fund_id, fund, cluster_id, str(event.financial_year)),
             )
-            return
-        if isinstance(event, CouncilFund.Opened):
-            cursor.execute(
-                "INSERT INTO finance_ledger_funds (fund_id, fund, cluster_id, financial_year) VALUES (?, ?, NULL, ?)",
-                (fund_id, "council", str(event.financial_year)),
-            )
+            self._funds[fund_id] = [fund, cluster_id, str(event.financial_year), 0, 0]
             return
         if isinstance(event, Fund.FundsAllocated):
             movement = "allocation" if event.amount.pence > 0 else "adjustment"
@@ -475,15 +518,14 @@ class FinanceLedger(Projection):
             request_id, reference = hex_id(event.request_id), event.reference
         else:
             return
+        figures = self._fund(cursor, fund_id)
+        figures[3] += available_delta
+        figures[4] += paid_delta
+        fund, cluster_id, year, available, paid = figures
         cursor.execute(
-            "UPDATE finance_ledger_funds SET available = available + ?, paid = paid + ? WHERE fund_id = ?",
-            (available_delta, paid_delta, fund_id),
+            "UPDATE finance_ledger_funds SET available = ?, paid = ? WHERE fund_id = ?",
+            (available, paid, fund_id),
         )
-        cursor.execute(
-            "SELECT fund, cluster_id, financial_year, available, paid FROM finance_ledger_funds WHERE fund_id = ?",
-            (fund_id,),
-        )
-        fund, cluster_id, year, available, paid = cursor.fetchone()
         cursor.execute(
             "INSERT INTO finance_ledger (position, recorded_at, fund, cluster_id, financial_year, movement, request_id, "
             "amount, available_after, paid_after, reference, actor_sub) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -496,8 +538,8 @@ class FinanceLedger(Projection):
                 movement,
                 request_id,
                 event.amount.pence,
-                int(available),
-                int(paid),
+                available,
+                paid,
                 reference,
                 event.actor.sub,
             ),
