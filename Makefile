@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/funding-engine demo
+	$(BIN)/funding-engine serve --dev
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

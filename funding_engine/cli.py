@@ -17,7 +17,7 @@ from datetime import date
 from pydantic import ValidationError
 
 from domain.errors import FundingError
-from domain.values import Actor, FinancialYear
+from domain.values import Actor, FinancialYear, Role
 from funding_engine import demo
 from funding_engine.application import FundingApplication, FundStatement
 from funding_engine.bootstrap import bootstrap
@@ -65,6 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     balances = commands.add_parser("balances", help="print every cluster's budget and the council fund for a year")
     balances.add_argument("--year", type=_year, default=None, help="financial year, e.g. 2026-27 (default: current)")
     balances.set_defaults(handler=run_balances)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="development only: make a throwaway token secret, load the demo data, print demo tokens",
+    )
+    serve.set_defaults(handler=run_serve)
+
+    token = commands.add_parser("token", help="print a bearer token signed with FUNDING_ENGINE_JWT_SECRET")
+    token.add_argument("--role", required=True, choices=[role.value for role in Role])
+    token.add_argument("--sub", default=None, help="staff id (default: <role>-cli)")
+    token.add_argument("--school-urn", default=None, help="for --role school")
+    token.add_argument("--cluster-id", default=None, help="for --role cluster_lead")
+    token.add_argument("--minutes", type=int, default=60, help="lifetime in minutes (default 60)")
+    token.set_defaults(handler=run_token)
 
     projections = commands.add_parser("projections", help="run, inspect or rebuild the read models")
     projection_commands = projections.add_subparsers(title="projection commands", metavar="ACTION", required=True)
@@ -121,6 +140,73 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 def run_balances(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
         print_balances(app, _current_year(args))
+    return 0
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+    import secrets
+
+    import uvicorn
+
+    from api.auth import issue_token
+
+    if settings.jwt_secret is None and not args.dev:
+        print(
+            "funding-engine: FUNDING_ENGINE_JWT_SECRET is not set; set a secret of 32+ characters, "
+            "or use --dev for a throwaway one on a development machine",
+            file=sys.stderr,
+        )
+        return 2
+    if args.dev:
+        secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else secrets.token_urlsafe(48)
+        # Worker processes build their own settings from the environment.
+        os.environ["FUNDING_ENGINE_JWT_SECRET"] = secret
+        year = FinancialYear.containing(date.today())
+        with bootstrap(settings) as app:
+            if not demo.is_loaded(app):
+                demo.load(app, year)
+        print("Development mode: a throwaway token secret and the fictional demo data. Tokens (valid 12 hours):")
+        for label, actor in demo.demo_actors():
+            token = issue_token(
+                secret,
+                role=actor.role,
+                sub=actor.sub,
+                school_urn=str(actor.school_urn) if actor.school_urn else None,
+                cluster_id=str(actor.cluster_id) if actor.cluster_id else None,
+                minutes=720,
+            )
+            print(f"  {label:<32} {token}")
+        print(f"Try: curl -H 'Authorization: Bearer <token>' http://{args.host}:{args.port}/balances")
+        print(f"API docs: http://{args.host}:{args.port}/docs\n", flush=True)
+    uvicorn.run(
+        "api.server:create_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def run_token(args: argparse.Namespace, settings: Settings) -> int:
+    from api.auth import issue_token
+
+    if settings.jwt_secret is None:
+        print("funding-engine: FUNDING_ENGINE_JWT_SECRET is not set", file=sys.stderr)
+        return 2
+    print(
+        issue_token(
+            settings.jwt_secret.get_secret_value(),
+            role=args.role,
+            sub=args.sub or f"{args.role}-cli",
+            school_urn=args.school_urn,
+            cluster_id=args.cluster_id,
+            minutes=args.minutes,
+        )
+    )
     return 0
 
 

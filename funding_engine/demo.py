@@ -83,6 +83,18 @@ STORIES = [
 ]
 
 
+def demo_actors() -> list[tuple[str, Actor]]:
+    """One user of each kind, for ready-made tokens in development mode."""
+    return [
+        ("council officer", COUNCIL),
+        ("finance officer", FINANCE),
+        ("lead, northmere-coast", lead("northmere-coast")),
+        ("lead, marshfield-vale", lead("marshfield-vale")),
+        ("school 990001 (northmere-coast)", school("990001")),
+        ("school 990201 (marshfield-vale)", school("990201")),
+    ]
+
+
 def is_loaded(app: FundingApplication) -> bool:
     return any(cluster.cluster_id.value in CLUSTERS for cluster in app.list_clusters(COUNCIL))
 

@@ -126,6 +126,16 @@ class Settings(BaseSettings):
     read_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     # Optional secret that keys the audit hash chain (HMAC): without it a forger cannot re-chain.
     audit_key: SecretStr | None = None
+    # Signs and checks the API's bearer tokens (HS256). `serve` refuses to start without it,
+    # unless started with --dev, which makes a throwaway one.
+    jwt_secret: SecretStr | None = None
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("FUNDING_ENGINE_JWT_SECRET must be at least 32 characters")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
+from uuid import UUID
 
 from projections.database import ProjectionDatabase
 
@@ -317,6 +318,8 @@ def _ledger_cell(row: dict[str, Any], column: str) -> str:
         return pounds(value)
     if column in LEDGER_TEXT:
         return spreadsheet_safe(str(value))
+    if column == "request_id":
+        return str(UUID(value))
     return str(value)
 
 

@@ -1,0 +1,72 @@
+"""The FastAPI application: routes, error mapping, idempotency and body limits around the engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.middleware import BodyLimit, Idempotency, IdempotencyStore
+from api.routes import audit, budgets, reference, requests
+from api.schemas import HealthResponse, ProblemResponse
+from funding_engine.application import FundingApplication
+
+DESCRIPTION = """
+The HTTP contract of the SEND top-up funding engine (v1).
+
+* Authenticate with `Authorization: Bearer <JWT>` (HS256; claims `sub`, `role`, `school_urn` or
+  `cluster_id`, `exp`). `funding-engine token --role ...` prints one.
+* Money is a JSON **string** with at most 2 decimal places (`"1500.00"`); a JSON number is refused.
+* Every error is `application/problem+json` with `type`, `title`, `status` and `detail`.
+* Commands answer with `version` and an `ETag`; send `If-Match` to refuse a stale write (412).
+* `Idempotency-Key` on POST/PUT replays the first answer to a repeat of the same request.
+"""
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ProblemResponse, "content": {"application/problem+json": {}}, "description": description}
+    for status, description in (
+        (401, "No valid bearer token"),
+        (403, "The caller may not do this"),
+        (404, "No such resource (or one the caller may not see)"),
+        (409, "The state does not allow it, or insufficient funds"),
+        (412, "If-Match names an older version"),
+        (422, "Invalid input, or an Idempotency-Key reused with another body"),
+    )
+}
+
+
+def create_app(application: FundingApplication, *, jwt_secret: str, close_on_shutdown: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Uvicorn has stopped taking requests and let running ones finish (SIGTERM) by now.
+        if close_on_shutdown:
+            application.close()
+
+    api = FastAPI(
+        title="SEND top-up funding engine",
+        version="1.0.0",
+        description=DESCRIPTION,
+        responses=ERROR_RESPONSES,
+        lifespan=lifespan,
+    )
+    api.state.application = application
+    api.state.jwt_secret = jwt_secret
+    errors.install(api)
+
+    @api.get("/healthz", response_model=HealthResponse, tags=["operations"])
+    def healthz() -> HealthResponse:
+        """Liveness: the process answers (no authentication)."""
+        return HealthResponse(status="ok")
+
+    for router in (reference.router, budgets.router, requests.router, audit.router):
+        api.include_router(router)
+
+    assert application.read_side is not None, "the API needs the read models (build with bootstrap())"
+    store = IdempotencyStore(application.read_side.database)
+    # Outermost first: the body limit applies before idempotency reads the body.
+    api.add_middleware(Idempotency, store=store, secret=jwt_secret)
+    api.add_middleware(BodyLimit)
+    return api

@@ -1,0 +1,69 @@
+"""FastAPI dependencies: the application, the caller, role checks and If-Match.
+
+Roles are enforced by one dependency, ``allowed(command)``, reading DESIGN.md's role table in
+``domain.permissions``; no route has its own ``if role == ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import actor_from_token
+from api.errors import Unauthenticated
+from domain.errors import StaleVersion
+from domain.permissions import check_role
+from domain.values import Actor
+from funding_engine.application import FundingApplication
+
+bearer = HTTPBearer(auto_error=False, description="A JWT signed with HS256 (see `funding-engine token`)")
+
+
+def get_application(request: Request) -> FundingApplication:
+    return request.app.state.application  # type: ignore[no-any-return]
+
+
+def current_actor(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send Authorization: Bearer <token>")
+    return actor_from_token(credentials.credentials, request.app.state.jwt_secret)
+
+
+AppDep = Annotated[FundingApplication, Depends(get_application)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def allowed(command: str) -> Any:
+    """The caller, if their role may ever do ``command`` (403 otherwise, before the body is read)."""
+
+    def dependency(actor: ActorDep) -> Actor:
+        check_role(actor, command)
+        return actor
+
+    dependency.__name__ = f"allowed_to_{command}"
+    return Depends(dependency)
+
+
+_ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The version the change is based on, as sent in the ETag: "3". A stale one is a 412.'),
+    ] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _ETAG.match(if_match.strip())
+    if match is None:
+        raise StaleVersion('If-Match must be a version as given in the ETag header, e.g. "3"')
+    return int(match.group(1))
+
+
+ExpectedVersion = Annotated[int | None, Depends(expected_version)]

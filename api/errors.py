@@ -1,0 +1,146 @@
+"""Every error becomes ``application/problem+json``, mapped here and nowhere else.
+
+The statuses and ``type`` values are fixed by the HTTP contract: integrators switch on ``type``.
+A client mistake is never a 500: domain errors, malformed JSON, unknown paths and methods, bodies
+that are too large all map to a 4xx here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import (
+    Conflict,
+    FundingError,
+    InsufficientFunds,
+    InvalidValue,
+    NotFound,
+    NotPermitted,
+    StaleVersion,
+)
+from projections.engine import ProjectionTimeout
+from projections.queries import InvalidQuery
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("funding_engine.api")
+
+
+class Unauthenticated(Exception):
+    """No valid bearer token."""
+
+
+class IdempotencyKeyReused(Exception):
+    """The same Idempotency-Key came back with a different body."""
+
+
+class IdempotencyKeyInProgress(Exception):
+    """A request with this Idempotency-Key is still being processed."""
+
+
+class PayloadTooLarge(Exception):
+    """The request body is over the limit."""
+
+
+TITLES = {
+    "validation-error": "The request is not valid",
+    "unauthenticated": "A valid bearer token is needed",
+    "forbidden": "Not allowed for this caller",
+    "not-found": "Not found",
+    "conflict": "The current state does not allow this",
+    "insufficient-funds": "Not enough funds available",
+    "precondition-failed": "The resource has changed",
+    "idempotency-key-reused": "Idempotency-Key reused with a different request",
+    "method-not-allowed": "Method not allowed",
+    "payload-too-large": "The request body is too large",
+    "bad-request": "Bad request",
+    "service-unavailable": "The service cannot answer yet",
+    "internal-error": "Internal error",
+}
+
+
+def problem(status: int, type_: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"type": type_, "title": TITLES.get(type_, type_), "status": status, "detail": detail}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def classify(error: BaseException) -> tuple[int, str]:
+    """The status and problem type for an error; the order matters (most specific first)."""
+    if isinstance(error, Unauthenticated):
+        return 401, "unauthenticated"
+    if isinstance(error, InsufficientFunds):
+        return 409, "insufficient-funds"
+    if isinstance(error, StaleVersion):
+        return 412, "precondition-failed"
+    if isinstance(error, (InvalidValue, InvalidQuery)):
+        return 422, "validation-error"
+    if isinstance(error, IdempotencyKeyReused):
+        return 422, "idempotency-key-reused"
+    if isinstance(error, NotPermitted):
+        return 403, "forbidden"
+    if isinstance(error, NotFound):
+        return 404, "not-found"
+    if isinstance(error, (Conflict, IdempotencyKeyInProgress)):
+        return 409, "conflict"
+    if isinstance(error, PayloadTooLarge):
+        return 413, "payload-too-large"
+    if isinstance(error, ProjectionTimeout):
+        return 503, "service-unavailable"
+    return 500, "internal-error"
+
+
+def _validation_detail(error: RequestValidationError) -> str:
+    parts = []
+    for item in error.errors()[:10]:
+        location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        parts.append(f"{location or 'body'}: {item.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install(app: FastAPI) -> None:
+    async def known_error(request: Request, error: Exception) -> JSONResponse:
+        status, type_ = classify(error)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return problem(status, type_, str(error) or TITLES[type_], headers)
+
+    async def validation_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        if any(item.get("type") == "json_invalid" for item in error.errors()):
+            return problem(422, "validation-error", "the body is not valid JSON")
+        return problem(422, "validation-error", _validation_detail(error))
+
+    async def http_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        type_ = {
+            400: "bad-request",
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "payload-too-large",
+            422: "validation-error",
+        }.get(error.status_code, "bad-request" if error.status_code < 500 else "internal-error")
+        detail = error.detail if isinstance(error.detail, str) else TITLES[type_]
+        return problem(error.status_code, type_, detail, dict(error.headers or {}))
+
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "internal-error", "something went wrong on our side; it has been logged")
+
+    for error_class in (
+        FundingError,
+        Unauthenticated,
+        IdempotencyKeyReused,
+        IdempotencyKeyInProgress,
+        PayloadTooLarge,
+        InvalidQuery,
+        ProjectionTimeout,
+    ):
+        app.add_exception_handler(error_class, known_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

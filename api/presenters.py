@@ -1,0 +1,223 @@
+"""Domain objects and read-model rows turned into response bodies (money as 2-dp strings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.schemas import (
+    ActorResponse,
+    BalanceTotals,
+    BudgetResponse,
+    ClusterResponse,
+    CouncilFundResponse,
+    DecisionLogItemResponse,
+    DecisionResponse,
+    DocumentResponse,
+    EvidenceResponse,
+    FundingRequestResponse,
+    HistoryItemResponse,
+    ProvisionLineResponse,
+    ReconciliationResponse,
+    ReconciliationRowResponse,
+    RequestSummaryResponse,
+    SpendLineResponse,
+    iso_utc,
+)
+from domain.clusters import Cluster
+from domain.funding_request import FundingRequest
+from domain.values import Actor, Money
+from funding_engine.application import HistoryEntry
+from projections.queries import pounds
+from projections.reconciliation import Reconciliation, ReconciliationRow
+
+
+def actor(value: Actor) -> ActorResponse:
+    return ActorResponse(sub=value.sub, role=value.role.value)
+
+
+def cluster(value: Cluster) -> ClusterResponse:
+    return ClusterResponse(
+        cluster_id=str(value.cluster_id),
+        name=value.name,
+        school_urns=[str(urn) for urn in value.school_urns],
+        version=value.version,
+    )
+
+
+BUDGET_MONEY = ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid")
+
+
+def budget(row: dict[str, Any]) -> BudgetResponse:
+    return BudgetResponse(
+        cluster_id=row["cluster_id"],
+        financial_year=row["financial_year"],
+        version=row["version"],
+        **{name: pounds(row[name]) for name in BUDGET_MONEY},
+    )
+
+
+def totals(row: dict[str, int]) -> BalanceTotals:
+    return BalanceTotals(**{name: pounds(row[name]) for name in BUDGET_MONEY})
+
+
+def council_fund(row: dict[str, Any]) -> CouncilFundResponse:
+    return CouncilFundResponse(
+        financial_year=row["financial_year"],
+        version=row["version"],
+        **{name: pounds(row[name]) for name in ("allocated", "committed", "available", "paid")},
+    )
+
+
+def _money(value: Money | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def funding_request(value: FundingRequest) -> FundingRequestResponse:
+    evidence = None
+    if value.evidence is not None:
+        evidence = EvidenceResponse(
+            notional_sen_budget=str(value.evidence.notional_sen_budget),
+            spend=[
+                SpendLineResponse(category=line.category.value, amount=str(line.amount), note=line.note)
+                for line in value.evidence.spend
+            ],
+            documents=[DocumentResponse(name=doc.name, sha256=doc.sha256) for doc in value.evidence.documents],
+            total_spent=str(value.evidence.total_spent),
+            provided_by=actor(value.evidence.provided_by),
+            provided_at=iso_utc(value.evidence.provided_at),
+        )
+    return FundingRequestResponse(
+        id=str(value.id),
+        school_urn=str(value.school_urn),
+        cluster_id=str(value.cluster_id),
+        financial_year=str(value.financial_year),
+        status=value.status,
+        amount_requested=str(value.amount_requested),
+        amount_approved=str(value.amount_approved),
+        amount_paid=str(value.amount_paid),
+        amount_escalated=_money(value.amount_escalated),
+        reason=value.reason,
+        pupil_count=value.pupil_count,
+        needs_summary=value.needs_summary,
+        planned_provision=[
+            ProvisionLineResponse(category=line.category.value, amount=str(line.amount))
+            for line in value.planned_provision
+        ],
+        evidence=evidence,
+        decisions=[
+            DecisionResponse(
+                kind=decision.kind.value,
+                actor=actor(decision.actor),
+                decided_at=iso_utc(decision.decided_at),
+                reason=decision.reason,
+                amount=_money(decision.amount),
+                reason_code=None if decision.reason_code is None else decision.reason_code.value,
+            )
+            for decision in value.decisions
+        ],
+        conditions=value.conditions,
+        created_at=iso_utc(value.created_on),
+        updated_at=iso_utc(value.modified_on),
+        version=value.version,
+    )
+
+
+def request_summary(row: dict[str, Any]) -> RequestSummaryResponse:
+    escalated = row["amount_escalated"]
+    return RequestSummaryResponse(
+        id=_uuid_text(row["request_id"]),
+        school_urn=row["school_urn"],
+        cluster_id=row["cluster_id"],
+        financial_year=row["financial_year"],
+        status=row["status"],
+        reason=row["reason"],
+        pupil_count=int(row["pupil_count"]),
+        amount_requested=pounds(row["amount_requested"]),
+        amount_escalated=None if escalated is None else pounds(escalated),
+        amount_approved=pounds(row["amount_approved"]),
+        amount_paid=pounds(row["amount_paid"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        status_since=row["status_since"],
+        version=int(row["version"]),
+    )
+
+
+def _uuid_text(hex_value: str | None) -> str | None:
+    if hex_value is None:
+        return None
+    from uuid import UUID
+
+    return str(UUID(hex_value))
+
+
+def decision_item(row: dict[str, Any]) -> DecisionLogItemResponse:
+    return DecisionLogItemResponse(
+        position=int(row["position"]),
+        kind=row["kind"],
+        request_id=_uuid_text(row["request_id"]),
+        school_urn=row["school_urn"],
+        cluster_id=row["cluster_id"],
+        financial_year=row["financial_year"],
+        actor=ActorResponse(sub=row["actor_sub"], role=row["actor_role"]),
+        decided_at=row["decided_at"],
+        amount=None if row["amount"] is None else pounds(row["amount"]),
+        reason_code=row["reason_code"],
+        reason=row["reason"],
+        details=row["details"],
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Event data for the history endpoint: JSON-friendly, money as 2-dp strings."""
+    from dataclasses import fields, is_dataclass
+    from datetime import datetime
+    from enum import Enum
+    from uuid import UUID
+
+    if isinstance(value, Money):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _plain(getattr(value, field.name)) for field in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def history_item(entry: HistoryEntry) -> HistoryItemResponse:
+    return HistoryItemResponse(
+        version=entry.version,
+        type=entry.type,
+        timestamp=iso_utc(entry.timestamp),
+        actor=None if entry.actor is None else actor(entry.actor),
+        data=_plain(entry.data),
+    )
+
+
+def _reconciliation_row(row: ReconciliationRow) -> ReconciliationRowResponse:
+    return ReconciliationRowResponse(
+        cluster_id=row.cluster_id,
+        projected={name: pounds(value) for name, value in row.projected.items()},
+        recomputed={name: pounds(value) for name, value in row.recomputed.items()},
+        consistent=row.consistent,
+    )
+
+
+def reconciliation(value: Reconciliation) -> ReconciliationResponse:
+    assert value.council_fund is not None
+    return ReconciliationResponse(
+        financial_year=value.financial_year,
+        consistent=value.consistent,
+        clusters=[_reconciliation_row(row) for row in value.clusters],
+        council_fund=_reconciliation_row(value.council_fund),
+    )

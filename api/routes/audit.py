@@ -1,0 +1,80 @@
+"""The council's decision log and audit check; finance's reconciliation and ledger."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api import presenters
+from api.deps import AppDep, allowed
+from api.routes.common import Cursor, Limit
+from api.schemas import DecisionLogResponse, ReconciliationResponse, VerifyResponse
+from domain.values import Actor, ClusterId, FinancialYear
+
+router = APIRouter(tags=["audit and finance"])
+
+
+def _year(value: str | None) -> FinancialYear:
+    return FinancialYear.parse(value) if value else FinancialYear.containing(date.today())
+
+
+@router.get("/audit/decisions", response_model=DecisionLogResponse)
+def decisions(
+    app: AppDep,
+    actor: Annotated[Actor, allowed("read_decisions")],
+    cluster_id: str | None = None,
+    actor_sub: Annotated[str | None, Query(alias="actor", max_length=200, description="staff id (sub)")] = None,
+    decided_from: Annotated[datetime | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
+    decided_to: Annotated[datetime | None, Query(alias="to", description="ISO 8601, inclusive")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> DecisionLogResponse:
+    """Every decision (approve, decline, escalate, council decision, commission, information request), newest first."""
+    page = app.decisions(
+        actor,
+        cluster_id=None if cluster_id is None else ClusterId.parse(cluster_id),
+        decided_by=actor_sub,
+        decided_from=decided_from,
+        decided_to=decided_to,
+        limit=limit,
+        cursor=cursor,
+    )
+    return DecisionLogResponse(items=[presenters.decision_item(row) for row in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/audit/verify", response_model=VerifyResponse)
+def verify(app: AppDep, actor: Annotated[Actor, allowed("verify_audit")]) -> VerifyResponse:
+    """Rehash the stored event log and compare with the audit chain."""
+    result = app.verify_audit_chain(actor)
+    return VerifyResponse(
+        ok=result.ok, events_checked=result.events_checked, head=result.head, first_bad_position=result.first_bad_position
+    )
+
+
+@router.get("/finance/reconciliation", response_model=ReconciliationResponse)
+def reconciliation(
+    app: AppDep, actor: Annotated[Actor, allowed("reconcile")], financial_year: str | None = None
+) -> ReconciliationResponse:
+    """Every balance from the read models beside the same figure recomputed from the event log."""
+    return presenters.reconciliation(app.reconcile(actor, _year(financial_year)))
+
+
+@router.get(
+    "/finance/ledger.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One line per money movement"}},
+)
+def ledger_csv(app: AppDep, actor: Annotated[Actor, allowed("read_ledger")], financial_year: str | None = None) -> Response:
+    """The year's money movements as CSV: allocations, adjustments, commitments, commissions, payments."""
+    year = _year(financial_year)
+    buffer = io.StringIO()
+    app.write_ledger_csv(actor, year, buffer)
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="ledger-{year}.csv"'},
+    )
+

@@ -1,0 +1,337 @@
+"""Request and response bodies of the HTTP contract (../shared/API.md), kept apart from domain events.
+
+Money travels as a JSON string. The ``Amount`` type accepts only strings (a JSON number, float or
+int, is refused by pydantic's string type before any code of ours runs); the domain's own parser
+then enforces at most 2 dp, the sign rules and the 10,000,000.00 ceiling.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.values import (
+    CommissionedService,
+    CouncilDecision,
+    DeclineReasonCode,
+    ProvisionCategory,
+    RequestStatus,
+    TopUpReason,
+)
+
+Amount = Annotated[
+    str,
+    StringConstraints(pattern=r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$", max_length=20),
+    Field(description="Pounds as a string with at most 2 decimal places", examples=["1500.00"]),
+]
+Money2dp = Annotated[str, Field(description="Pounds, exactly 2 decimal places", examples=["1500.00"])]
+Urn = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(examples=["990001"])]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$"), Field(examples=["northmere-coast"])]
+Year = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}$"), Field(examples=["2026-27"])]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=4000)]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields, so a misspelt field is a 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- reference data --------------------------------------------------------------------------------
+
+
+class ClusterCreateRequest(Strict):
+    cluster_id: Slug
+    name: ShortText = Field(examples=["Northmere Coast"])
+
+
+class ClusterResponse(BaseModel):
+    cluster_id: str
+    name: str
+    school_urns: list[str]
+    version: int
+
+
+class ClusterListResponse(BaseModel):
+    items: list[ClusterResponse]
+    next_cursor: str | None
+
+
+# -- budgets -----------------------------------------------------------------------------------------
+
+
+class AllocationRequest(Strict):
+    amount: Amount = Field(description="May be negative to take back unspent money; never zero")
+    note: LongText = ""
+
+
+class CommissionRequest(Strict):
+    service: CommissionedService
+    provider: ShortText
+    amount: Amount
+    school_urns: list[Urn] = Field(min_length=1, max_length=200)
+    description: LongText
+
+
+class BudgetResponse(BaseModel):
+    cluster_id: str
+    financial_year: str
+    allocated: Money2dp
+    committed: Money2dp
+    commissioned: Money2dp
+    available: Money2dp
+    pending: Money2dp
+    escalated: Money2dp
+    paid: Money2dp
+    version: int
+
+
+class BalanceTotals(BaseModel):
+    allocated: Money2dp
+    committed: Money2dp
+    commissioned: Money2dp
+    available: Money2dp
+    pending: Money2dp
+    escalated: Money2dp
+    paid: Money2dp
+
+
+class BalancesResponse(BaseModel):
+    items: list[BudgetResponse]
+    totals: BalanceTotals
+    next_cursor: str | None
+
+
+class CouncilFundResponse(BaseModel):
+    financial_year: str
+    allocated: Money2dp
+    committed: Money2dp
+    available: Money2dp
+    paid: Money2dp
+    version: int
+
+
+# -- funding requests -----------------------------------------------------------------------------------
+
+
+class ProvisionLineBody(Strict):
+    category: ProvisionCategory
+    amount: Amount
+
+
+class SubmitRequest(Strict):
+    school_urn: Urn
+    financial_year: Year
+    amount_requested: Amount
+    reason: TopUpReason
+    pupil_count: int = Field(ge=1, le=2000, strict=True)
+    needs_summary: LongText = Field(description="Counts and needs only: never a pupil's name or identifier")
+    planned_provision: list[ProvisionLineBody] = Field(min_length=1, max_length=50)
+
+
+class SpendLineBody(Strict):
+    category: ProvisionCategory
+    amount: Amount
+    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
+class DocumentBody(Strict):
+    name: ShortText
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class EvidenceRequest(Strict):
+    notional_sen_budget: Amount
+    spend: list[SpendLineBody] = Field(min_length=1, max_length=50)
+    documents: list[DocumentBody] = Field(default_factory=list, max_length=50)
+
+
+class InformationRequestRequest(Strict):
+    question: LongText
+
+
+class ApproveRequest(Strict):
+    amount: Amount
+    reason: LongText
+    conditions: LongText | None = None
+
+
+class DeclineRequest(Strict):
+    reason_code: DeclineReasonCode
+    reason: LongText
+
+
+class EscalateRequest(Strict):
+    amount: Amount
+    exceptional_circumstances: LongText
+
+
+class CouncilDecisionRequest(Strict):
+    decision: CouncilDecision
+    amount: Amount | None = None
+    reason: LongText
+
+
+class WithdrawRequest(Strict):
+    reason: LongText
+
+
+class PaymentRequest(Strict):
+    amount: Amount
+    reference: ShortText
+
+
+class ActorResponse(BaseModel):
+    sub: str
+    role: str
+
+
+class ProvisionLineResponse(BaseModel):
+    category: str
+    amount: Money2dp
+
+
+class SpendLineResponse(ProvisionLineResponse):
+    note: str
+
+
+class DocumentResponse(BaseModel):
+    name: str
+    sha256: str
+
+
+class EvidenceResponse(BaseModel):
+    notional_sen_budget: Money2dp
+    spend: list[SpendLineResponse]
+    documents: list[DocumentResponse]
+    total_spent: Money2dp
+    provided_by: ActorResponse
+    provided_at: str
+
+
+class DecisionResponse(BaseModel):
+    kind: str
+    actor: ActorResponse
+    decided_at: str
+    reason: str
+    amount: Money2dp | None
+    reason_code: str | None
+
+
+class FundingRequestResponse(BaseModel):
+    id: str
+    school_urn: str
+    cluster_id: str
+    financial_year: str
+    status: RequestStatus
+    amount_requested: Money2dp
+    amount_approved: Money2dp
+    amount_paid: Money2dp
+    amount_escalated: Money2dp | None
+    reason: TopUpReason
+    pupil_count: int
+    needs_summary: str
+    planned_provision: list[ProvisionLineResponse]
+    evidence: EvidenceResponse | None
+    decisions: list[DecisionResponse]
+    conditions: str
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class RequestSummaryResponse(BaseModel):
+    id: str
+    school_urn: str
+    cluster_id: str
+    financial_year: str
+    status: RequestStatus
+    reason: str
+    pupil_count: int
+    amount_requested: Money2dp
+    amount_escalated: Money2dp | None
+    amount_approved: Money2dp
+    amount_paid: Money2dp
+    created_at: str
+    updated_at: str
+    status_since: str
+    version: int
+
+
+class RequestListResponse(BaseModel):
+    items: list[RequestSummaryResponse]
+    next_cursor: str | None
+
+
+class HistoryItemResponse(BaseModel):
+    version: int
+    type: str
+    timestamp: str
+    actor: ActorResponse | None
+    data: dict[str, Any]
+
+
+class HistoryResponse(BaseModel):
+    items: list[HistoryItemResponse]
+
+
+# -- audit and finance -----------------------------------------------------------------------------------
+
+
+class DecisionLogItemResponse(BaseModel):
+    position: int
+    kind: str
+    request_id: str | None
+    school_urn: str | None
+    cluster_id: str
+    financial_year: str
+    actor: ActorResponse
+    decided_at: str
+    amount: Money2dp | None
+    reason_code: str | None
+    reason: str
+    details: str | None
+
+
+class DecisionLogResponse(BaseModel):
+    items: list[DecisionLogItemResponse]
+    next_cursor: str | None
+
+
+class VerifyResponse(BaseModel):
+    ok: bool
+    events_checked: int
+    head: str
+    first_bad_position: int | None
+
+
+class ReconciliationRowResponse(BaseModel):
+    cluster_id: str | None = None
+    projected: dict[str, Money2dp]
+    recomputed: dict[str, Money2dp]
+    consistent: bool
+
+
+class ReconciliationResponse(BaseModel):
+    financial_year: str
+    consistent: bool
+    clusters: list[ReconciliationRowResponse]
+    council_fund: ReconciliationRowResponse
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+
+
+class ProblemResponse(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str

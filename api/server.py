@@ -1,0 +1,24 @@
+"""Entry point for uvicorn: builds the engine and its API from the environment, once per process."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from api.app import create_app
+from funding_engine.bootstrap import bootstrap
+from funding_engine.settings import Settings
+
+log = logging.getLogger("funding_engine.api")
+
+
+def create_from_environment() -> FastAPI:
+    """``uvicorn --factory api.server:create_from_environment``; every worker process calls it."""
+    settings = Settings()
+    if settings.jwt_secret is None:
+        raise SystemExit("FUNDING_ENGINE_JWT_SECRET is not set: refusing to serve without a token secret")
+    application = bootstrap(settings)
+    api = create_app(application, jwt_secret=settings.jwt_secret.get_secret_value(), close_on_shutdown=True)
+    log.info("serving %s", settings.store.describe())
+    return api
