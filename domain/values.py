@@ -321,6 +321,8 @@ def parse_enum(enum_class: type[E], value: E | str, *, field: str) -> E:
 # ---------------------------------------------------------------------------------------------
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# A lone surrogate is not a character: it cannot be encoded as UTF-8, so no store can hold it.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 SHORT_TEXT = 200
 LONG_TEXT = 4000
@@ -336,6 +338,8 @@ def check_text(value: str, *, field: str, max_length: int = LONG_TEXT, required:
         raise InvalidValue(f"{field} must be at most {max_length} characters")
     if _CONTROL_CHARACTERS.search(value):
         raise InvalidValue(f"{field} must not contain control characters")
+    if _SURROGATES.search(value):
+        raise InvalidValue(f"{field} must be valid Unicode text (it contains a lone surrogate)")
     return value
 
 

@@ -366,7 +366,7 @@ class FundingApplication(Application):
         expected_version: int | None = None,
     ) -> FundingRequest:
         check_role(actor, "provide_evidence")
-        notional = _money(notional_sen_budget, "notional_sen_budget")
+        notional = parse_amount(notional_sen_budget, field="notional_sen_budget")
         spend_lines = [_spend_line(line) for line in spend]
         document_list = [_document(document) for document in documents]
 
@@ -755,13 +755,6 @@ class FundingApplication(Application):
         check_leads_the_cluster(actor, request.cluster_id)
         self._check_version(request, expected_version)
         return request
-
-
-def _money(value: Money | str, field: str) -> Money:
-    try:
-        return Money.parse(value)
-    except InvalidValue as error:
-        raise InvalidValue(f"{field}: {error}") from None
 
 
 def _provision_line(line: ProvisionLine | Mapping[str, Any]) -> ProvisionLine:

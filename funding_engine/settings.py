@@ -41,7 +41,7 @@ class PostgresStore:
     password: str
     dbname: str
     schema: str
-    pool_size: int = 10
+    pool_size: int = 5
     max_overflow: int = 10
 
     def library_env(self) -> dict[str, str]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.funding_request import FundingRequest
 from domain.values import Actor
 from funding_engine.application import FundingApplication
+from funding_engine.bootstrap import bootstrap
+from funding_engine.settings import Settings
 
 YEAR = "2026-27"
 CLUSTER = "northmere-coast"
@@ -77,3 +82,66 @@ def log_position(app: FundingApplication) -> int:
 
 def request_id(request: FundingRequest) -> UUID:
     return request.id
+
+
+# -- added for the integration suite -------------------------------------------------------------
+
+
+@contextmanager
+def writes_nothing(app: FundingApplication) -> Iterator[None]:
+    """Asserts the block appends nothing to the event log (put ``pytest.raises`` inside it)."""
+    before = log_position(app)
+    yield
+    assert log_position(app) == before, "a refused or failed command wrote to the event log"
+
+
+def escalated_request(
+    app: FundingApplication, amount: str = "1000.00", actor: Actor = HEAD, **overrides: Any
+) -> FundingRequest:
+    """An evidenced request escalated by the lead (the cluster must have less available than asked)."""
+    request = evidenced_request(app, actor, **overrides)
+    return app.escalate(LEAD, request.id, amount, "Three new pupils with EHCPs arrived mid-year.")
+
+
+def approved_request(app: FundingApplication, amount: str = "1000.00", **overrides: Any) -> FundingRequest:
+    request = evidenced_request(app, **overrides)
+    return app.approve(LEAD, request.id, amount, "Spend evidence shows the school's own funds are used.")
+
+
+@contextmanager
+def store_factory(kind: str, folder: Path) -> Iterator[Callable[[], FundingApplication]]:
+    """Makes applications on one fresh store of ``kind`` ("sqlite" or "postgres"), for module-scoped worlds.
+
+    Tests that only read, or that assert they wrote nothing, can share one world per store instead
+    of paying for a new store each (a new PostgreSQL schema costs about a quarter of a second).
+    Every application made is closed, and a PostgreSQL schema dropped, on exit.
+    """
+    from tests.conftest import _drop_schema, postgres_base_url
+
+    if kind == "sqlite":
+        url, cleanup = f"sqlite:///{folder / 'funding.sqlite3'}", None
+    else:
+        base = postgres_base_url()
+        schema = f"test_{uuid4().hex[:16]}"
+        url, cleanup = f"{base}{'&' if '?' in base else '?'}schema={schema}", (base, schema)
+    apps: list[FundingApplication] = []
+
+    def make() -> FundingApplication:
+        app = bootstrap(Settings(database_url=url))
+        apps.append(app)
+        return app
+
+    try:
+        yield make
+    finally:
+        for app in apps:
+            app.close()
+        if cleanup is not None:
+            _drop_schema(*cleanup)
+
+
+@contextmanager
+def store_app(kind: str, folder: Path) -> Iterator[FundingApplication]:
+    """One application on a fresh store of ``kind``; see ``store_factory``."""
+    with store_factory(kind, folder) as make:
+        yield make()

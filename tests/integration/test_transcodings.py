@@ -1,0 +1,417 @@
+"""Every value type the domain stores goes into the real store and comes back as itself.
+
+A scenario runs every command once per store, so every domain event class is written; a fresh
+application (nothing cached) then reads the records back. An enum must come back as the enum, not
+its string; Money as Money, not pence. Snapshots are checked the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEvent, Snapshot
+
+from domain.clusters import Cluster, SchoolMembership
+from domain.funding_request import FundingRequest
+from domain.funds import ClusterBudget, CouncilFund, state_of
+from domain.values import (
+    ClusterId,
+    CommissionedService,
+    CouncilDecision,
+    Decision,
+    DecisionKind,
+    DeclineReasonCode,
+    EvidenceDocument,
+    FinancialYear,
+    Money,
+    ProvisionCategory,
+    ProvisionLine,
+    RequestStatus,
+    Role,
+    SchoolUrn,
+    SpendEvidence,
+    SpendLine,
+    TopUpReason,
+)
+from funding_engine.application import FundingApplication
+from funding_engine.transcodings import ALL_TRANSCODINGS
+from tests.conftest import STORES
+from tests.support import (
+    CLUSTER,
+    COUNCIL,
+    FINANCE,
+    HEAD,
+    LEAD,
+    SCHOOL,
+    SECOND_SCHOOL,
+    YEAR,
+    approved_request,
+    escalated_request,
+    evidenced_request,
+    set_up_world,
+    store_factory,
+    submit,
+)
+
+AGGREGATE_CLASSES = (Cluster, SchoolMembership, ClusterBudget, CouncilFund, FundingRequest)
+BUDGET_ID = ClusterBudget.id_for(ClusterId(CLUSTER), FinancialYear.parse(YEAR))
+TRANSCODING_IDS = [transcoding.name for transcoding in ALL_TRANSCODINGS]
+
+
+def domain_event_classes() -> set[type]:
+    """Every event class the domain's aggregates define (not the library's generated bases)."""
+    return {
+        value
+        for aggregate in AGGREGATE_CLASSES
+        for name, value in vars(aggregate).items()
+        if isinstance(value, type) and issubclass(value, DomainEvent) and name not in ("Event", "Created")
+    }
+
+
+# ================================================================================================
+# The scenario: every command once, on one store per parameter
+# ================================================================================================
+
+
+@dataclass
+class Scenario:
+    make_app: Callable[[], FundingApplication]
+    writer: FundingApplication
+    written: list[Any] = field(default_factory=list)  # the event objects as saved, before any encoding
+    snapshots_taken: dict[UUID, Snapshot] = field(default_factory=dict)  # the snapshots as taken
+    ids: dict[str, UUID] = field(default_factory=dict)  # the snapshotted aggregates, by name
+
+
+def run_every_command(app: FundingApplication) -> dict[str, UUID]:
+    """Writes every domain event class at least once; returns the ids worth snapshotting, by name."""
+    set_up_world(app, budget="5000.00", council_fund="5000.00")
+    app.remove_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
+    app.add_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
+    app.commission_service(
+        LEAD,
+        CLUSTER,
+        YEAR,
+        service="camhs",
+        provider="Norfolk CAMHS",
+        amount="300.00",
+        school_urns=[SCHOOL, SECOND_SCHOOL],
+        description="Consultation clinics in both schools.",
+    )
+    paid = approved_request(app, "1000.00")
+    app.record_payment(FINANCE, paid.id, "1000.00", "BACS-0001")
+    asked = evidenced_request(app)
+    app.request_information(LEAD, asked.id, "Please show the therapy invoices.")
+    declined = evidenced_request(app)
+    app.decline(LEAD, declined.id, "insufficient_evidence", "No invoices were provided.")
+    council_paid = escalated_request(app, "2000.00", amount_requested="6000.00")
+    app.decide_escalation(COUNCIL, council_paid.id, "approve", "Exceptional circumstances shown.")
+    app.record_payment(FINANCE, council_paid.id, "500.00", "BACS-0002")
+    council_declined = escalated_request(app, "2000.00", amount_requested="6000.00")
+    app.decide_escalation(COUNCIL, council_declined.id, "decline", "Not exceptional.")
+    withdrawn = submit(app, reason="increase_in_numbers")
+    app.withdraw(HEAD, withdrawn.id, "The pupils moved school.")
+    return {
+        "paid": paid.id,
+        "declined": declined.id,
+        "council_paid": council_paid.id,
+        "budget": BUDGET_ID,
+        "council_fund": CouncilFund.id_for(FinancialYear.parse(YEAR)),
+        "cluster": Cluster.id_for(ClusterId(CLUSTER)),
+    }
+
+
+@pytest.fixture(scope="module", params=STORES)
+def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    with store_factory(request.param, tmp_path_factory.mktemp("transcodings")) as make_app:
+        writer = make_app()
+        result = Scenario(make_app, writer)
+        original_save = writer.save
+
+        def save(*aggregates: Any, **kwargs: Any) -> Any:
+            recordings = original_save(*aggregates, **kwargs)
+            result.written.extend(recording.domain_event for recording in recordings)
+            return recordings
+
+        writer.save = save  # type: ignore[method-assign]
+        result.ids = run_every_command(writer)
+        for aggregate_id in result.ids.values():
+            writer.take_snapshot(aggregate_id)
+            result.snapshots_taken[aggregate_id] = Snapshot.take(writer.repository.get(aggregate_id))
+        del writer.save  # later writes (the specimens) are not part of the scenario
+        yield result
+
+
+@pytest.fixture(scope="module")
+def fresh(scenario: Scenario) -> FundingApplication:
+    """Another application on the scenario's store, made after the writing: it reads everything from the
+    store (event and snapshot stores are not cached), never from the writer's memory."""
+    return scenario.make_app()
+
+
+def stored_domain_records(app: FundingApplication) -> list[Any]:
+    """Every stored event record of the domain (specimens written by this module are left out)."""
+    return [n for n in app.recorder.select_notifications(1, 100_000) if n.topic.startswith("domain.")]
+
+
+# ================================================================================================
+# Walking values
+# ================================================================================================
+
+
+def walk(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every value inside a value, with its path: fields of dataclasses, items of lists and dicts."""
+    yield path, value
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, (*path, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, (*path, key))
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from walk(getattr(value, item.name), (*path, item.name))
+
+
+def at(value: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        value = value[step] if isinstance(value, (list, dict)) else getattr(value, step)
+    return value
+
+
+def pairs_of_type(scenario: Scenario, fresh: FundingApplication, wanted: type) -> list[tuple[Any, Any]]:
+    """(as written, as read by a fresh application) for every value of exactly ``wanted``'s type."""
+    pairs = []
+    for event in scenario.written:
+        [read] = [e for e in fresh.events.get(event.originator_id, gt=event.originator_version - 1, limit=1)]
+        pairs += [(value, at(read, path)) for path, value in walk(event) if type(value) is wanted]
+    for aggregate_id, taken in scenario.snapshots_taken.items():
+        [read_snapshot] = list(fresh.snapshots.get(aggregate_id, desc=True, limit=1))
+        pairs += [(value, at(read_snapshot.state, path)) for path, value in walk(taken.state) if type(value) is wanted]
+    return pairs
+
+
+def _declared_fields(event_class: type) -> dict[str, Any]:
+    """The fields the domain declares on an event class (and its domain bases), as resolved types."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(event_class.__mro__):
+        if klass.__module__.startswith("domain."):
+            namespace = vars(sys.modules[klass.__module__])
+            for name, annotation in vars(klass).get("__annotations__", {}).items():
+                if name != "class_version":
+                    hints[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation
+    return hints
+
+
+def conforms(value: Any, hint: Any) -> bool:
+    """Is ``value`` exactly of the declared type, all the way down? (A str is not a str-valued Enum.)"""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(conforms(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if origin is list:
+        return type(value) is list and all(conforms(item, args[0]) for item in value)
+    if isinstance(hint, type):
+        if type(value) is not hint:
+            return False
+        if dataclasses.is_dataclass(hint):
+            nested = typing.get_type_hints(hint)
+            return all(conforms(getattr(value, item.name), nested[item.name]) for item in dataclasses.fields(hint))
+        return True
+    raise AssertionError(f"unexpected type hint {hint!r}")
+
+
+# ================================================================================================
+# Tests on the domain's own records
+# ================================================================================================
+
+
+def test_the_scenario_stores_every_event_class_the_domain_defines(fresh):
+    stored_topics = {record.topic for record in stored_domain_records(fresh)}
+
+    missing = {f"{cls.__module__}:{cls.__qualname__}" for cls in domain_event_classes()} - stored_topics
+    assert not missing
+
+
+def test_every_stored_event_reads_back_equal_to_the_event_written(scenario, fresh):
+    read = [fresh.mapper.to_domain_event(record) for record in stored_domain_records(fresh)]
+
+    assert read == scenario.written
+
+
+def test_every_field_of_every_stored_event_reads_back_as_its_declared_type(fresh):
+    wrong = []
+    for record in stored_domain_records(fresh):
+        event = fresh.mapper.to_domain_event(record)
+        for name, hint in _declared_fields(type(event)).items():
+            if not conforms(getattr(event, name), hint):
+                wrong.append((type(event).__qualname__, name, hint, getattr(event, name)))
+
+    assert not wrong
+
+
+def _expected_absent(name: str) -> list[Any]:
+    # No event or snapshot carries a CouncilDecision: the decision is the event's type
+    # (CouncilApproved or CouncilDeclined). Strict, so storing one later turns this into a failure
+    # that asks for the mark to go.
+    if name == "council_decision":
+        return [pytest.mark.xfail(strict=True, reason="no stored record carries a CouncilDecision")]
+    return []
+
+
+TRANSCODING_PARAMS = [
+    pytest.param(transcoding, id=transcoding.name, marks=_expected_absent(transcoding.name))
+    for transcoding in ALL_TRANSCODINGS
+]
+
+
+@pytest.mark.parametrize("transcoding", TRANSCODING_PARAMS)
+def test_each_transcoded_type_in_the_stored_records_reads_back_equal_and_as_itself(scenario, fresh, transcoding):
+    pairs = pairs_of_type(scenario, fresh, transcoding.type)
+
+    assert pairs, f"no stored event or snapshot carries a {transcoding.type.__name__}"
+    for written, read in pairs:
+        assert type(read) is type(written)
+        assert read == written
+
+
+@pytest.mark.parametrize("transcoding", TRANSCODING_PARAMS)
+def test_each_transcodings_name_appears_in_the_stored_json(scenario, fresh, transcoding):
+    stored = [record.state for record in stored_domain_records(fresh)]
+    stored += [
+        record.state
+        for aggregate_id in scenario.snapshots_taken
+        for record in fresh.snapshots.recorder.select_events(aggregate_id)
+    ]
+
+    marker = json.dumps({"_type_": transcoding.name}, separators=(",", ":"))[1:-1].encode()
+    assert any(marker in state for state in stored)
+
+
+# ================================================================================================
+# Every registered transcoding, one value each, through the store
+# ================================================================================================
+
+
+class Specimen(Aggregate):
+    """A test-only aggregate whose one event carries any value, to store each registered type."""
+
+    class Carried(Aggregate.Created):
+        value: Any
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+WHEN = datetime(2026, 11, 27, 20, 6, 44, 123456, tzinfo=timezone.utc)
+SPEND = SpendLine(ProvisionCategory.THERAPIES, Money.parse("3000.00"), "speech and language")
+DOCUMENT = EvidenceDocument("sen-spend.pdf", "ab" * 32)
+SAMPLES: dict[str, Any] = {
+    "money_pence": Money.parse("-1234.56"),
+    "financial_year": FinancialYear.parse("2031-32"),
+    "school_urn": SchoolUrn("900101"),
+    "cluster_id": ClusterId("fenwick-broads"),
+    "role": Role.CLUSTER_LEAD,
+    "provision_category": ProvisionCategory.HABILITATION_INDEPENDENT_LIVING,
+    "commissioned_service": CommissionedService.SUPPORTED_EMPLOYMENT,
+    "top_up_reason": TopUpReason.INCREASE_IN_NUMBERS,
+    "decline_reason_code": DeclineReasonCode.NEEDS_MET_WITHIN_SCHOOL_RESOURCES,
+    "council_decision": CouncilDecision.DECLINE,
+    "request_status": RequestStatus.INFORMATION_REQUESTED,
+    "decision_kind": DecisionKind.COUNCIL_APPROVAL,
+    "actor": HEAD,
+    "provision_line": ProvisionLine(ProvisionCategory.NOTE_TAKERS, Money.parse("0.01")),
+    "spend_line": SPEND,
+    "evidence_document": DOCUMENT,
+    "spend_evidence": SpendEvidence(Money.parse("12000.00"), [SPEND], [DOCUMENT], HEAD, WHEN),
+    "decision": Decision(
+        DecisionKind.CLUSTER_DECLINE, LEAD, WHEN, "Declined.", Money.parse("5.00"), DeclineReasonCode.OTHER
+    ),
+}
+
+
+@pytest.mark.parametrize("transcoding", ALL_TRANSCODINGS, ids=TRANSCODING_IDS)
+def test_each_registered_transcoding_round_trips_a_value_through_the_store(scenario, fresh, transcoding):
+    sample = SAMPLES[transcoding.name]
+    assert type(sample) is transcoding.type
+    specimen = Specimen(value=sample)
+    scenario.writer.save(specimen)
+
+    [event] = fresh.events.get(specimen.id)
+
+    assert type(event.value) is transcoding.type
+    assert event.value == sample
+
+
+# ================================================================================================
+# Snapshots
+# ================================================================================================
+
+
+def rebuilt_from_events_only(app: FundingApplication, aggregate_id: UUID) -> Any:
+    aggregate = None
+    for event in app.events.get(aggregate_id):
+        assert isinstance(event, CanMutateProtocol)
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+def test_a_cluster_budget_past_its_snapshot_interval_loads_from_the_snapshot_equal_to_a_full_replay(app, make_app):
+    interval = FundingApplication.snapshotting_intervals[ClusterBudget]
+    set_up_world(app, budget="5000.00")
+    request = approved_request(app, "1000.00")
+    app.record_payment(FINANCE, request.id, "250.00", "BACS-0001")
+    app.commission_service(
+        LEAD,
+        CLUSTER,
+        YEAR,
+        service="camhs",
+        provider="CAMHS",
+        amount="100.00",
+        school_urns=[SCHOOL],
+        description="Clinic.",
+    )
+    while app.get_budget(FINANCE, CLUSTER, YEAR).version < interval + 3:
+        app.allocate_budget(FINANCE, CLUSTER, YEAR, "1.00", "monthly top-up")
+
+    app.close()  # PostgreSQL connections are shared with every other suite on the server
+    fresh = make_app()
+    [snapshot] = list(fresh.snapshots.get(BUDGET_ID))
+    loaded = fresh.repository.get(BUDGET_ID)
+    replayed = rebuilt_from_events_only(fresh, BUDGET_ID)
+    from_snapshot = snapshot.mutate(None)
+    for event in fresh.events.get(BUDGET_ID, gt=snapshot.originator_version):
+        from_snapshot = event.mutate(from_snapshot)
+
+    assert snapshot.originator_version == interval
+    assert state_of(loaded) == state_of(replayed) == state_of(from_snapshot)
+    assert (loaded.version, loaded.allocated, loaded.paid, loaded.commission_count) == (
+        interval + 3,
+        Money.parse("5000.00") + Money(100 * (interval + 3 - 5)),
+        Money.parse("250.00"),
+        1,
+    )
+
+
+@pytest.mark.parametrize("which", ["paid", "declined", "council_paid"])
+def test_a_funding_request_snapshot_restores_the_same_state_as_replaying_its_events(scenario, fresh, which):
+    request_id = scenario.ids[which]
+
+    [snapshot] = list(fresh.snapshots.get(request_id, desc=True, limit=1))
+    restored = snapshot.mutate(None)
+
+    assert isinstance(restored, FundingRequest)
+    assert state_of(restored) == state_of(rebuilt_from_events_only(fresh, request_id))
+    assert type(restored.status) is RequestStatus
