@@ -91,8 +91,10 @@ def verify(
     progress: Callable[[int], None] | None = None,
 ) -> Verification:
     """Rehash every stored record and compare with the recorded chain, link by link."""
+    # Read before the chain: links are only ever added, so the chain must reach at least this far.
+    chained_up_to = _tracked_position(database)
     records = _records(source, batch_size)
-    previous, checked = GENESIS, 0
+    previous, checked, last = GENESIS, 0, 0
     for position, recorded in _chain_rows(database, batch_size):
         record = next(records, None)
         if record is None or record.id != position:
@@ -102,11 +104,23 @@ def verify(
         computed = link(previous, record, key)
         if computed != recorded:
             return Verification(False, checked, previous, position)
-        previous, checked = recorded, checked + 1
+        previous, checked, last = recorded, checked + 1, position
         if progress is not None and checked % batch_size == 0:
             progress(checked)
+    if last < chained_up_to:
+        # Links the projection recorded are gone from the chain's end, so the records after the cut
+        # would pass unverified: fail at the first record the chain no longer covers.
+        record = next(records, None)
+        return Verification(False, checked, previous, record.id if record is not None else last + 1)
     # Records past the chain's head are simply not chained yet; the next catch-up links them.
     return Verification(True, checked, previous, None)
+
+
+def _tracked_position(database: ProjectionDatabase) -> int:
+    with database.reading() as cursor:
+        cursor.execute("SELECT position FROM projection_tracking WHERE name = ?", (AuditChain.name,))
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _records(source: NotificationSource, batch_size: int) -> Iterator[NotificationLike]:
