@@ -93,7 +93,10 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
-ENUM_TRANSCODINGS = [EnumAsValue(enum_class, _snake(enum_class.__name__)) for enum_class in values.ENUMS]
+# A council decision is recorded by the event's type (CouncilApproved / CouncilDeclined), so no
+# stored record carries a CouncilDecision value and it needs no transcoding.
+STORED_ENUMS = [enum_class for enum_class in values.ENUMS if enum_class is not values.CouncilDecision]
+ENUM_TRANSCODINGS = [EnumAsValue(enum_class, _snake(enum_class.__name__)) for enum_class in STORED_ENUMS]
 
 DATACLASS_TRANSCODINGS = [
     DataclassAsDict(values.Actor, "actor"),

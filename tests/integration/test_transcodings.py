@@ -27,7 +27,6 @@ from domain.funds import ClusterBudget, CouncilFund, state_of
 from domain.values import (
     ClusterId,
     CommissionedService,
-    CouncilDecision,
     Decision,
     DecisionKind,
     DeclineReasonCode,
@@ -262,19 +261,7 @@ def test_every_field_of_every_stored_event_reads_back_as_its_declared_type(fresh
     assert not wrong
 
 
-def _expected_absent(name: str) -> list[Any]:
-    # No event or snapshot carries a CouncilDecision: the decision is the event's type
-    # (CouncilApproved or CouncilDeclined). Strict, so storing one later turns this into a failure
-    # that asks for the mark to go.
-    if name == "council_decision":
-        return [pytest.mark.xfail(strict=True, reason="no stored record carries a CouncilDecision")]
-    return []
-
-
-TRANSCODING_PARAMS = [
-    pytest.param(transcoding, id=transcoding.name, marks=_expected_absent(transcoding.name))
-    for transcoding in ALL_TRANSCODINGS
-]
+TRANSCODING_PARAMS = [pytest.param(transcoding, id=transcoding.name) for transcoding in ALL_TRANSCODINGS]
 
 
 @pytest.mark.parametrize("transcoding", TRANSCODING_PARAMS)
@@ -328,7 +315,6 @@ SAMPLES: dict[str, Any] = {
     "commissioned_service": CommissionedService.SUPPORTED_EMPLOYMENT,
     "top_up_reason": TopUpReason.INCREASE_IN_NUMBERS,
     "decline_reason_code": DeclineReasonCode.NEEDS_MET_WITHIN_SCHOOL_RESOURCES,
-    "council_decision": CouncilDecision.DECLINE,
     "request_status": RequestStatus.INFORMATION_REQUESTED,
     "decision_kind": DecisionKind.COUNCIL_APPROVAL,
     "actor": HEAD,
