@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=run_projection_status)
     rebuild = projection_commands.add_parser("rebuild", help="drop a read model and rebuild it from the log")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    rebuild.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild the audit chain even though it reports tampering (this re-chains the altered log)",
+    )
     rebuild.set_defaults(handler=run_projection_rebuild)
 
     finance = commands.add_parser("finance", help="reconciliation and the ledger")
@@ -253,6 +258,16 @@ def run_projection_rebuild(args: argparse.Namespace, settings: Settings) -> int:
             print(f"funding-engine: no projection called {unknown[0]}; known: {', '.join(projector.projections)}",
                   file=sys.stderr)
             return 2
+        if "audit_chain" in names and not args.force:
+            # Re-chaining an altered log would make it verify again and hide the alteration.
+            result = app.verify_audit_chain(CLI_AUDITOR)
+            if not result.ok:
+                print(
+                    f"funding-engine: the audit chain reports an alteration at position {result.first_bad_position}; "
+                    "rebuilding it would hide that. Investigate first; --force rebuilds anyway.",
+                    file=sys.stderr,
+                )
+                return 1
         for name in names:
             started = time.perf_counter()
             try:

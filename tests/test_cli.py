@@ -72,3 +72,71 @@ def test_a_malformed_year_is_a_usage_error(tmp_path):
     result = run(["balances", "--year", "2026-28"], tmp_path)
     assert result.returncode == 2
     assert "second part must be the year after the first" in result.stderr
+
+
+def _alter_first_allocation(database: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        (position,) = connection.execute(
+            "SELECT rowid FROM stored_events WHERE topic LIKE '%FundsAllocated' ORDER BY rowid LIMIT 1"
+        ).fetchone()
+        connection.execute(
+            "UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), ':', ' :') AS BLOB) WHERE rowid = ?",
+            (position,),
+        )
+    return int(position)
+
+
+def test_audit_verify_names_the_altered_position_and_exits_1(tmp_path):
+    run(["demo", "--year", "2026-27"], tmp_path)
+    assert run(["audit", "verify"], tmp_path).returncode == 0
+    position = _alter_first_allocation(tmp_path / "var" / "funding.sqlite3")
+
+    result = run(["audit", "verify"], tmp_path)
+
+    assert result.returncode == 1
+    assert "ok: false" in result.stdout
+    assert f"first_bad_position: {position}" in result.stdout
+
+
+def test_rebuilding_an_audit_chain_that_reports_tampering_is_refused_unless_forced(tmp_path):
+    run(["demo", "--year", "2026-27"], tmp_path)
+    position = _alter_first_allocation(tmp_path / "var" / "funding.sqlite3")
+
+    refused = run(["projections", "rebuild", "audit_chain"], tmp_path)
+    assert refused.returncode == 1
+    assert f"alteration at position {position}" in refused.stderr
+    assert run(["audit", "verify"], tmp_path).returncode == 1
+
+    forced = run(["projections", "rebuild", "audit_chain", "--force"], tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert run(["audit", "verify"], tmp_path).returncode == 0
+
+
+def test_finance_reconcile_is_consistent_after_the_demo(tmp_path):
+    run(["demo", "--year", "2026-27"], tmp_path)
+    result = run(["finance", "reconcile", "--year", "2026-27"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("consistent: yes")
+
+
+def test_finance_ledger_writes_csv_to_a_file(tmp_path):
+    run(["demo", "--year", "2026-27"], tmp_path)
+    out = tmp_path / "ledger.csv"
+    result = run(["finance", "ledger", "--year", "2026-27", "--format", "csv", "-o", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("position,recorded_at,fund,cluster_id,financial_year,movement")
+    assert len(lines) == 11  # the demo year's ten money movements and the header
+
+
+def test_token_needs_the_secret_and_prints_a_verifiable_token(tmp_path):
+    assert run(["token", "--role", "finance"], tmp_path).returncode == 2
+    secret = "s" * 40
+    result = run(["token", "--role", "school", "--school-urn", "990001"], tmp_path, FUNDING_ENGINE_JWT_SECRET=secret)
+    assert result.returncode == 0, result.stderr
+    from api.auth import actor_from_token
+
+    actor = actor_from_token(result.stdout.strip(), secret)
+    assert (actor.role.value, str(actor.school_urn)) == ("school", "990001")
