@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
+from datetime import datetime
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from api.schemas import (
     ActorResponse,
@@ -146,8 +150,6 @@ def request_summary(row: dict[str, Any]) -> RequestSummaryResponse:
 def _uuid_text(hex_value: str | None) -> str | None:
     if hex_value is None:
         return None
-    from uuid import UUID
-
     return str(UUID(hex_value))
 
 
@@ -170,11 +172,6 @@ def decision_item(row: dict[str, Any]) -> DecisionLogItemResponse:
 
 def _plain(value: Any) -> Any:
     """Event data for the history endpoint: JSON-friendly, money as 2-dp strings."""
-    from dataclasses import fields, is_dataclass
-    from datetime import datetime
-    from enum import Enum
-    from uuid import UUID
-
     if isinstance(value, Money):
         return str(value)
     if isinstance(value, Enum):

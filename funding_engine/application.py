@@ -64,13 +64,13 @@ from domain.values import (
     parse_enum,
 )
 from funding_engine.locks import AggregateLocks
+from funding_engine.read_side import ReadSide
+from funding_engine.transcodings import register_domain_transcodings
 from projections import queries
 from projections.audit_chain import Verification, verify
 from projections.database import ProjectionDatabase
 from projections.read_models import iso
 from projections.reconciliation import Reconciliation, reconcile
-from funding_engine.read_side import ReadSide
-from funding_engine.transcodings import register_domain_transcodings
 
 A = TypeVar("A", bound=Aggregate)
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from funding_engine.settings import PostgresStore, SQLiteStore, Store
 from projections.audit_chain import AuditChain
 from projections.database import PostgresProjectionDatabase, ProjectionDatabase, SQLiteProjectionDatabase
 from projections.engine import LibraryNotificationSource, Projector
 from projections.read_models import read_models
-
-from funding_engine.settings import PostgresStore, SQLiteStore, Store
 
 Mode = Literal["inline", "worker"]
 
