@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -55,6 +56,7 @@ def create_app(application: FundingApplication, *, jwt_secret: str, close_on_shu
     api.state.application = application
     api.state.jwt_secret = jwt_secret
     errors.install(api)
+    _document_problems_as_problem_json(api)
 
     @api.get("/healthz", response_model=HealthResponse, tags=["operations"])
     def healthz() -> HealthResponse:
@@ -70,3 +72,24 @@ def create_app(application: FundingApplication, *, jwt_secret: str, close_on_shu
     api.add_middleware(Idempotency, store=store, secret=jwt_secret)
     api.add_middleware(BodyLimit)
     return api
+
+
+def _document_problems_as_problem_json(api: FastAPI) -> None:
+    """Errors are sent as application/problem+json; FastAPI documents a response ``model`` under the
+    route's own media type (application/json), so move each problem schema to where it is sent."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = generate()
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        problem = str(status).startswith(("4", "5")) and errors.PROBLEM_JSON in content
+                        if problem and "application/json" in content:
+                            content[errors.PROBLEM_JSON] = content.pop("application/json")
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]

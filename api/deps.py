@@ -46,6 +46,8 @@ def allowed(command: str) -> Any:
         return actor
 
     dependency.__name__ = f"allowed_to_{command}"
+    # Read by the error handlers: a body FastAPI cannot even parse is checked after the token and role.
+    dependency.command = command  # type: ignore[attr-defined]
     return Depends(dependency)
 
 

@@ -93,12 +93,48 @@ def classify(error: BaseException) -> tuple[int, str]:
     return 500, "internal-error"
 
 
+def _message(item: dict[str, object]) -> str:
+    from api.schemas import TEXT_PATTERNS
+
+    context = item.get("ctx")
+    pattern = context.get("pattern") if isinstance(context, dict) else None
+    if item.get("type") == "string_pattern_mismatch" and pattern in TEXT_PATTERNS:
+        return TEXT_PATTERNS[str(pattern)]
+    return str(item.get("msg", "invalid"))
+
+
 def _validation_detail(error: RequestValidationError) -> str:
     parts = []
     for item in error.errors()[:10]:
         location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
-        parts.append(f"{location or 'body'}: {item.get('msg', 'invalid')}")
+        parts.append(f"{location or 'body'}: {_message(item)}")
     return "; ".join(parts) or "invalid request"
+
+
+def _refusal_before_the_body(request: Request) -> JSONResponse | None:
+    """The 401 or 403 due before a 422 for a body FastAPI could not parse.
+
+    The contract checks the token, then the role, then the input. FastAPI parses the JSON body
+    before it runs the route's dependencies, so a body that is not JSON at all would otherwise be a
+    422 even with no token or the wrong role; here the route's role dependency is run first.
+    """
+    from api.auth import actor_from_token, bearer_token
+    from domain.permissions import check_role
+
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    commands = [getattr(sub.call, "command", None) for sub in getattr(dependant, "dependencies", [])]
+    commands = [command for command in commands if command]
+    if not commands:
+        return None
+    try:
+        actor = actor_from_token(bearer_token(request.headers.get("authorization")), request.app.state.jwt_secret)
+        for command in commands:
+            check_role(actor, command)
+    except (Unauthenticated, NotPermitted) as error:
+        status, type_ = classify(error)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return problem(status, type_, str(error) or TITLES[type_], headers)
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -110,11 +146,15 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         if any(item.get("type") == "json_invalid" for item in error.errors()):
-            return problem(422, "validation-error", "the body is not valid JSON")
+            return _refusal_before_the_body(request) or problem(422, "validation-error", "the body is not valid JSON")
         return problem(422, "validation-error", _validation_detail(error))
 
     async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400:
+            # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): malformed input,
+            # a 422 validation-error like any other body that is not JSON (API.md lists no 400).
+            return _refusal_before_the_body(request) or problem(422, "validation-error", "the body is not valid JSON")
         type_ = {
             400: "bad-request",
             401: "unauthenticated",

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import actor_from_token, bearer_token
 from api.errors import Unauthenticated, problem
+from funding_engine.bootstrap import schema_lock_key
 from projections.database import ProjectionDatabase
 
 Scope = MutableMapping[str, Any]
@@ -106,7 +107,11 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 class IdempotencyStore:
     def __init__(self, database: ProjectionDatabase) -> None:
         self.database = database
-        database.execute_script([IDEMPOTENCY_TABLE])
+        with database.transaction() as cursor:
+            if database.kind == "postgres":
+                # Workers starting together would race on CREATE TABLE IF NOT EXISTS (see bootstrap).
+                cursor.execute("SELECT pg_advisory_xact_lock(?)", (schema_lock_key(database.schema),))  # type: ignore[attr-defined]
+            cursor.execute(IDEMPOTENCY_TABLE)
 
     def begin(self, scope: str, body_hash: str) -> tuple[str, Any]:
         """("new", None), ("replay", (status, headers, body)), ("reused", None) or ("busy", None)."""

@@ -29,7 +29,7 @@ from api.schemas import (
 )
 from domain.clusters import Cluster
 from domain.funding_request import FundingRequest
-from domain.values import Actor, Money
+from domain.values import Actor, ClusterId, FinancialYear, Money, SchoolUrn
 from funding_engine.application import HistoryEntry
 from projections.queries import pounds
 from projections.reconciliation import Reconciliation, ReconciliationRow
@@ -172,8 +172,8 @@ def decision_item(row: dict[str, Any]) -> DecisionLogItemResponse:
 
 def _plain(value: Any) -> Any:
     """Event data for the history endpoint: JSON-friendly, money as 2-dp strings."""
-    if isinstance(value, Money):
-        return str(value)
+    if isinstance(value, (Money, SchoolUrn, ClusterId, FinancialYear)):
+        return str(value)  # as everywhere else in the API: "1500.00", "900001", "northmere-coast", "2026-27"
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):

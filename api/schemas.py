@@ -30,8 +30,19 @@ Money2dp = Annotated[str, Field(description="Pounds, exactly 2 decimal places", 
 Urn = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(examples=["990001"])]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$"), Field(examples=["northmere-coast"])]
 Year = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}$"), Field(examples=["2026-27"])]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=4000)]
+# Written text as the domain takes it (``check_text``): no control characters and, where required,
+# not blank. Checked here too so that invalid input is a 422 before a request's state is looked at.
+_TEXT_CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_REQUIRED_TEXT = rf"^{_TEXT_CHARACTER}*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{_TEXT_CHARACTER}*$"
+_OPTIONAL_TEXT = rf"^{_TEXT_CHARACTER}*$"
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=_REQUIRED_TEXT)]
+LongText = Annotated[str, StringConstraints(max_length=4000, pattern=_REQUIRED_TEXT)]
+OptionalLongText = Annotated[str, StringConstraints(max_length=4000, pattern=_OPTIONAL_TEXT)]
+Note = Annotated[str, StringConstraints(max_length=1000, pattern=_OPTIONAL_TEXT)]
+TEXT_PATTERNS = {
+    _REQUIRED_TEXT: "must not be blank or contain control characters",
+    _OPTIONAL_TEXT: "must not contain control characters",
+}
 
 
 class Strict(BaseModel):
@@ -69,7 +80,7 @@ class ClusterListResponse(BaseModel):
 
 class AllocationRequest(Strict):
     amount: Amount = Field(description="May be negative to take back unspent money; never zero")
-    note: LongText = ""
+    note: Note = ""
 
 
 class CommissionRequest(Strict):
@@ -139,7 +150,7 @@ class SubmitRequest(Strict):
 class SpendLineBody(Strict):
     category: ProvisionCategory
     amount: Amount
-    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+    note: Note = ""
 
 
 class DocumentBody(Strict):
@@ -160,7 +171,7 @@ class InformationRequestRequest(Strict):
 class ApproveRequest(Strict):
     amount: Amount
     reason: LongText
-    conditions: LongText | None = None
+    conditions: OptionalLongText | None = None
 
 
 class DeclineRequest(Strict):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO, TypeVar
@@ -704,7 +705,8 @@ class FundingApplication(Application):
         for attempt in range(MAX_ATTEMPTS):
             aggregates = decide()
             try:
-                self.save(*aggregates)
+                with self.read_side.saving() if self.read_side is not None else nullcontext():
+                    self.save(*aggregates)
             except IntegrityError:
                 # Jittered back-off so competing processes stop colliding in lock-step.
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))

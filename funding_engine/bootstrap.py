@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from funding_engine.application import FundingApplication
 from funding_engine.read_side import ReadSide
-from funding_engine.settings import PostgresStore, Settings, SQLiteStore, ensure_sqlite_file
+from funding_engine.settings import PostgresStore, Settings, SQLiteStore, Store, ensure_sqlite_file
 
 
 def bootstrap(settings: Settings | None = None) -> FundingApplication:
@@ -12,22 +16,50 @@ def bootstrap(settings: Settings | None = None) -> FundingApplication:
     store = settings.store
     if isinstance(store, SQLiteStore):
         ensure_sqlite_file(store.path)
-    elif isinstance(store, PostgresStore) and store.schema != "public":
-        _ensure_postgres_schema(store)
-    app = FundingApplication(env=store.library_env())
-    try:
-        app.read_side = ReadSide.build(
-            store,
-            app.recorder,
-            app.mapper,
-            mode=settings.projections,
-            read_timeout=settings.read_timeout_seconds,
-            audit_key=settings.audit_key.get_secret_value().encode() if settings.audit_key else None,
-        )
-    except BaseException:
-        app.close()
-        raise
+    with _creating_tables(store):
+        if isinstance(store, PostgresStore) and store.schema != "public":
+            _ensure_postgres_schema(store)
+        app = FundingApplication(env=store.library_env())
+        try:
+            app.read_side = ReadSide.build(
+                store,
+                app.recorder,
+                app.mapper,
+                mode=settings.projections,
+                read_timeout=settings.read_timeout_seconds,
+                audit_key=settings.audit_key.get_secret_value().encode() if settings.audit_key else None,
+            )
+        except BaseException:
+            app.close()
+            raise
     return app
+
+
+def schema_lock_key(schema: str) -> int:
+    """The PostgreSQL advisory lock under which a process creates the tables in ``schema``."""
+    digest = hashlib.sha256(f"funding-engine/{schema}/create-tables".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def _creating_tables(store: Store) -> Iterator[None]:
+    """One process at a time creates the tables (e.g. ``serve --workers 4`` on a new database).
+
+    PostgreSQL's ``CREATE SCHEMA/TABLE IF NOT EXISTS`` is not safe against a concurrent create of the
+    same name: the loser fails with a unique violation (``pg_namespace``, ``pg_type``). SQLite
+    serialises this itself.
+    """
+    if not isinstance(store, PostgresStore):
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(store.conninfo(), autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (schema_lock_key(store.schema),))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (schema_lock_key(store.schema),))
 
 
 def _ensure_postgres_schema(store: PostgresStore) -> None:

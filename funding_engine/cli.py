@@ -184,6 +184,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {label:<32} {token}")
         print(f"Try: curl -H 'Authorization: Bearer <token>' http://{args.host}:{args.port}/balances")
         print(f"API docs: http://{args.host}:{args.port}/docs\n", flush=True)
+    # Uvicorn drains and closes on SIGTERM, then re-raises the signal for the handler it found;
+    # under the default handler a clean stop would end with status -15. A stop that was asked for
+    # is a success: exit 0 (this also covers a SIGTERM that arrives before uvicorn is listening).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "api.server:create_from_environment",
         factory=True,
@@ -194,6 +198,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _exit_cleanly(signal_number: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def run_token(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,6 +12,9 @@ Two ways to keep read models current (``FUNDING_ENGINE_PROJECTIONS``):
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Literal
 
 from funding_engine.settings import PostgresStore, SQLiteStore, Store
@@ -38,6 +41,13 @@ class ReadSide:
         self.mode = mode
         self.read_timeout = read_timeout
         self.audit_key = audit_key
+        # On SQLite the read models share the event log's file. A catch-up holds the file's write
+        # lock while it reads the log through the library's connection pool; a save holds the
+        # pool's writer lock (and a waiting one its queue) while it waits for the file's write lock.
+        # Within one process the two would wait on each other until the pool's 5 s timeout (a 500
+        # under concurrent writes), so saves and catch-ups take turns. SQLite serialises writes to
+        # the file anyway; PostgreSQL has no such cycle and needs no gate.
+        self._gate: threading.Lock | None = threading.Lock() if database.kind == "sqlite" else None
 
     @classmethod
     def build(
@@ -62,14 +72,25 @@ class ReadSide:
         projector.create_tables()
         return cls(database, projector, mode=mode, read_timeout=read_timeout, audit_key=audit_key)
 
+    def saving(self) -> AbstractContextManager[object]:
+        """Held around the application's saves to the event log (see ``_gate``)."""
+        return self._gate if self._gate is not None else nullcontext()
+
+    @contextmanager
+    def _catching_up(self) -> Iterator[None]:
+        with self.saving():
+            yield
+
     def after_command(self) -> None:
         if self.mode == "inline":
-            self.projector.catch_up()
+            with self._catching_up():
+                self.projector.catch_up()
 
     def make_fresh(self) -> None:
         """Before a read-model query: everything committed before now is reflected."""
         if self.mode == "inline":
-            self.projector.catch_up()
+            with self._catching_up():
+                self.projector.catch_up()
         else:
             self.projector.wait_for(self.projector.source.head(), timeout=self.read_timeout)
 

@@ -1,0 +1,262 @@
+"""HTTP test vocabulary: tokens for the fictional actors, a client over the app, problem+json checks.
+
+The store fixtures (``database_url``, ``make_app``, ``app``) come from ``tests/conftest.py``: every
+test that uses them runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    # Starlette nudges towards httpx2; the TestClient still works with httpx.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+import jwt
+
+from api.app import create_app
+from api.auth import issue_token
+from domain.values import Actor
+from funding_engine.application import FundingApplication
+from funding_engine.bootstrap import bootstrap
+from funding_engine.settings import Settings
+from tests.support import (
+    COUNCIL,
+    EVIDENCE,
+    FINANCE,
+    HEAD,
+    LEAD,
+    log_position,
+    set_up_world,
+    submission,
+)
+
+UNCLUSTERED_SCHOOL = "900301"  # in no cluster
+UNCLUSTERED_HEAD = Actor.school("senco-900301", UNCLUSTERED_SCHOOL)
+
+SECRET = "api-test-secret-" + "0123456789abcdef" * 3
+OTHER_SECRET = "another-secret-entirely-" + "fedcba9876543210" * 3
+PROBLEM_JSON = "application/problem+json"
+MONEY = re.compile(r"^-?[0-9]+\.[0-9]{2}$")
+MONEY_FIELDS = frozenset(
+    {
+        "allocated", "committed", "commissioned", "available", "pending", "escalated", "paid",
+        "amount", "amount_requested", "amount_approved", "amount_paid", "amount_escalated",
+        "notional_sen_budget", "total_spent",
+    }
+)  # fmt: skip
+APPROVE_BODY = {"amount": "1000.00", "reason": "Spend evidence shows the school's own SEN funding is used."}
+ESCALATE_BODY = {"amount": "1000.00", "exceptional_circumstances": "Three pupils with EHCPs arrived mid-year."}
+
+
+def claims_for(actor: Actor) -> dict[str, Any]:
+    return {
+        "role": actor.role,
+        "sub": actor.sub,
+        "school_urn": str(actor.school_urn) if actor.school_urn else None,
+        "cluster_id": str(actor.cluster_id) if actor.cluster_id else None,
+    }
+
+
+def token(actor: Actor, secret: str = SECRET, minutes: int = 60) -> str:
+    return issue_token(secret, minutes=minutes, **claims_for(actor))
+
+
+def auth(actor: Actor, secret: str = SECRET) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(actor, secret)}"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned_token(claims: dict[str, Any]) -> str:
+    """An ``alg: none`` token: header and claims, no signature."""
+    header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{_b64(json.dumps(claims).encode())}."
+
+
+def raw_claims(actor: Actor, **changes: Any) -> dict[str, Any]:
+    claims: dict[str, Any] = {"sub": actor.sub, "role": actor.role.value, "exp": int(time.time()) + 3600}
+    if actor.school_urn:
+        claims["school_urn"] = str(actor.school_urn)
+    if actor.cluster_id:
+        claims["cluster_id"] = str(actor.cluster_id)
+    claims.update(changes)
+    return {key: value for key, value in claims.items() if value is not None}
+
+
+def signed(claims: dict[str, Any], secret: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+BAD_AUTHORIZATION: dict[str, Callable[[], dict[str, str]]] = {
+    "no token": dict,
+    "expired token": lambda: {"Authorization": "Bearer " + signed(raw_claims(COUNCIL, exp=int(time.time()) - 120))},
+    "token signed with another secret": lambda: auth(COUNCIL, OTHER_SECRET),
+    "alg none token": lambda: {"Authorization": "Bearer " + unsigned_token(raw_claims(COUNCIL))},
+    "token without exp": lambda: {"Authorization": "Bearer " + signed(raw_claims(COUNCIL, exp=None))},
+    "token signed with HS512": lambda: {"Authorization": "Bearer " + signed(raw_claims(COUNCIL), algorithm="HS512")},
+    "token without sub": lambda: {"Authorization": "Bearer " + signed(raw_claims(COUNCIL, sub=None))},
+    "token with an unknown role": lambda: {"Authorization": "Bearer " + signed(raw_claims(COUNCIL, role="governor"))},
+    "school token without school_urn": lambda: {"Authorization": "Bearer " + signed(raw_claims(HEAD, school_urn=None))},
+    "not a JWT": lambda: {"Authorization": "Bearer not.a.jwt"},
+    "Basic credentials": lambda: {"Authorization": "Basic " + base64.b64encode(b"council:secret").decode()},
+}
+
+
+def assert_problem(response: Any, status: int, type_: str) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].split(";")[0].strip() == PROBLEM_JSON, response.headers
+    body = response.json()
+    assert body["type"] == type_, body
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str)
+    return body
+
+
+def assert_money_2dp(value: Any, path: str = "") -> None:
+    """Every money field anywhere in a response body is a string with exactly 2 dp."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in MONEY_FIELDS and item is not None and not isinstance(item, (dict, list)):
+                assert isinstance(item, str) and MONEY.match(item), f"{path}.{key} = {item!r}"
+            assert_money_2dp(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            assert_money_2dp(item, f"{path}[{index}]")
+
+
+def assert_etag_matches(response: Any) -> None:
+    assert response.headers["etag"] == f'"{response.json()["version"]}"'
+
+
+@contextmanager
+def writes_nothing(app: FundingApplication) -> Iterator[None]:
+    before = log_position(app)
+    yield
+    assert log_position(app) == before, "a refused call wrote to the event log"
+
+
+def client_for(app: FundingApplication, secret: str = SECRET) -> TestClient:
+    return TestClient(create_app(app, jwt_secret=secret), raise_server_exceptions=False)
+
+
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def fresh_store(kind: str, folder: Path) -> Iterator[Callable[[], FundingApplication]]:
+    """Makes applications on one new store of ``kind``, for worlds shared by a module's tests.
+
+    Tests that only read, or that assert they wrote nothing, share one world per store instead of
+    paying for a new store each (a new PostgreSQL schema and bootstrap cost about 0.3 s).
+    """
+    from tests.conftest import _drop_schema, postgres_base_url
+
+    cleanup = None
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / 'funding.sqlite3'}"
+    else:
+        base = postgres_base_url()
+        schema = f"test_api_{uuid.uuid4().hex[:12]}"
+        url, cleanup = f"{base}{'&' if '?' in base else '?'}schema={schema}", (base, schema)
+    apps: list[FundingApplication] = []
+
+    def make() -> FundingApplication:
+        app = bootstrap(Settings(database_url=url))
+        apps.append(app)
+        return app
+
+    try:
+        yield make
+    finally:
+        for app in apps:
+            app.close()
+        if cleanup is not None:
+            _drop_schema(*cleanup)
+
+
+@pytest.fixture(scope="module", params=STORES)
+def shared_world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FundingApplication]:
+    """One world per store for a whole module: only for tests that write nothing, or only what they made."""
+    with fresh_store(request.param, tmp_path_factory.mktemp(f"api-{request.param}")) as make:
+        app = make()
+        set_up_world(app, budget="5000.00", council_fund="20000.00")
+        yield app
+
+
+@pytest.fixture(scope="module")
+def shared_client(shared_world: FundingApplication) -> Iterator[TestClient]:
+    with client_for(shared_world) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def client(app: FundingApplication) -> Iterator[TestClient]:
+    with client_for(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def world(app: FundingApplication) -> FundingApplication:
+    """Two clusters with their schools, 5,000.00 for the first cluster and 20,000.00 in the council fund."""
+    set_up_world(app, budget="5000.00", council_fund="20000.00")
+    return app
+
+
+class Http:
+    """Shortcuts for driving a request through its lifecycle over HTTP."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def ok(self, method: str, path: str, actor: Actor, json_body: Any = None, status: int = 200) -> dict[str, Any]:
+        response = self.client.request(method, path, json=json_body, headers=auth(actor))
+        assert response.status_code == status, (method, path, response.status_code, response.text)
+        return response.json()  # type: ignore[no-any-return]
+
+    def submit(self, actor: Actor = HEAD, **overrides: Any) -> dict[str, Any]:
+        return self.ok("POST", "/requests", actor, submission(**overrides), 201)
+
+    def evidenced(self, actor: Actor = HEAD, **overrides: Any) -> dict[str, Any]:
+        request = self.submit(actor, **overrides)
+        return self.ok("POST", f"/requests/{request['id']}/evidence", actor, EVIDENCE)
+
+    def approved(self, amount: str = "1000.00", **overrides: Any) -> dict[str, Any]:
+        request = self.evidenced(**overrides)
+        return self.ok("POST", f"/requests/{request['id']}/approve", LEAD, {**APPROVE_BODY, "amount": amount})
+
+    def escalated(self, amount: str = "1000.00", **overrides: Any) -> dict[str, Any]:
+        request = self.evidenced(**overrides)
+        return self.ok("POST", f"/requests/{request['id']}/escalate", LEAD, {**ESCALATE_BODY, "amount": amount})
+
+    def budget(self, cluster: str, year: str, actor: Actor = FINANCE) -> dict[str, Any]:
+        return self.ok("GET", f"/clusters/{cluster}/budgets/{year}", actor)
+
+    def council_fund(self, year: str) -> dict[str, Any]:
+        return self.ok("GET", f"/council/budgets/{year}", FINANCE)
+
+    def request(self, request_id: str, actor: Actor = COUNCIL) -> dict[str, Any]:
+        return self.ok("GET", f"/requests/{request_id}", actor)
+
+
+@pytest.fixture
+def http(client: TestClient) -> Http:
+    return Http(client)

@@ -1,0 +1,429 @@
+"""The authorisation matrix: every endpoint, called by every role and by every kind of bad token.
+
+Expected statuses follow API.md and DESIGN.md: council and finance read everything; a school reads
+only its own requests, a lead only its cluster's; each command belongs to one role (and, where it
+names a request or cluster, to the right school or lead). Reading a request the caller may not see
+is a 404, so its existence does not leak. Every refused call is checked to have written nothing.
+
+One world per store serves the whole module: a call expected to succeed gets its own fresh request
+(or cluster); calls expected to be refused share one request in each state.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from domain.values import Actor
+from funding_engine.application import FundingApplication
+from tests.api.conftest import (
+    APPROVE_BODY,
+    BAD_AUTHORIZATION,
+    ESCALATE_BODY,
+    STORES,
+    assert_problem,
+    auth,
+    client_for,
+    fresh_store,
+    writes_nothing,
+)
+from tests.support import (
+    CLUSTER,
+    COUNCIL,
+    EVIDENCE,
+    FINANCE,
+    HEAD,
+    LEAD,
+    OTHER_HEAD,
+    OTHER_LEAD,
+    SCHOOL,
+    SECOND_HEAD,
+    SECOND_SCHOOL,
+    YEAR,
+    log_position,
+    set_up_world,
+    submission,
+)
+
+CALLERS: dict[str, Actor] = {
+    "council": COUNCIL,
+    "finance": FINANCE,
+    "lead of the request's cluster": LEAD,
+    "lead of another cluster": OTHER_LEAD,
+    "the school": HEAD,
+    "another school in the cluster": SECOND_HEAD,
+    "a school in another cluster": OTHER_HEAD,
+}
+COUNCIL_, FINANCE_, LEAD_, OTHER_LEAD_, SCHOOL_, SECOND_SCHOOL_, OTHER_SCHOOL_ = CALLERS
+EVERYONE = frozenset(CALLERS)
+BIG = "1000000.00"
+UNAFFORDABLE = "2000000.00"
+COMMISSION = {
+    "service": "specialist_teaching",
+    "provider": "County Specialist Teaching Service",
+    "amount": "10.00",
+    "school_urns": [SCHOOL],
+    "description": "Two days of advisory teacher time.",
+}
+
+_numbers = itertools.count(1)
+
+
+def fresh_slug() -> str:
+    return f"matrix-cluster-{next(_numbers)}"
+
+
+def fresh_urn() -> str:
+    return f"{700000 + next(_numbers):06d}"
+
+
+# -- resources, made through the application layer ---------------------------------------------------
+
+
+def submitted(app: FundingApplication, **overrides: Any) -> str:
+    return str(app.submit_request(HEAD, **submission(**overrides)).id)
+
+
+def evidenced(app: FundingApplication, **overrides: Any) -> str:
+    request_id = app.submit_request(HEAD, **submission(**overrides)).id
+    app.provide_evidence(HEAD, request_id, **EVIDENCE)
+    return str(request_id)
+
+
+def unaffordable(app: FundingApplication) -> str:
+    return evidenced(
+        app,
+        amount_requested=UNAFFORDABLE,
+        planned_provision=[{"category": "therapies", "amount": UNAFFORDABLE}],
+    )
+
+
+def escalated(app: FundingApplication) -> str:
+    request_id = unaffordable(app)
+    app.escalate(LEAD, _uuid(request_id), ESCALATE_BODY["amount"], ESCALATE_BODY["exceptional_circumstances"])
+    return request_id
+
+
+def approved(app: FundingApplication) -> str:
+    request_id = evidenced(app)
+    app.approve(LEAD, _uuid(request_id), "1000.00", "Spend evidence seen.")
+    return request_id
+
+
+def cluster_with_school(app: FundingApplication) -> dict[str, str]:
+    slug, urn = fresh_slug(), fresh_urn()
+    app.register_cluster(COUNCIL, slug, "Matrix cluster")
+    app.add_school(COUNCIL, slug, urn)
+    return {"cluster": slug, "urn": urn}
+
+
+def cluster_and_free_school(app: FundingApplication) -> dict[str, str]:
+    slug = fresh_slug()
+    app.register_cluster(COUNCIL, slug, "Matrix cluster")
+    return {"cluster": slug, "urn": fresh_urn()}
+
+
+def _uuid(value: str) -> Any:
+    from uuid import UUID
+
+    return UUID(value)
+
+
+SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
+    "none": lambda app: {},
+    "new cluster id": lambda app: {"cluster": fresh_slug()},
+    "cluster and free school": cluster_and_free_school,
+    "cluster with school": cluster_with_school,
+    "submitted": lambda app: {"id": submitted(app)},
+    "evidenced": lambda app: {"id": evidenced(app)},
+    "unaffordable": lambda app: {"id": unaffordable(app)},
+    "escalated": lambda app: {"id": escalated(app)},
+    "approved": lambda app: {"id": approved(app)},
+}
+
+
+# -- the endpoints ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str  # formatted with the setup's values
+    setup: str = "none"
+    body: dict[str, Any] | None = None
+    ok: dict[str, int] = field(default_factory=dict)  # caller -> success status
+    hidden: frozenset[str] = frozenset()  # callers answered 404: existence must not leak
+    public: bool = False  # no token needed
+
+    def expected(self, caller: str) -> int:
+        if self.public:
+            return 200
+        if caller in self.ok:
+            return self.ok[caller]
+        return 404 if caller in self.hidden else 403
+
+
+def only(status: int, *callers: str) -> dict[str, int]:
+    return dict.fromkeys(callers, status)
+
+
+NOT_THE_REQUESTS_READERS = frozenset({OTHER_LEAD_, SECOND_SCHOOL_, OTHER_SCHOOL_})
+REQUEST_READERS = only(200, COUNCIL_, FINANCE_, LEAD_, SCHOOL_)
+
+ENDPOINTS = [
+    Endpoint("create cluster", "POST", "/clusters", "new cluster id", {"cluster_id": "{cluster}", "name": "New"},
+             only(201, COUNCIL_)),
+    Endpoint("list clusters", "GET", "/clusters", ok=only(200, *EVERYONE)),
+    Endpoint("get cluster", "GET", f"/clusters/{CLUSTER}", ok=only(200, *EVERYONE)),
+    Endpoint("put school", "PUT", "/clusters/{cluster}/schools/{urn}", "cluster and free school", ok=only(200, COUNCIL_)),
+    Endpoint("delete school", "DELETE", "/clusters/{cluster}/schools/{urn}", "cluster with school",
+             ok=only(200, COUNCIL_)),
+    Endpoint("allocate budget", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/allocations", body={"amount": "1.00"},
+             ok=only(201, FINANCE_)),
+    Endpoint("commission", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/commissions", body=COMMISSION,
+             ok=only(201, LEAD_)),
+    Endpoint("get budget", "GET", f"/clusters/{CLUSTER}/budgets/{YEAR}",
+             ok=only(200, COUNCIL_, FINANCE_, LEAD_, SCHOOL_, SECOND_SCHOOL_)),
+    Endpoint("balances", "GET", f"/balances?financial_year={YEAR}", ok=only(200, COUNCIL_, FINANCE_)),
+    Endpoint("allocate council fund", "POST", f"/council/budgets/{YEAR}/allocations", body={"amount": "1.00"},
+             ok=only(201, FINANCE_)),
+    Endpoint("get council fund", "GET", f"/council/budgets/{YEAR}", ok=only(200, COUNCIL_, FINANCE_)),
+    Endpoint("submit", "POST", "/requests", body=submission(), ok=only(201, SCHOOL_)),
+    Endpoint("evidence", "POST", "/requests/{id}/evidence", "submitted", EVIDENCE, only(200, SCHOOL_)),
+    Endpoint("information request", "POST", "/requests/{id}/information-requests", "submitted",
+             {"question": "Which provision is planned?"}, only(200, LEAD_)),
+    Endpoint("approve", "POST", "/requests/{id}/approve", "evidenced", APPROVE_BODY, only(200, LEAD_)),
+    Endpoint("decline", "POST", "/requests/{id}/decline", "submitted", {"reason_code": "other", "reason": "No."},
+             only(200, LEAD_)),
+    Endpoint("escalate", "POST", "/requests/{id}/escalate", "unaffordable", ESCALATE_BODY, only(200, LEAD_)),
+    Endpoint("council decision", "POST", "/requests/{id}/council-decision", "escalated",
+             {"decision": "approve", "reason": "Exceptional."}, only(200, COUNCIL_)),
+    Endpoint("withdraw", "POST", "/requests/{id}/withdraw", "submitted", {"reason": "Met in school."},
+             only(200, SCHOOL_)),
+    Endpoint("payment", "POST", "/requests/{id}/payments", "approved", {"amount": "1000.00", "reference": "P-1"},
+             only(201, FINANCE_)),
+    Endpoint("get request", "GET", "/requests/{id}", "approved", ok=REQUEST_READERS, hidden=NOT_THE_REQUESTS_READERS),
+    Endpoint("get request as of", "GET", "/requests/{id}?as_of=2099-01-01T00:00:00Z", "approved",
+             ok=REQUEST_READERS, hidden=NOT_THE_REQUESTS_READERS),
+    Endpoint("history", "GET", "/requests/{id}/history", "approved", ok=REQUEST_READERS,
+             hidden=NOT_THE_REQUESTS_READERS),
+    Endpoint("list requests", "GET", "/requests", ok=only(200, *EVERYONE)),
+    Endpoint("audit decisions", "GET", "/audit/decisions", ok=only(200, COUNCIL_)),
+    Endpoint("audit verify", "GET", "/audit/verify", ok=only(200, COUNCIL_)),
+    Endpoint("reconciliation", "GET", f"/finance/reconciliation?financial_year={YEAR}",
+             ok=only(200, COUNCIL_, FINANCE_)),
+    Endpoint("ledger", "GET", f"/finance/ledger.csv?financial_year={YEAR}", ok=only(200, FINANCE_)),
+    Endpoint("healthz", "GET", "/healthz", public=True),
+]  # fmt: skip
+BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+
+
+def fill(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**values) if "{" in value else value
+    if isinstance(value, dict):
+        return {key: fill(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill(item, values) for item in value]
+    return value
+
+
+# -- one world per store ----------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    app: FundingApplication
+    client: Any
+    shared: dict[str, dict[str, str]]  # one resource per setup, for calls that are to be refused
+
+
+@pytest.fixture(scope="module", params=STORES)
+def matrix_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with fresh_store(request.param, tmp_path_factory.mktemp(f"matrix-{request.param}")) as make:
+        app = make()
+        set_up_world(app, budget=BIG, council_fund=BIG)
+        shared = {name: setup(app) for name, setup in SETUPS.items()}
+        with client_for(app) as client:
+            yield World(app, client, shared)
+
+
+def call(world: World, endpoint: Endpoint, values: dict[str, str], headers: dict[str, str]) -> Any:
+    return world.client.request(
+        endpoint.method, fill(endpoint.path, values), json=fill(endpoint.body, values), headers=headers
+    )
+
+
+PROBLEM_TYPES = {401: "unauthenticated", 403: "forbidden", 404: "not-found"}
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda endpoint: endpoint.name)
+def test_each_role_gets_exactly_the_status_the_contract_gives_it(matrix_world, endpoint, caller):
+    world = matrix_world
+    expected = endpoint.expected(caller)
+    succeeds = 200 <= expected < 300
+    values = SETUPS[endpoint.setup](world.app) if succeeds else world.shared[endpoint.setup]
+    before = log_position(world.app)
+    response = call(world, endpoint, values, auth(CALLERS[caller]))
+    assert response.status_code == expected, (endpoint.name, caller, response.text)
+    if succeeds:
+        if endpoint.method == "GET":
+            assert log_position(world.app) == before, "a read wrote to the log"
+    else:
+        assert_problem(response, expected, PROBLEM_TYPES[expected])
+        assert log_position(world.app) == before, f"{caller} was refused {endpoint.name} but something was written"
+
+
+@pytest.mark.parametrize("bad", list(BAD_AUTHORIZATION))
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda endpoint: endpoint.name)
+def test_a_missing_or_bad_token_is_401_everywhere_and_writes_nothing(matrix_world, endpoint, bad):
+    world = matrix_world
+    with writes_nothing(world.app):
+        response = call(world, endpoint, world.shared[endpoint.setup], BAD_AUTHORIZATION[bad]())
+    if endpoint.public:
+        assert response.status_code == 200
+        return
+    assert_problem(response, 401, "unauthenticated")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+# -- the order of the checks: 401, then 403, then 422, then 404/403, then 409/412 ----------------------
+
+INVALID_BODY = {"amount": 12.5, "reason": ""}
+
+
+def test_no_token_with_an_invalid_body_is_401_not_422(matrix_world):
+    world = matrix_world
+    with writes_nothing(world.app):
+        response = world.client.post(f"/requests/{world.shared['evidenced']['id']}/approve", json=INVALID_BODY)
+    assert_problem(response, 401, "unauthenticated")
+
+
+@pytest.mark.parametrize("caller", [COUNCIL_, FINANCE_, SCHOOL_])
+def test_a_role_never_allowed_with_an_invalid_body_is_403_not_422(matrix_world, caller):
+    world = matrix_world
+    with writes_nothing(world.app):
+        response = world.client.post(
+            f"/requests/{world.shared['evidenced']['id']}/approve", json=INVALID_BODY, headers=auth(CALLERS[caller])
+        )
+    assert_problem(response, 403, "forbidden")
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe"])
+def test_a_body_that_is_not_json_is_checked_after_the_token_and_the_role(matrix_world, raw):
+    world = matrix_world
+    path = f"{'/clusters'}"
+    json_header = {"Content-Type": "application/json"}
+    with writes_nothing(world.app):
+        assert_problem(world.client.post(path, content=raw, headers=json_header), 401, "unauthenticated")
+        assert_problem(
+            world.client.post(path, content=raw, headers={**json_header, **BAD_AUTHORIZATION["expired token"]()}),
+            401,
+            "unauthenticated",
+        )
+        assert_problem(world.client.post(path, content=raw, headers={**json_header, **auth(HEAD)}), 403, "forbidden")
+        assert_problem(
+            world.client.post(path, content=raw, headers={**json_header, **auth(COUNCIL)}), 422, "validation-error"
+        )
+
+
+def test_no_token_on_an_unknown_request_is_401_not_404(matrix_world):
+    world = matrix_world
+    response = world.client.get("/requests/3f0b8f4e-2d55-4c1e-9a57-6f0f3b8c0d11")
+    assert_problem(response, 401, "unauthenticated")
+
+
+def test_a_role_never_allowed_on_an_unknown_request_is_403_not_404(matrix_world):
+    world = matrix_world
+    response = world.client.post(
+        "/requests/3f0b8f4e-2d55-4c1e-9a57-6f0f3b8c0d11/approve", json=APPROVE_BODY, headers=auth(FINANCE)
+    )
+    assert_problem(response, 403, "forbidden")
+
+
+def test_an_invalid_body_on_an_unknown_request_is_422_not_404(matrix_world):
+    world = matrix_world
+    response = world.client.post(
+        "/requests/3f0b8f4e-2d55-4c1e-9a57-6f0f3b8c0d11/approve", json=INVALID_BODY, headers=auth(LEAD)
+    )
+    assert_problem(response, 422, "validation-error")
+
+
+def test_another_clusters_lead_is_refused_before_the_state_is_checked(matrix_world):
+    """A lead of another cluster approving a request that is not even evidenced: 403, not 409."""
+    world = matrix_world
+    with writes_nothing(world.app):
+        response = world.client.post(
+            f"/requests/{world.shared['submitted']['id']}/approve", json=APPROVE_BODY, headers=auth(OTHER_LEAD)
+        )
+    assert_problem(response, 403, "forbidden")
+
+
+def test_another_school_is_refused_before_a_stale_if_match_is_noticed(matrix_world):
+    world = matrix_world
+    with writes_nothing(world.app):
+        response = world.client.post(
+            f"/requests/{world.shared['submitted']['id']}/withdraw",
+            json={"reason": "not mine"},
+            headers={**auth(SECOND_HEAD), "If-Match": '"99"'},
+        )
+    assert_problem(response, 403, "forbidden")
+
+
+def test_reading_another_schools_request_is_the_same_404_as_an_unknown_one(matrix_world):
+    world = matrix_world
+    hidden = world.client.get(f"/requests/{world.shared['approved']['id']}", headers=auth(OTHER_HEAD))
+    unknown = world.client.get("/requests/3f0b8f4e-2d55-4c1e-9a57-6f0f3b8c0d11", headers=auth(OTHER_HEAD))
+    assert_problem(hidden, 404, "not-found")
+    assert_problem(unknown, 404, "not-found")
+    assert hidden.json()["title"] == unknown.json()["title"]
+
+
+@pytest.mark.parametrize(
+    "caller, params",
+    [
+        (SCHOOL_, {"school_urn": SECOND_SCHOOL}),
+        (OTHER_SCHOOL_, {"school_urn": SCHOOL}),
+        (LEAD_, {"cluster_id": "fenwick-broads"}),
+        (OTHER_LEAD_, {"cluster_id": CLUSTER}),
+    ],
+)
+def test_filtering_the_list_for_someone_elses_requests_is_403(matrix_world, caller, params):
+    world = matrix_world
+    assert_problem(world.client.get("/requests", params=params, headers=auth(CALLERS[caller])), 403, "forbidden")
+
+
+def test_a_school_submitting_for_another_school_is_403_and_writes_nothing(matrix_world):
+    world = matrix_world
+    with writes_nothing(world.app):
+        response = world.client.post("/requests", json=submission(school_urn=SCHOOL), headers=auth(SECOND_HEAD))
+    assert_problem(response, 403, "forbidden")
+
+
+def test_an_unauthenticated_call_with_an_idempotency_key_stores_nothing(matrix_world):
+    world = matrix_world
+    key = {"Idempotency-Key": "matrix-unauthenticated"}
+    with writes_nothing(world.app):
+        refused = world.client.post("/requests", json=submission(school_urn=SECOND_SCHOOL), headers=key)
+    assert_problem(refused, 401, "unauthenticated")
+    accepted = world.client.post(
+        "/requests", json=submission(school_urn=SECOND_SCHOOL), headers={**key, **auth(SECOND_HEAD)}
+    )
+    assert accepted.status_code == 201
+
+
+def test_a_forbidden_call_with_an_idempotency_key_is_replayed_as_forbidden(matrix_world):
+    world = matrix_world
+    headers = {**auth(FINANCE), "Idempotency-Key": "matrix-forbidden"}
+    with writes_nothing(world.app):
+        first = world.client.post("/clusters", json={"cluster_id": "never-made", "name": "x"}, headers=headers)
+        again = world.client.post("/clusters", json={"cluster_id": "never-made", "name": "x"}, headers=headers)
+    assert_problem(first, 403, "forbidden")
+    assert_problem(again, 403, "forbidden")
+    assert again.json() == first.json()

@@ -1,0 +1,485 @@
+"""A bad-input table per command: every case is a 422 ``validation-error`` problem and writes nothing.
+
+Wrong types, JSON numbers for money, more than 2 dp, zero, negatives (only an allocation may be
+negative), more than 10,000,000.00, unknown enum values, malformed URNs, years and slugs, missing
+and unknown fields, blank and over-long text; then bad query strings and headers.
+
+All cases share one world per store: a request in each state the commands need. None of them may
+change it, which each case checks through the log position.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import (
+    APPROVE_BODY,
+    ESCALATE_BODY,
+    STORES,
+    assert_problem,
+    auth,
+    client_for,
+    fresh_store,
+    writes_nothing,
+)
+from tests.support import (
+    CLUSTER,
+    COUNCIL,
+    EVIDENCE,
+    FINANCE,
+    HEAD,
+    LEAD,
+    SCHOOL,
+    YEAR,
+    set_up_world,
+    submission,
+)
+
+DROP = object()  # a field to leave out
+
+
+def changed(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """``body`` with the field at a dotted ``path`` (list indexes as numbers) set to ``value`` or dropped."""
+    result = copy.deepcopy(body)
+    *parents, last = path.split(".")
+    target: Any = result
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    if value is DROP:
+        del target[last]
+    elif isinstance(target, list):
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return result
+
+
+# Every one of these is refused wherever an amount is expected.
+BAD_AMOUNTS: list[tuple[str, Any]] = [
+    ("a JSON float", 100.5),
+    ("a JSON integer", 100),
+    ("a JSON float with 2 dp", 100.25),
+    ("3 dp", "100.001"),
+    ("3 dp of zeros", "100.000"),
+    ("zero", "0"),
+    ("zero with 2 dp", "0.00"),
+    ("negative zero", "-0.00"),
+    ("over 10,000,000.00", "10000000.01"),
+    ("far over the limit", "99999999999999999999"),
+    ("exponent notation", "1e3"),
+    ("thousands separator", "1,000.00"),
+    ("currency symbol", "£100.00"),
+    ("leading space", " 100.00"),
+    ("trailing space", "100.00 "),
+    ("an explicit plus", "+100.00"),
+    ("a trailing point", "100."),
+    ("no whole pounds", ".50"),
+    ("hexadecimal", "0x10"),
+    ("non-ASCII digits", "\uff11\uff10\uff10"),
+    ("NaN", "NaN"),
+    ("Infinity", "Infinity"),
+    ("empty", ""),
+    ("words", "a hundred pounds"),
+    ("null", None),
+    ("true", True),
+    ("a list", ["100.00"]),
+    ("an object", {"pounds": 100}),
+]
+NEGATIVE_AMOUNTS: list[tuple[str, Any]] = [("negative", "-100.00"), ("negative 1p", "-0.01")]
+TOO_NEGATIVE: list[tuple[str, Any]] = [("under -10,000,000.00", "-10000000.01")]
+
+
+def money_cases(field: str, *, negative_allowed: bool = False) -> list[tuple[str, str, Any]]:
+    cases = BAD_AMOUNTS + (TOO_NEGATIVE if negative_allowed else NEGATIVE_AMOUNTS + TOO_NEGATIVE)
+    return [(f"{field} {label}", field, value) for label, value in cases]
+
+
+def text_cases(field: str, limit: int, *, required: bool = True) -> list[tuple[str, str, Any]]:
+    cases = [
+        (f"{field} over {limit} characters", field, "x" * (limit + 1)),
+        (f"{field} a number", field, 42),
+        (f"{field} a list", field, ["text"]),
+        (f"{field} an object", field, {"text": "x"}),
+        (f"{field} a control character", field, "line one\x00line two"),
+        (f"{field} an escape character", field, "\x1b[31mred"),
+        (f"{field} a lone surrogate", field, "broken \ud800 text"),
+    ]
+    if required:
+        cases += [
+            (f"{field} missing", field, DROP),
+            (f"{field} null", field, None),
+            (f"{field} empty", field, ""),
+            (f"{field} only spaces", field, "   \n\t "),
+        ]
+    return cases
+
+
+def enum_cases(field: str) -> list[tuple[str, str, Any]]:
+    return [
+        (f"{field} unknown", field, "something_else"),
+        (f"{field} in capitals", field, "OTHER"),
+        (f"{field} a number", field, 1),
+        (f"{field} missing", field, DROP),
+        (f"{field} null", field, None),
+    ]
+
+
+def common_cases(required: list[str]) -> list[tuple[str, str, Any]]:
+    cases = [("an unknown extra field", "surprise", "hello"), ("a misspelt field", "amuont", "100.00")]
+    cases += [(f"{field} missing", field, DROP) for field in required]
+    return cases
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    method: str
+    path: str  # formatted with the world's request ids
+    actor: Any
+    body: dict[str, Any] | None
+    cases: list[tuple[str, str, Any]]
+
+
+URN_CASES = [("5 digits", "12345"), ("7 digits", "1234567"), ("letters", "abcdef"), ("a number", 900001),
+             ("padded", " 900001"), ("null", None)]  # fmt: skip
+YEAR_CASES = [("the wrong second year", "2026-28"), ("four-digit second part", "2026-2027"), ("slash", "2026/27"),
+              ("only one year", "2026"), ("before 2000", "1999-00"), ("after 2098", "2099-00"), ("a number", 2026),
+              ("null", None), ("words", "this year")]  # fmt: skip
+SLUG_CASES = [("capitals", "Northmere"), ("spaces", "north mere"), ("one character", "a"),
+              ("a leading hyphen", "-north"), ("64 characters", "a" * 64), ("underscore", "north_mere"),
+              ("a dot", "north.mere"), ("a number", 12), ("empty", ""), ("null", None)]  # fmt: skip
+
+CLUSTER_BODY = {"cluster_id": "brand-new-cluster", "name": "Brand New"}
+ALLOCATION_BODY = {"amount": "100.00", "note": "allocation"}
+COMMISSION_BODY = {
+    "service": "therapy_services",
+    "provider": "Coastal Therapies",
+    "amount": "100.00",
+    "school_urns": [SCHOOL],
+    "description": "Speech and language therapy sessions.",
+}
+PAYMENT_BODY = {"amount": "100.00", "reference": "BACS-0001"}
+
+COMMANDS = [
+    Command(
+        "create cluster", "POST", "/clusters", COUNCIL, CLUSTER_BODY,
+        [(f"cluster_id {label}", "cluster_id", value) for label, value in SLUG_CASES]
+        + text_cases("name", 200)
+        + common_cases(["cluster_id"]),
+    ),
+    Command(
+        "allocate budget", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/allocations", FINANCE, ALLOCATION_BODY,
+        money_cases("amount", negative_allowed=True) + text_cases("note", 1000, required=False) + common_cases(["amount"]),
+    ),
+    Command(
+        "allocate council fund", "POST", f"/council/budgets/{YEAR}/allocations", FINANCE, ALLOCATION_BODY,
+        money_cases("amount", negative_allowed=True) + text_cases("note", 1000, required=False) + common_cases(["amount"]),
+    ),
+    Command(
+        "commission", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/commissions", LEAD, COMMISSION_BODY,
+        money_cases("amount")
+        + enum_cases("service")
+        + text_cases("provider", 200)
+        + text_cases("description", 4000)
+        + [(f"school_urns item {label}", "school_urns.0", value) for label, value in URN_CASES]
+        + [
+            ("school_urns empty", "school_urns", []),
+            ("school_urns a string", "school_urns", SCHOOL),
+            ("school_urns null", "school_urns", None),
+            ("school_urns over 200", "school_urns", [SCHOOL] * 201),
+        ]
+        + common_cases(["school_urns", "amount"]),
+    ),
+    Command(
+        "submit", "POST", "/requests", HEAD, submission(),
+        money_cases("amount_requested")
+        + [(f"school_urn {label}", "school_urn", value) for label, value in URN_CASES]
+        + [(f"financial_year {label}", "financial_year", value) for label, value in YEAR_CASES]
+        + enum_cases("reason")
+        + [
+            ("pupil_count zero", "pupil_count", 0),
+            ("pupil_count negative", "pupil_count", -1),
+            ("pupil_count over 2000", "pupil_count", 2001),
+            ("pupil_count a string", "pupil_count", "2"),
+            ("pupil_count a float", "pupil_count", 2.5),
+            ("pupil_count a whole float", "pupil_count", 2.0),
+            ("pupil_count true", "pupil_count", True),
+            ("pupil_count null", "pupil_count", None),
+            ("pupil_count missing", "pupil_count", DROP),
+        ]
+        + text_cases("needs_summary", 4000)
+        + [
+            ("planned_provision empty", "planned_provision", []),
+            ("planned_provision missing", "planned_provision", DROP),
+            ("planned_provision an object", "planned_provision", {"category": "therapies", "amount": "1.00"}),
+            ("planned_provision over 50 lines", "planned_provision", [{"category": "therapies", "amount": "1.00"}] * 51),
+            ("planned_provision category unknown", "planned_provision.0.category", "swimming"),
+            ("planned_provision category missing", "planned_provision.0.category", DROP),
+            ("planned_provision line extra field", "planned_provision.0.pupil_name", "A. Pupil"),
+        ]
+        + [(f"planned_provision amount {label}", "planned_provision.0.amount", value) for label, value in BAD_AMOUNTS[:10]]
+        + common_cases(["school_urn", "financial_year", "amount_requested", "reason"]),
+    ),
+    Command(
+        "evidence", "POST", "/requests/{submitted}/evidence", HEAD, EVIDENCE,
+        money_cases("notional_sen_budget")
+        + [
+            ("spend empty", "spend", []),
+            ("spend missing", "spend", DROP),
+            ("spend over 50 lines", "spend", [{"category": "therapies", "amount": "1.00", "note": ""}] * 51),
+            ("spend category unknown", "spend.0.category", "snacks"),
+            ("spend note over 1000 characters", "spend.0.note", "x" * 1001),
+            ("spend line extra field", "spend.0.receipt", "yes"),
+            ("documents a string", "documents", "file.pdf"),
+            ("documents over 50", "documents", [{"name": "d.pdf", "sha256": "ab" * 32}] * 51),
+            ("document sha256 upper case", "documents.0.sha256", "AB" * 32),
+            ("document sha256 too short", "documents.0.sha256", "ab" * 31),
+            ("document sha256 not hex", "documents.0.sha256", "zz" * 32),
+            ("document name over 200 characters", "documents.0.name", "x" * 201),
+            ("document name missing", "documents.0.name", DROP),
+        ]
+        + [(f"spend amount {label}", "spend.0.amount", value) for label, value in BAD_AMOUNTS[:10] + NEGATIVE_AMOUNTS]
+        + common_cases([]),
+    ),
+    Command(
+        "information request", "POST", "/requests/{submitted}/information-requests", LEAD, {"question": "Why?"},
+        text_cases("question", 4000) + common_cases([]),
+    ),
+    Command(
+        "approve", "POST", "/requests/{evidenced}/approve", LEAD, APPROVE_BODY,
+        money_cases("amount")
+        + [("amount more than requested", "amount", "1000.01")]
+        + text_cases("reason", 4000)
+        + [case for case in text_cases("conditions", 4000, required=False) if case[2] is not None]
+        + common_cases([]),
+    ),
+    Command(
+        "decline", "POST", "/requests/{submitted}/decline", LEAD, {"reason_code": "other", "reason": "No."},
+        enum_cases("reason_code") + text_cases("reason", 4000) + common_cases([]),
+    ),
+    Command(
+        "escalate", "POST", "/requests/{unaffordable}/escalate", LEAD, ESCALATE_BODY,
+        money_cases("amount")
+        + [("amount more than requested", "amount", "6000.01")]
+        + text_cases("exceptional_circumstances", 4000)
+        + common_cases([]),
+    ),
+    Command(
+        "council decision", "POST", "/requests/{escalated}/council-decision", COUNCIL,
+        {"decision": "approve", "reason": "Exceptional.", "amount": "500.00"},
+        [case for case in money_cases("amount") if case[2] is not None]  # no amount: the escalated amount
+        + [("amount more than escalated", "amount", "1000.01")]
+        + enum_cases("decision")
+        + text_cases("reason", 4000)
+        + common_cases([]),
+    ),
+    Command(
+        "council decline with an amount", "POST", "/requests/{escalated}/council-decision", COUNCIL,
+        {"decision": "decline", "reason": "Not exceptional.", "amount": "500.00"},
+        [("decline carrying an amount", "amount", "500.00")],
+    ),
+    Command(
+        "withdraw", "POST", "/requests/{submitted}/withdraw", HEAD, {"reason": "Met in school."},
+        text_cases("reason", 4000) + common_cases([]),
+    ),
+    Command(
+        "payment", "POST", "/requests/{approved}/payments", FINANCE, PAYMENT_BODY,
+        money_cases("amount") + text_cases("reference", 200) + common_cases([]),
+    ),
+]  # fmt: skip
+
+CASES = [
+    pytest.param(command, path, value, id=f"{command.name}: {label}")
+    for command in COMMANDS
+    for label, path, value in command.cases
+]
+WHOLE_BODIES = [
+    pytest.param(command, body, id=f"{command.name}: body {label}")
+    for command in COMMANDS
+    if command.body is not None
+    for label, body in (("an empty object", {}), ("a list", []), ("a string", "text"), ("null", None), ("a number", 7))
+]
+
+
+@dataclass
+class World:
+    app: Any
+    client: Any
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module", params=STORES)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with fresh_store(request.param, tmp_path_factory.mktemp(f"bad-input-{request.param}")) as make:
+        app = make()
+        set_up_world(app, budget="5000.00", council_fund="20000.00")
+        submitted = app.submit_request(HEAD, **submission())
+        evidenced = app.submit_request(HEAD, **submission())
+        app.provide_evidence(HEAD, evidenced.id, **EVIDENCE)
+        unaffordable = app.submit_request(HEAD, **submission(amount_requested="6000.00"))
+        app.provide_evidence(HEAD, unaffordable.id, **EVIDENCE)
+        escalated = app.submit_request(HEAD, **submission(amount_requested="6000.00"))
+        app.provide_evidence(HEAD, escalated.id, **EVIDENCE)
+        app.escalate(LEAD, escalated.id, "1000.00", "Exceptional circumstances.")
+        approved = app.submit_request(HEAD, **submission())
+        app.provide_evidence(HEAD, approved.id, **EVIDENCE)
+        app.approve(LEAD, approved.id, "1000.00", "Evidence seen.")
+        ids = {
+            "submitted": str(submitted.id),
+            "evidenced": str(evidenced.id),
+            "unaffordable": str(unaffordable.id),
+            "escalated": str(escalated.id),
+            "approved": str(approved.id),
+        }
+        with client_for(app) as client:
+            yield World(app, client, ids)
+
+
+def send(world: World, command: Command, body: Any, headers: dict[str, str] | None = None) -> Any:
+    # json.dumps escapes non-ASCII, so even a lone surrogate travels as valid JSON ("\ud800").
+    return world.client.request(
+        command.method,
+        command.path.format(**world.ids),
+        content=json.dumps(body).encode(),
+        headers={**auth(command.actor), "Content-Type": "application/json", **(headers or {})},
+    )
+
+
+@pytest.mark.parametrize("command, path, value", CASES)
+def test_bad_input_is_422_validation_error_and_writes_nothing(world, command, path, value):
+    body = changed(command.body, path, value)
+    with writes_nothing(world.app):
+        response = send(world, command, body)
+    assert_problem(response, 422, "validation-error")
+
+
+@pytest.mark.parametrize("command, body", WHOLE_BODIES)
+def test_a_body_of_the_wrong_shape_is_422_validation_error_and_writes_nothing(world, command, body):
+    with writes_nothing(world.app):
+        response = send(world, command, body)
+    assert_problem(response, 422, "validation-error")
+
+
+@pytest.mark.parametrize("command", [command for command in COMMANDS if command.body is not None], ids=lambda c: c.name)
+def test_no_body_at_all_is_422_validation_error(world, command):
+    with writes_nothing(world.app):
+        response = world.client.request(command.method, command.path.format(**world.ids), headers=auth(command.actor))
+    assert_problem(response, 422, "validation-error")
+
+
+def test_the_valid_bodies_of_the_table_are_valid(tmp_path):
+    """The control: each table's unchanged body is accepted (on a world of its own, so the table's stays put)."""
+    with fresh_store("sqlite", tmp_path) as make:
+        app = make()
+        set_up_world(app, budget="5000.00", council_fund="20000.00")
+        with client_for(app) as client:
+            ids = {}
+            for state in ("submitted", "evidenced", "unaffordable", "escalated", "approved"):
+                request = app.submit_request(
+                    HEAD,
+                    **submission(amount_requested="6000.00" if state in ("unaffordable", "escalated") else "1000.00"),
+                )
+                if state != "submitted":
+                    app.provide_evidence(HEAD, request.id, **EVIDENCE)
+                if state == "escalated":
+                    app.escalate(LEAD, request.id, "1000.00", "Exceptional circumstances.")
+                if state == "approved":
+                    app.approve(LEAD, request.id, "1000.00", "Evidence seen.")
+                ids[state] = str(request.id)
+            for command in COMMANDS:
+                if command.name == "council decline with an amount":
+                    continue
+                path = command.path.format(**ids)
+                if command.name in ("decline", "withdraw"):  # the information request moved it on
+                    path = f"/requests/{app.submit_request(HEAD, **submission()).id}/{path.rsplit('/', 1)[1]}"
+                response = client.request(command.method, path, json=command.body, headers=auth(command.actor))
+                assert response.status_code in (200, 201), (command.name, response.text)
+
+
+# -- query strings -----------------------------------------------------------------------------------
+
+BAD_QUERIES = [
+    ("/requests", {"status": "bogus"}),
+    ("/requests", {"status": "SUBMITTED"}),
+    ("/requests", {"financial_year": "2026-28"}),
+    ("/requests", {"financial_year": "2026"}),
+    ("/requests", {"school_urn": "12345"}),
+    ("/requests", {"cluster_id": "Not A Slug"}),
+    ("/requests", {"limit": "0"}),
+    ("/requests", {"limit": "501"}),
+    ("/requests", {"limit": "ten"}),
+    ("/requests", {"limit": "-1"}),
+    ("/requests", {"cursor": "!!!not-a-cursor!!!"}),
+    ("/requests", {"cursor": "W10"}),  # base64 of [] : the wrong length
+    ("/clusters", {"limit": "0"}),
+    ("/clusters", {"limit": "501"}),
+    ("/clusters", {"cursor": "%%%"}),
+    ("/balances", {"financial_year": "2026-28"}),
+    ("/balances", {"financial_year": "26-27"}),
+    ("/balances", {"limit": "1000"}),
+    ("/balances", {"cursor": "garbage"}),
+    ("/audit/decisions", {"from": "yesterday"}),
+    ("/audit/decisions", {"to": "2026-13-45T00:00:00Z"}),
+    ("/audit/decisions", {"from": "2026-06-01T12:00:00"}),  # no time zone
+    ("/audit/decisions", {"cluster_id": "UPPER"}),
+    ("/audit/decisions", {"limit": "0"}),
+    ("/audit/decisions", {"cursor": "bm90LWEtbGlzdA"}),
+    ("/audit/decisions", {"actor": "x" * 201}),
+    ("/finance/reconciliation", {"financial_year": "2026-2027"}),
+    ("/finance/ledger.csv", {"financial_year": "next year"}),
+    ("/requests/{approved}", {"as_of": "not a time"}),
+    ("/requests/{approved}", {"as_of": "2026-06-01T12:00:00"}),  # no time zone
+    ("/requests/{approved}", {"as_of": "2026-02-30T00:00:00Z"}),
+]
+
+
+@pytest.mark.parametrize("path, params", BAD_QUERIES, ids=[f"{path} {params}" for path, params in BAD_QUERIES])
+def test_a_bad_query_string_is_422_validation_error(world, path, params):
+    actor = FINANCE if "ledger" in path else COUNCIL
+    with writes_nothing(world.app):
+        response = world.client.get(path.format(**world.ids), params=params, headers=auth(actor))
+    assert_problem(response, 422, "validation-error")
+
+
+# -- the order of the checks: invalid input is a 422 before the state is looked at ----------------------
+
+
+def test_invalid_input_is_422_even_when_the_state_would_also_refuse_it(world):
+    """Invalid input comes before 409: a float on an already-approved request is a 422."""
+    with writes_nothing(world.app):
+        response = world.client.post(
+            f"/requests/{world.ids['approved']}/approve", json={**APPROVE_BODY, "amount": 5.5}, headers=auth(LEAD)
+        )
+    assert_problem(response, 422, "validation-error")
+
+
+@pytest.mark.parametrize(
+    "path, actor, body",
+    [
+        ("/requests/{approved}/withdraw", HEAD, {"reason": "  "}),
+        ("/requests/{approved}/decline", LEAD, {"reason_code": "other", "reason": ""}),
+        ("/requests/{approved}/information-requests", LEAD, {"question": " "}),
+        ("/requests/{approved}/escalate", LEAD, {"amount": "1.00", "exceptional_circumstances": ""}),
+        ("/requests/{submitted}/council-decision", COUNCIL, {"decision": "decline", "reason": "\n"}),
+    ],
+)
+def test_blank_text_is_422_even_when_the_state_would_also_refuse_it(world, path, actor, body):
+    with writes_nothing(world.app):
+        response = world.client.post(path.format(**world.ids), json=body, headers=auth(actor))
+    assert_problem(response, 422, "validation-error")
+
+
+def test_blank_text_is_422_before_a_stale_if_match(world):
+    with writes_nothing(world.app):
+        response = world.client.post(
+            f"/requests/{world.ids['submitted']}/withdraw",
+            json={"reason": ""},
+            headers={**auth(HEAD), "If-Match": '"9"'},
+        )
+    assert_problem(response, 422, "validation-error")

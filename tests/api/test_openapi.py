@@ -1,0 +1,341 @@
+"""The generated OpenAPI document: valid, complete against API.md, served with /docs; then fuzzed.
+
+The fuzzing uses schemathesis (pinned in the report: ``schemathesis==4.32.5``) against the app's own
+schema through ASGI, with a token for a role that may call each operation, so that generated input
+reaches the domain rather than stopping at 403. Every response must be a non-5xx that conforms to
+the schema (status code, content type, headers and body). Examples are bounded per operation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.values import Actor
+from tests.api.conftest import PROBLEM_JSON, auth, client_for, fresh_store
+from tests.support import (
+    CLUSTER,
+    COUNCIL,
+    EVIDENCE,
+    FINANCE,
+    HEAD,
+    LEAD,
+    OTHER_CLUSTER,
+    SCHOOL,
+    SECOND_SCHOOL,
+    YEAR,
+    set_up_world,
+    submission,
+)
+
+# Every method and path of API.md (path parameters renamed as the app names them).
+API_PATHS: dict[str, set[str]] = {
+    "/clusters": {"post", "get"},
+    "/clusters/{cluster_id}": {"get"},
+    "/clusters/{cluster_id}/schools/{urn}": {"put", "delete"},
+    "/clusters/{cluster_id}/budgets/{fy}/allocations": {"post"},
+    "/clusters/{cluster_id}/budgets/{fy}/commissions": {"post"},
+    "/clusters/{cluster_id}/budgets/{fy}": {"get"},
+    "/balances": {"get"},
+    "/council/budgets/{fy}/allocations": {"post"},
+    "/council/budgets/{fy}": {"get"},
+    "/requests": {"post", "get"},
+    "/requests/{id}/evidence": {"post"},
+    "/requests/{id}/information-requests": {"post"},
+    "/requests/{id}/approve": {"post"},
+    "/requests/{id}/decline": {"post"},
+    "/requests/{id}/escalate": {"post"},
+    "/requests/{id}/council-decision": {"post"},
+    "/requests/{id}/withdraw": {"post"},
+    "/requests/{id}/payments": {"post"},
+    "/requests/{id}": {"get"},
+    "/requests/{id}/history": {"get"},
+    "/audit/decisions": {"get"},
+    "/audit/verify": {"get"},
+    "/finance/reconciliation": {"get"},
+    "/finance/ledger.csv": {"get"},
+    "/healthz": {"get"},
+}
+QUERY_PARAMETERS = {
+    ("get", "/clusters"): {"limit", "cursor"},
+    ("get", "/balances"): {"financial_year", "limit", "cursor"},
+    ("get", "/requests"): {"cluster_id", "school_urn", "status", "financial_year", "limit", "cursor"},
+    ("get", "/requests/{id}"): {"as_of"},
+    ("get", "/audit/decisions"): {"cluster_id", "from", "to", "actor", "limit", "cursor"},
+    ("get", "/finance/reconciliation"): {"financial_year"},
+    ("get", "/finance/ledger.csv"): {"financial_year"},
+}
+REQUEST_BODIES = {
+    ("post", "/clusters"): {"cluster_id", "name"},
+    ("post", "/clusters/{cluster_id}/budgets/{fy}/allocations"): {"amount", "note"},
+    ("post", "/clusters/{cluster_id}/budgets/{fy}/commissions"): {"service", "provider", "amount", "school_urns",
+                                                                   "description"},
+    ("post", "/council/budgets/{fy}/allocations"): {"amount", "note"},
+    ("post", "/requests"): {"school_urn", "financial_year", "amount_requested", "reason", "pupil_count",
+                            "needs_summary", "planned_provision"},
+    ("post", "/requests/{id}/evidence"): {"notional_sen_budget", "spend", "documents"},
+    ("post", "/requests/{id}/information-requests"): {"question"},
+    ("post", "/requests/{id}/approve"): {"amount", "reason", "conditions"},
+    ("post", "/requests/{id}/decline"): {"reason_code", "reason"},
+    ("post", "/requests/{id}/escalate"): {"amount", "exceptional_circumstances"},
+    ("post", "/requests/{id}/council-decision"): {"decision", "amount", "reason"},
+    ("post", "/requests/{id}/withdraw"): {"reason"},
+    ("post", "/requests/{id}/payments"): {"amount", "reference"},
+}  # fmt: skip
+
+
+def require(module: str, requirement: str) -> Any:
+    """Import a test-only tool; outside CI a missing one skips, in CI (``CI=true``) it fails."""
+    import importlib
+    import os
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        message = f"{requirement} is not installed (add it to the test extras in pyproject.toml)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def normalised(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One SQLite world for the module: a request in each state, for the fuzzer to aim at."""
+    with fresh_store("sqlite", tmp_path_factory.mktemp("openapi")) as make:
+        app = make()
+        set_up_world(app, budget="50000.00", council_fund="50000.00")
+        ids = []
+        for state in ("submitted", "evidenced", "escalated", "approved"):
+            request = app.submit_request(
+                HEAD, **submission(amount_requested="60000.00" if state == "escalated" else "1000.00")
+            )
+            if state != "submitted":
+                app.provide_evidence(HEAD, request.id, **EVIDENCE)
+            if state == "escalated":
+                app.escalate(LEAD, request.id, "1000.00", "Exceptional.")
+            if state == "approved":
+                app.approve(LEAD, request.id, "1000.00", "Evidence seen.")
+            ids.append(str(request.id))
+        with client_for(app) as client:
+            yield {"app": app, "client": client, "request_ids": ids}
+
+
+@pytest.fixture(scope="module")
+def spec(world: dict[str, Any]) -> dict[str, Any]:
+    response = world["client"].get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()  # type: ignore[no-any-return]
+
+
+def operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, normalised(path)): operation
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "put", "post", "delete", "patch")
+    }
+
+
+def test_the_schema_is_a_valid_openapi_document(spec):
+    validate = require("openapi_spec_validator", "openapi-spec-validator==0.9.0").validate
+
+    assert spec["openapi"].startswith("3.")
+    validate(spec)
+
+
+def test_the_schema_lists_every_path_and_method_of_the_contract(spec):
+    documented = {key for key in operations(spec)}
+    expected = {(method, normalised(path)) for path, methods in API_PATHS.items() for method in methods}
+    assert expected <= documented, sorted(expected - documented)
+    assert documented == expected, f"undocumented in API.md: {sorted(documented - expected)}"
+
+
+def test_the_schema_names_the_query_parameters_of_the_contract(spec):
+    found = operations(spec)
+    for (method, path), names in QUERY_PARAMETERS.items():
+        parameters = {p["name"] for p in found[(method, normalised(path))].get("parameters", []) if p["in"] == "query"}
+        assert names <= parameters, (path, sorted(names - parameters))
+
+
+def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_the_schema_describes_every_request_body_with_the_contracts_fields(spec):
+    found = operations(spec)
+    for (method, path), fields in REQUEST_BODIES.items():
+        body = found[(method, normalised(path))]["requestBody"]["content"]["application/json"]["schema"]
+        schema = resolve(spec, body)
+        assert set(schema["properties"]) == fields, path
+        assert schema.get("additionalProperties") is False, f"{path} accepts unknown fields"
+
+
+def test_money_is_documented_as_a_string_with_an_example(spec):
+    for name in ("AllocationRequest", "ApproveRequest", "PaymentRequest", "EscalateRequest"):
+        amount = spec["components"]["schemas"][name]["properties"]["amount"]
+        assert amount["type"] == "string" and amount["examples"] == ["1500.00"]
+        assert re.fullmatch(amount["pattern"], "1500.00") and not re.fullmatch(amount["pattern"], "1500.001")
+
+
+def test_every_authenticated_operation_declares_the_bearer_scheme_and_its_problems(spec):
+    assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["HTTPBearer"]["description"],
+    }
+    for (method, path), operation in operations(spec).items():
+        if path == "/healthz":
+            assert "security" not in operation
+            continue
+        assert operation["security"] == [{"HTTPBearer": []}], (method, path)
+        for status in ("401", "403", "422"):
+            content = operation["responses"][status]["content"]
+            assert PROBLEM_JSON in content, (method, path, status)
+            assert content[PROBLEM_JSON]["schema"]["$ref"].endswith("/ProblemResponse"), (method, path, status)
+
+
+def test_every_operation_has_a_summary_and_a_description(spec):
+    for (method, path), operation in operations(spec).items():
+        assert operation.get("summary") and operation.get("description"), (method, path)
+
+
+def test_the_docs_page_answers_200_with_html(world):
+    response = world["client"].get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in response.text
+
+
+# =================================================================================================
+# Fuzzing with schemathesis
+# =================================================================================================
+
+MAX_EXAMPLES = 12
+
+# The role that may call each operation, so generated input gets past the role check.
+CALLER: dict[tuple[str, str], Actor] = {
+    ("POST", "/clusters"): COUNCIL,
+    ("PUT", "/clusters/{cluster_id}/schools/{urn}"): COUNCIL,
+    ("DELETE", "/clusters/{cluster_id}/schools/{urn}"): COUNCIL,
+    ("POST", "/clusters/{cluster_id}/budgets/{fy}/allocations"): FINANCE,
+    ("POST", "/clusters/{cluster_id}/budgets/{fy}/commissions"): LEAD,
+    ("POST", "/council/budgets/{fy}/allocations"): FINANCE,
+    ("GET", "/council/budgets/{fy}"): FINANCE,
+    ("POST", "/requests"): HEAD,
+    ("POST", "/requests/{request_id}/evidence"): HEAD,
+    ("POST", "/requests/{request_id}/withdraw"): HEAD,
+    ("POST", "/requests/{request_id}/information-requests"): LEAD,
+    ("POST", "/requests/{request_id}/approve"): LEAD,
+    ("POST", "/requests/{request_id}/decline"): LEAD,
+    ("POST", "/requests/{request_id}/escalate"): LEAD,
+    ("POST", "/requests/{request_id}/council-decision"): COUNCIL,
+    ("POST", "/requests/{request_id}/payments"): FINANCE,
+    ("GET", "/finance/ledger.csv"): FINANCE,
+}
+OPERATIONS = sorted((method.upper(), path) for path, methods in API_PATHS.items() for method in methods)
+OPERATIONS = [(method, path.replace("{id}", "{request_id}")) for method, path in OPERATIONS]
+
+
+def path_parameter_choices(path: str, request_ids: list[str]) -> list[dict[str, str]]:
+    """Known good values for the path's parameters (the fuzzer also tries its own)."""
+    names = re.findall(r"\{([^}]+)\}", path)
+    if not names:
+        return []
+    values = {
+        "cluster_id": [CLUSTER, OTHER_CLUSTER],
+        "fy": [YEAR, "2027-28"],
+        "urn": [SCHOOL, SECOND_SCHOOL, "900301"],
+        "request_id": request_ids,
+    }
+    choices = [{}]
+    for name in names:
+        choices = [{**choice, name: value} for choice in choices for value in values[name]]
+    return choices
+
+
+@pytest.fixture(scope="module")
+def fuzz_schema(world: dict[str, Any]) -> Any:
+    schemathesis = require("schemathesis", "schemathesis==4.32.5")
+    return schemathesis.openapi.from_asgi("/openapi.json", world["client"].app)
+
+
+def checks() -> list[Any]:
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+    ]
+
+
+# Negative data needs something to negate: a body or a constrained query parameter (path
+# parameters are plain strings, so an operation with only those has no invalid input to generate).
+NEGATABLE = {
+    (method.upper(), path.replace("{id}", "{request_id}")) for method, path in (*REQUEST_BODIES, *QUERY_PARAMETERS)
+}
+FUZZ_CASES = [
+    pytest.param(method, path, mode, id=f"{method} {path} {mode}")
+    for method, path in OPERATIONS
+    for mode in ("positive", "negative")
+    if mode == "positive" or (method, path) in NEGATABLE
+]
+
+
+@pytest.mark.parametrize("method, path, mode", FUZZ_CASES)
+def test_fuzzed_requests_never_get_a_5xx_and_every_answer_conforms_to_the_schema(
+    world, fuzz_schema, method, path, mode
+):
+    from schemathesis import GenerationMode
+
+    operation = fuzz_schema[path][method]
+    caller = CALLER.get((method, path), COUNCIL)
+    headers = auth(caller)
+    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    strategies = [operation.as_strategy(generation_mode=generation, headers=headers)]
+    for fixed in path_parameter_choices(path, world["request_ids"]):
+        strategies.append(operation.as_strategy(generation_mode=generation, headers=headers, path_parameters=fixed))
+    before = world["app"].recorder.max_notification_id() or 0
+    seen: list[int] = []
+    selected = checks()
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=st.one_of(strategies))
+    def fuzz(case: Any) -> None:
+        response = case.call(headers=headers)
+        seen.append(response.status_code)
+        case.validate_response(response, checks=selected, headers=headers)
+        if response.status_code >= 400:
+            content_type = response.headers.get("content-type", [""])[0]  # schemathesis: a list per header
+            assert content_type.split(";")[0] == PROBLEM_JSON, response.text
+
+    fuzz()
+    assert seen, "nothing was generated"
+    if method == "GET":
+        assert (world["app"].recorder.max_notification_id() or 0) == before, "a GET wrote to the log"
