@@ -10,11 +10,9 @@ import base64
 import json
 import re
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,8 +29,7 @@ from api.app import create_app
 from api.auth import issue_token
 from domain.values import Actor
 from funding_engine.application import FundingApplication
-from funding_engine.bootstrap import bootstrap
-from funding_engine.settings import Settings
+from tests.conftest import STORES as CONFTEST_STORES
 from tests.support import (
     COUNCIL,
     EVIDENCE,
@@ -41,6 +38,7 @@ from tests.support import (
     LEAD,
     log_position,
     set_up_world,
+    store_factory,
     submission,
 )
 
@@ -156,39 +154,9 @@ def client_for(app: FundingApplication, secret: str = SECRET) -> TestClient:
     return TestClient(create_app(app, jwt_secret=secret), raise_server_exceptions=False)
 
 
-STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@contextmanager
-def fresh_store(kind: str, folder: Path) -> Iterator[Callable[[], FundingApplication]]:
-    """Makes applications on one new store of ``kind``, for worlds shared by a module's tests.
-
-    Tests that only read, or that assert they wrote nothing, share one world per store instead of
-    paying for a new store each (a new PostgreSQL schema and bootstrap cost about 0.3 s).
-    """
-    from tests.conftest import _drop_schema, postgres_base_url
-
-    cleanup = None
-    if kind == "sqlite":
-        url = f"sqlite:///{folder / 'funding.sqlite3'}"
-    else:
-        base = postgres_base_url()
-        schema = f"test_api_{uuid.uuid4().hex[:12]}"
-        url, cleanup = f"{base}{'&' if '?' in base else '?'}schema={schema}", (base, schema)
-    apps: list[FundingApplication] = []
-
-    def make() -> FundingApplication:
-        app = bootstrap(Settings(database_url=url))
-        apps.append(app)
-        return app
-
-    try:
-        yield make
-    finally:
-        for app in apps:
-            app.close()
-        if cleanup is not None:
-            _drop_schema(*cleanup)
+# One store per module for the worlds that tests share; see tests.support.store_factory.
+fresh_store = store_factory
+STORES = CONFTEST_STORES
 
 
 @pytest.fixture(scope="module", params=STORES)
