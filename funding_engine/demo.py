@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.funding_request import FundingRequest
-from domain.values import Actor, FinancialYear, RequestStatus
+from domain.values import Actor, FinancialYear, Money, RequestStatus
 from funding_engine.application import FundingApplication
 
 COUNCIL = Actor.council("demo-council-officer")
@@ -159,8 +159,8 @@ def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingR
         request = app.approve(chair, request.id, story.amount, "Spend evidence shows the school's own funds are used.")
         if goal is S.PAID:
             return app.record_payment(FINANCE, request.id, story.amount, f"BACS-{story.urn}-01")
-        half = str(int(story.amount.split(".")[0]) // 2) + ".00"
-        return app.record_payment(FINANCE, request.id, half, f"BACS-{story.urn}-01")
+        first_half = Money(Money.parse(story.amount).pence // 2)
+        return app.record_payment(FINANCE, request.id, first_half, f"BACS-{story.urn}-01")
     request = app.escalate(
         chair, request.id, story.amount, "The cluster's fund is spent; these needs arose after the budget was set."
     )

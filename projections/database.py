@@ -14,7 +14,6 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -108,10 +107,6 @@ class SQLiteProjectionDatabase(ProjectionDatabase):
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
-
-    @property
-    def lock_path(self) -> Path:
-        return Path(f"{self.path}.projections.lock")
 
 
 class _SQLiteCursor:

@@ -111,14 +111,14 @@ class ClusterBalances(Projection):
     def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None:
         if isinstance(event, ClusterBudget.Opened):
             self._budget_row(cursor, hex_id(event.originator_id), str(event.cluster_id), str(event.financial_year))
-            self._budget_version(cursor, event)
+            self._fund_version(cursor, event)
         elif isinstance(event, CouncilFund.Opened):
             cursor.execute(
                 "INSERT INTO council_fund_balances (fund_id, financial_year) VALUES (?, ?) "
                 "ON CONFLICT (fund_id) DO NOTHING",
                 (hex_id(event.originator_id), str(event.financial_year)),
             )
-            self._fund_add(cursor, event, "version", 0)
+            self._fund_version(cursor, event)
         elif isinstance(event, Fund.FundsAllocated):
             self._fund_add(cursor, event, "allocated", event.amount.pence)
         elif isinstance(event, Fund.FundsCommitted):
@@ -174,20 +174,19 @@ class ClusterBalances(Projection):
         )
 
     @staticmethod
-    def _budget_version(cursor: Cursor, event: Any) -> None:
+    def _fund_table(event: Any) -> str:
+        return "council_fund_balances" if isinstance(event, COUNCIL_FUND_EVENTS) else "cluster_balances"
+
+    def _fund_version(self, cursor: Cursor, event: Any) -> None:
         cursor.execute(
-            "UPDATE cluster_balances SET version = ? WHERE fund_id = ?",
+            f"UPDATE {self._fund_table(event)} SET version = ? WHERE fund_id = ?",
             (event.originator_version, hex_id(event.originator_id)),
         )
 
-    @staticmethod
-    def _fund_add(cursor: Cursor, event: Any, column: str, amount: int) -> None:
-        table = "council_fund_balances" if isinstance(event, COUNCIL_FUND_EVENTS) else "cluster_balances"
-        assignment = "" if column == "version" else f"{column} = {column} + ?, "
-        params: tuple[Any, ...] = (amount,) if assignment else ()
+    def _fund_add(self, cursor: Cursor, event: Any, column: str, amount: int) -> None:
         cursor.execute(
-            f"UPDATE {table} SET {assignment}version = ? WHERE fund_id = ?",
-            (*params, event.originator_version, hex_id(event.originator_id)),
+            f"UPDATE {self._fund_table(event)} SET {column} = {column} + ?, version = ? WHERE fund_id = ?",
+            (amount, event.originator_version, hex_id(event.originator_id)),
         )
 
     def _request(self, cursor: Cursor, event: Any) -> dict[str, Any]:
