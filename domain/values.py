@@ -16,6 +16,21 @@ from typing import Any, TypeVar
 
 from domain.errors import InvalidValue
 
+V = TypeVar("V")
+
+
+def _shared_when_copied(cls: type[V]) -> type[V]:
+    """A frozen value whose fields are all immutable is its own copy.
+
+    The library deep-copies every cached aggregate it hands to a command; without this, copying
+    a request's amounts, actors and decision record field by field was most of a cached read.
+    Not for values that hold a list (``SpendEvidence``): those are copied as usual.
+    """
+    cls.__copy__ = lambda self: self  # type: ignore[attr-defined]
+    cls.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+    return cls
+
+
 # ---------------------------------------------------------------------------------------------
 # Money
 # ---------------------------------------------------------------------------------------------
@@ -23,6 +38,7 @@ from domain.errors import InvalidValue
 _MONEY_PATTERN = re.compile(r"^-?[0-9]{1,16}(\.[0-9]{1,2})?\Z")
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True, order=True)
 class Money:
     """Pounds sterling held as integer pence. Never a float, anywhere."""
@@ -126,6 +142,7 @@ def sum_money(amounts: Any) -> Money:
 _YEAR_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})\Z")
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True, order=True)
 class FinancialYear:
     """An English public-sector financial year, 1 April to 31 March, written ``"2026-27"``."""
@@ -175,6 +192,7 @@ class FinancialYear:
 _URN_PATTERN = re.compile(r"^[0-9]{6}\Z")
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True, order=True)
 class SchoolUrn:
     """A school's unique reference number: six digits."""
@@ -196,6 +214,7 @@ class SchoolUrn:
 _SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}\Z")
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True, order=True)
 class ClusterId:
     """A cluster's slug, e.g. ``"northmere-coast"``."""
@@ -357,6 +376,7 @@ def check_pupil_count(value: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who acts: a staff id (``sub``) and a role, scoped to a school or cluster where the role is."""
@@ -396,6 +416,7 @@ class Actor:
         return cls(sub, Role.FINANCE)
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True)
 class ProvisionLine:
     """One line of planned provision: what kind, and how much of the top-up it needs."""
@@ -411,6 +432,7 @@ class ProvisionLine:
         )
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True)
 class SpendLine:
     """How the school already spent its own notional SEN budget, by category."""
@@ -431,6 +453,7 @@ class SpendLine:
 _SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}\Z")
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True)
 class EvidenceDocument:
     """A supporting document, by name and content hash only; the file itself is held by the school."""
@@ -459,6 +482,7 @@ class SpendEvidence:
         return sum_money(line.amount for line in self.spend)
 
 
+@_shared_when_copied
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One entry of a request's decision record, as an auditor reads it."""
