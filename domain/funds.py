@@ -7,6 +7,7 @@ open "the" budget for a cluster-year collide in the store instead of creating tw
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -26,6 +27,9 @@ from domain.values import (
 
 # Fixed for all time: changing it would orphan every stored budget and fund.
 ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:send-top-up-funding-engine")
+# Ids are pure functions of (cluster, year) and asked for on every request's event by the read
+# models; a few thousand covers every cluster-year a council has, and bounds a flood of bad input.
+ID_CACHE_SIZE = 4096
 
 
 class Fund(Aggregate):
@@ -135,6 +139,7 @@ class ClusterBudget(Fund):
     financial_year: FinancialYear
 
     @staticmethod
+    @lru_cache(maxsize=ID_CACHE_SIZE)
     def id_for(cluster_id: ClusterId, financial_year: FinancialYear) -> UUID:
         return uuid5(ID_NAMESPACE, f"cluster-budget/{cluster_id}/{financial_year}")
 
@@ -231,6 +236,7 @@ class CouncilFund(Fund):
     financial_year: FinancialYear
 
     @staticmethod
+    @lru_cache(maxsize=ID_CACHE_SIZE)
     def id_for(financial_year: FinancialYear) -> UUID:
         return uuid5(ID_NAMESPACE, f"council-fund/{financial_year}")
 

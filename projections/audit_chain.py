@@ -47,6 +47,8 @@ class AuditChain(Projection):
     def __init__(self, key: bytes | None = None) -> None:
         self.key = key
         self._previous = GENESIS
+        self._links: list[tuple[int, str]] = []
+        self._checkpoints: list[tuple[int, str, str]] = []
 
     def create_statements(self) -> list[str]:
         return [
@@ -62,16 +64,20 @@ class AuditChain(Projection):
         cursor.execute("SELECT hash FROM audit_chain ORDER BY position DESC LIMIT 1")
         row = cursor.fetchone()
         self._previous = row[0] if row else GENESIS
+        # The batch's links, written together at its end.
+        self._links, self._checkpoints = [], []
 
     def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None:
         digest = link(self._previous, notification, self.key)
-        cursor.execute("INSERT INTO audit_chain (position, hash) VALUES (?, ?)", (notification.id, digest))
+        self._links.append((notification.id, digest))
         self._previous = digest
         if notification.id % CHECKPOINT_EVERY == 0:
-            cursor.execute(
-                "INSERT INTO audit_checkpoints (position, hash, recorded_at) VALUES (?, ?, ?)",
-                (notification.id, digest, utc_now_text()),
-            )
+            self._checkpoints.append((notification.id, digest, utc_now_text()))
+
+    def end_batch(self, cursor: Cursor) -> None:
+        cursor.insert_rows("audit_chain", ("position", "hash"), self._links)
+        cursor.insert_rows("audit_checkpoints", ("position", "hash", "recorded_at"), self._checkpoints)
+        self._links, self._checkpoints = [], []
 
 
 @dataclass(frozen=True)

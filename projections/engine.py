@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS projection_tracking (
 """
 
 
+# Batches of fewer notifications than this end inside the pipeline (see ``_apply_batch``).
+PIPELINED_BATCH_BELOW = 64
+
+
 class NotificationLike(Protocol):
     id: int
     originator_id: Any
@@ -88,6 +92,14 @@ class Projection(ABC):
         """Called at the start of each batch's transaction: reset per-batch caches here.
 
         Caches live for one batch only, so a batch that rolls back leaves nothing behind.
+        """
+
+    def end_batch(self, cursor: Cursor) -> None:
+        """Called after the batch's last ``apply``, in the same transaction, before positions move.
+
+        A projection may hold back its writes until here and send them together: a statement
+        costs far more than a row, on PostgreSQL above all. Whatever ``apply`` reads back within
+        the batch must then come from what it holds, not from the tables.
         """
 
 
@@ -162,9 +174,17 @@ class Projector:
         selected = [self.projections[name] for name in (names or self.projections)]
         total = 0
         with self._catch_up_lock:
-            while read := self._apply_batch(selected):
+            # A plain read first: when nothing is new (most queries), no write transaction is
+            # opened, so a query does not queue behind writers for the tracking rows.
+            if self._lowest_position([p.name for p in selected]) >= self.source.head():
+                return 0
+            while True:
+                read = self._apply_batch(selected)
                 total += read
-        return total
+                # A short batch reached the head as it was when the batch read the log, which
+                # is later than the call began: done, without one more (empty) transaction.
+                if read < self.batch_size:
+                    return total
 
     def _apply_batch(self, projections: Sequence[Projection]) -> int:
         names = [projection.name for projection in projections]
@@ -175,23 +195,45 @@ class Projector:
             if not notifications:
                 return 0
             needs_events = any(p.needs_events for p in projections)
+            to_event = self.source.to_event
+            # Each projection applies only what it has not seen: positions may differ.
+            appliers = [(positions[projection.name], projection.apply) for projection in projections]
+            # A small batch (a command's few events) is written within the pipeline, with no round
+            # trip per table; a large one after it, where PostgreSQL can COPY its rows in bulk.
+            small = len(notifications) < PIPELINED_BATCH_BELOW
             with cursor.pipeline():
                 for projection in projections:
                     projection.begin_batch(cursor)
                 for notification in notifications:
-                    event = self.source.to_event(notification) if needs_events else None
-                    for projection in projections:
-                        if notification.id > positions[projection.name]:
-                            projection.apply(cursor, notification, event)
+                    event = to_event(notification) if needs_events else None
+                    for position, apply in appliers:
+                        if notification.id > position:
+                            apply(cursor, notification, event)
+                if small:
+                    self._end_batch(cursor, projections)
+            if not small:
+                self._end_batch(cursor, projections)
             last = notifications[-1].id
             for name, old in positions.items():
                 if last > old:
                     self._record_position(cursor, name, old, last)
             return len(notifications)
 
+    @staticmethod
+    def _end_batch(cursor: Cursor, projections: Sequence[Projection]) -> None:
+        for projection in projections:
+            projection.end_batch(cursor)
+
     def _lock_positions(self, cursor: Cursor, names: Sequence[str]) -> dict[str, int]:
         marks = ", ".join("?" for _ in names)
-        lock = " FOR UPDATE" if isinstance(self.database, PostgresProjectionDatabase) else ""
+        lock = ""
+        if isinstance(self.database, PostgresProjectionDatabase):
+            lock = " FOR UPDATE"
+            # Read models are derived, as on SQLite (synchronous=NORMAL): the commit need not wait
+            # for the WAL flush. A crash can lose the last few batches, rows and positions
+            # together, and they are applied again. Only this transaction; the event log's and
+            # the idempotency records' commits keep full durability.
+            cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(
             f"SELECT name, position FROM projection_tracking WHERE name IN ({marks}) ORDER BY name{lock}",
             tuple(names),
@@ -211,6 +253,13 @@ class Projector:
             raise TrackingConflict(f"projection {name} moved past {old} during this batch")
 
     # -- reading positions ---------------------------------------------------------------------
+
+    def _lowest_position(self, names: Sequence[str]) -> int:
+        marks = ", ".join("?" for _ in names)
+        with self.database.reading() as cursor:
+            cursor.execute(f"SELECT min(position) FROM projection_tracking WHERE name IN ({marks})", tuple(names))
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def position(self, name: str) -> int:
         with self.database.reading() as cursor:
