@@ -86,6 +86,8 @@ class _Placeholders:
 
 
 def chain_rows(app: FundingApplication) -> list[tuple[int, str]]:
+    # What a query sees: commands leave the catching up to the background follower.
+    app.read_side.make_fresh()
     with app.read_side.database.reading() as cursor:
         cursor.execute("SELECT position, hash FROM audit_chain ORDER BY position")
         return [(int(position), str(digest)) for position, digest in cursor.fetchall()]
@@ -108,6 +110,8 @@ def world(app: FundingApplication) -> FundingApplication:
     request = evidenced_request(app)
     app.approve(LEAD, request.id, "800.00", "Spend evidence shows the school's own funds are used.")
     app.record_payment(FINANCE, request.id, "800.00", "PAY-0001")
+    # Chained, as the follower does within milliseconds of a command; tampering comes after.
+    app.read_side.make_fresh()
     return app
 
 
@@ -142,6 +146,7 @@ def test_each_link_chains_on_the_previous_one_over_the_record_as_stored(world):
 
 
 def test_catching_up_after_a_command_reads_only_the_new_notifications(world, monkeypatch):
+    world.read_side.make_fresh()
     source = world.read_side.projector.source
     original, reads = source.select, []
 
@@ -153,6 +158,7 @@ def test_catching_up_after_a_command_reads_only_the_new_notifications(world, mon
     monkeypatch.setattr(source, "select", counting)
     before = log_length(world)
     world.allocate_budget(FINANCE, "northmere-coast", YEAR, "100.00", "top-up allocation")
+    world.read_side.make_fresh()
 
     read = [position for _, positions in reads for position in positions]
     assert read == [before + 1]
@@ -287,6 +293,7 @@ def keyed(database_url: str) -> Iterator[FundingApplication]:
     app = bootstrap(Settings(database_url=database_url, audit_key="correct horse battery staple"))
     try:
         set_up_world(app)
+        app.read_side.make_fresh()  # chained before anyone tampers
         yield app
     finally:
         app.close()

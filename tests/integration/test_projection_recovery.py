@@ -180,8 +180,8 @@ def test_balances_after_resuming_equal_the_fold_of_the_log(crashing_once):
 
 
 def test_two_processes_catching_up_at_once_apply_each_event_exactly_once(make_app, database_url, tmp_path):
-    """Two inline applications on one store both catch up after every command; they serialise on the
-    tracking rows, so no event is applied twice or skipped."""
+    """Two inline applications on one store both catch up (their followers and their queries); they
+    serialise on the tracking rows, so no event is applied twice or skipped."""
     first, second = make_app(), make_app()
     set_up_world(first, budget="100000.00")
     errors: list[BaseException] = []
@@ -206,6 +206,7 @@ def test_two_processes_catching_up_at_once_apply_each_event_exactly_once(make_ap
         thread.join(120)
 
     assert errors == []
+    second.read_side.make_fresh()
     assert dump_tables(first.read_side.database) == from_scratch_tables(first, database_url, tmp_path)
     assert first.balance(COUNCIL, CLUSTER, YEAR)["committed"] == 16 * 1000
 

@@ -411,7 +411,9 @@ def test_after_random_commands_every_read_model_equals_a_fold_of_the_log_and_rec
                     event(f"done: {step[0]}")
                 database = app.read_side.database
                 head = app.recorder.max_notification_id()
-                assert set(tracking_positions(database).values()) == {head}, "a command left a read model behind"
+                # The follower gets there by itself; waiting (not querying) checks it does.
+                app.read_side.projector.wait_for(head, timeout=10)
+                assert set(tracking_positions(database).values()) == {head}, "the follower left a read model behind"
                 assert dump_tables(database) == from_scratch_tables(app, url, Path(scratch))
                 for year in YEARS:
                     result = app.reconcile(FINANCE, year)

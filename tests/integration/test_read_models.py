@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -213,15 +214,34 @@ def test_a_balance_read_right_after_an_approval_shows_it(world):
     assert (balance["committed"], balance["available"]) == (80000, 420000)
 
 
-def test_every_command_leaves_every_read_model_at_the_log_head_before_it_returns(world):
+def test_the_follower_brings_every_read_model_to_the_log_head_after_commands_with_no_query(world):
     request = evidenced_request(world)
     world.approve(LEAD, request.id, "800.00", APPROVAL_REASON)
+    head = world.recorder.max_notification_id()
 
-    # Read the tracking table directly: no query (which would catch up itself) runs first.
+    # Only the tracking table is read: no query (which would catch up itself) runs. The background
+    # follower must get there on its own, a few milliseconds after the command.
+    world.read_side.projector.wait_for(head, timeout=10)
     positions = tracking_positions(world.read_side.database)
 
-    assert set(positions.values()) == {world.recorder.max_notification_id()}
+    assert set(positions.values()) == {head}
     assert sorted(positions) == ["audit_chain", "cluster_balances", "decision_log", "finance_ledger", "request_index"]
+
+
+def test_a_command_returns_without_waiting_for_the_read_models(world, monkeypatch):
+    caught_up_in_command_thread: list[str] = []
+    original = world.read_side.projector.catch_up
+
+    def recording(*args: Any, **kwargs: Any) -> int:
+        caught_up_in_command_thread.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(world.read_side.projector, "catch_up", recording)
+    world.allocate_budget(FINANCE, CLUSTER, YEAR, "10.00", "top-up")
+    world.read_side.projector.wait_for(world.recorder.max_notification_id(), timeout=10)
+
+    assert threading.current_thread().name not in caught_up_in_command_thread
+    assert "read-model-follower" in caught_up_in_command_thread
 
 
 # ================================================================================================
@@ -812,6 +832,7 @@ def query_answers(busy: Busy) -> dict[str, Any]:
 def test_rebuilding_every_projection_reproduces_every_table(app):
     build_busy_year(app)
     projector = app.read_side.projector
+    app.read_side.make_fresh()
     before = dump_tables(app.read_side.database)
 
     rebuilt = {name: projector.rebuild(name) for name in projector.projections}
