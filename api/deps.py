@@ -2,6 +2,11 @@
 
 Roles are enforced by one dependency, ``allowed(command)``, reading DESIGN.md's role table in
 ``domain.permissions``; no route has its own ``if role == ...``.
+
+Every dependency here is ``async def`` although none awaits: each only reads the request and
+checks an HS256 signature, which never blocks. FastAPI runs a plain ``def`` dependency on the
+thread pool, one hop per dependency per request; measured on this stack that cost a third of a
+trivial route's throughput (bench/http_load.py, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ from funding_engine.application import FundingApplication
 bearer = HTTPBearer(auto_error=False, description="A JWT signed with HS256 (see `funding-engine token`)")
 
 
-def get_application(request: Request) -> FundingApplication:
+async def get_application(request: Request) -> FundingApplication:
     return request.app.state.application  # type: ignore[no-any-return]
 
 
-def current_actor(
+async def current_actor(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -41,7 +46,7 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 def allowed(command: str) -> Any:
     """The caller, if their role may ever do ``command`` (403 otherwise, before the body is read)."""
 
-    def dependency(actor: ActorDep) -> Actor:
+    async def dependency(actor: ActorDep) -> Actor:
         check_role(actor, command)
         return actor
 
@@ -54,7 +59,7 @@ def allowed(command: str) -> Any:
 _ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(description='The version the change is based on, as sent in the ETag: "3". A stale one is a 412.'),
