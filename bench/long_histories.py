@@ -7,11 +7,12 @@ Target: with snapshots on, loading a budget with 10,000 events takes at most 2x 
 
 Budgets of 10, 1,000 and 10,000 events (an opening, then allocations and commitments, as finance
 and approvals write them) are written through our ``ClusterBudget`` and through the bare
-library's ``BareBudget``, both snapshotted at the product's interval (``snapshotting_intervals``; the sizes
-below follow the product's). Those sizes are multiples of the interval, so their load is a
-snapshot and nothing else: the best case. 10,050 adds the average case (a snapshot and 50 events
-to replay), 1,099 and 10,099 the worst (a snapshot and 99). The 10-event budget has no snapshot.
-``--quick`` leaves out 1,099 and 10,050 and does fewer loads.
+library's ``BareBudget``, both snapshotted at the product's interval (``snapshotting_intervals``,
+20 for budgets; the sizes below follow it). 1,000 and 10,000 are multiples of the interval, so
+their load is a snapshot and nothing else: the best case. 10,010 adds the average case (a
+snapshot and half an interval to replay), 1,019 and 10,019 the worst (a snapshot and 19). The
+10-event budget has no snapshot yet: ten events replayed. ``--quick`` leaves out 1,019 and 10,010
+and does fewer loads.
 
 Loads go through applications built with the aggregate cache switched off
 (``AGGREGATE_CACHE_MAXSIZE`` empty: the library then has no cache at all; note ``0`` would mean
