@@ -17,7 +17,7 @@ memory figures. That process measures, in order:
 3. the same pair on the first ``--window`` events, ``--repeats`` times alternating (each catch-up
    from emptied read models): the ratio the target is judged on, as median (min-max);
 4. rebuild one at a time, the way ``funding-engine projections rebuild`` does it, with RSS
-   sampled at each batch through its progress callback (``--rebuild-each``; off in ``--quick``).
+   sampled at each batch through its progress callback (``--rebuild-each``; off unless asked for).
 
 Full mode (1,000,000 events) takes roughly 10 minutes on SQLite and 20 on PostgreSQL on an idle
 2-core machine, about half of it the one-at-a-time rebuild; ``--events`` sets the size. Nothing
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help=f"events per catch-up/read pair (default {FULL_WINDOW:,}; quick {QUICK_WINDOW:,})")
     parser.add_argument("--repeats", type=int, default=3, help="alternating catch-up/read pairs (default 3)")
     parser.add_argument("--rebuild-each", action=argparse.BooleanOptionalAction,
-                        help="also rebuild one projection at a time, as the CLI does (default: on, off in --quick)")
+                        help="also rebuild one projection at a time, as the CLI does (five more passes; default off)")
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)  # the measuring child process
     args = parser.parse_args(argv)
 
@@ -239,8 +239,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return measured
 
     events = args.events or (QUICK_EVENTS if args.quick else FULL_EVENTS)
-    # Five more passes over the log: most of a quick run's time, so quick runs leave it out.
-    each = (not args.quick) if args.rebuild_each is None else args.rebuild_each
+    # Five more passes over the log (what `projections rebuild NAME` does, one model at a time): asked for.
+    each = bool(args.rebuild_each)
     figures = []
     for kind in args.store or ["sqlite", "postgres"]:
         figure = run_store(kind, events, window, args.repeats, each)
