@@ -19,8 +19,9 @@ memory figures. That process measures, in order:
 4. rebuild one at a time, the way ``funding-engine projections rebuild`` does it, with RSS
    sampled at each batch through its progress callback (``--rebuild-each``; off unless asked for).
 
-Full mode (1,000,000 events) takes roughly 10 minutes on SQLite and 20 on PostgreSQL on an idle
-2-core machine, about half of it the one-at-a-time rebuild; ``--events`` sets the size. Nothing
+Full mode (1,000,000 events) takes roughly 5 minutes on SQLite and 10 on PostgreSQL on an idle
+2-core machine, most of it filling the store (twice that with ``--rebuild-each``); ``--events``
+sets the size. Nothing
 here asserts time; figures are printed and written to bench/results/ (``--quick`` runs to
 bench/results/quick/, so they never overwrite a full run).
 """

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from projections.database import ProjectionDatabase
+from projections.read_models import REQUEST_INDEX_COLUMNS
 
 MAX_LIMIT = 500
 
@@ -148,23 +149,8 @@ def council_fund_row(database: ProjectionDatabase, year: str) -> dict[str, Any] 
 
 # -- request index ---------------------------------------------------------------------------------
 
-REQUEST_COLUMNS = (
-    "request_id",
-    "school_urn",
-    "cluster_id",
-    "financial_year",
-    "status",
-    "reason",
-    "pupil_count",
-    "amount_requested",
-    "amount_escalated",
-    "amount_approved",
-    "amount_paid",
-    "created_at",
-    "updated_at",
-    "status_since",
-    "version",
-)
+# Every column of the table, in the order its projection writes them.
+REQUEST_COLUMNS = REQUEST_INDEX_COLUMNS
 
 
 def requests_page(
