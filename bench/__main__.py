@@ -1,4 +1,4 @@
-"""Every benchmark in one run: ``make bench`` (quick, about two minutes) or ``make bench-full``.
+"""Every benchmark in one run: ``make bench`` (quick, 3-4 minutes on 2 cores) or ``make bench-full``.
 
     .venv/bin/python -m bench [--full] [--store sqlite|postgres ...] [--only NAME ...]
 

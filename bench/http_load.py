@@ -109,7 +109,7 @@ class Plan:
     def make(cls, quick: bool) -> Plan:
         if quick:
             # A look, not a measurement to quote: one concurrency, one short run of each server
-            # (still alternating), so `make bench` stays near two minutes. The full run repeats.
+            # (still alternating), so `make bench` stays near three minutes. The full run repeats.
             return cls(True, 2.0, (8,), 1, 0.5, 16, 1)
         return cls(False, 5.0, (1, 8, 32), 3, 1.0, 16, 3)
 
