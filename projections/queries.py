@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from projections.database import ProjectionDatabase
-from projections.read_models import REQUEST_INDEX_COLUMNS
+from projections.read_models import DECISION_LOG_COLUMNS, REQUEST_INDEX_COLUMNS
 
 MAX_LIMIT = 500
 
@@ -191,21 +191,8 @@ def requests_page(
 
 # -- decision log ------------------------------------------------------------------------------------
 
-DECISION_COLUMNS = (
-    "position",
-    "kind",
-    "request_id",
-    "school_urn",
-    "cluster_id",
-    "financial_year",
-    "actor_sub",
-    "actor_role",
-    "decided_at",
-    "amount",
-    "reason_code",
-    "reason",
-    "details",
-)
+# Every column of the table, in the order its projection writes them.
+DECISION_COLUMNS = DECISION_LOG_COLUMNS
 
 
 def decisions_page(
