@@ -59,11 +59,6 @@ class ProjectionDatabase(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def execute_script(self, statements: Sequence[str]) -> None:
-        with self.transaction() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
 
 class SQLiteProjectionDatabase(ProjectionDatabase):
     kind = "sqlite"

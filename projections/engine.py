@@ -155,11 +155,21 @@ class Projector:
     # -- set-up ------------------------------------------------------------------------------
 
     def create_tables(self) -> None:
-        statements = [TRACKING_TABLE]
-        for projection in self.projections.values():
-            statements.extend(projection.create_statements())
-        self.database.execute_script(statements)
+        """Create what is missing; every process runs this as it starts, beside running catch-ups."""
         with self.database.transaction() as cursor:
+            if isinstance(self.database, PostgresProjectionDatabase):
+                # Two processes starting on an empty schema would race to create the same tables.
+                cursor.execute("SELECT pg_advisory_xact_lock(?)", (_advisory_key(self.database.schema, "create"),))
+            cursor.execute(TRACKING_TABLE)
+            if isinstance(self.database, PostgresProjectionDatabase):
+                # An index that already exists still locks its table before finding so, and that
+                # lock waits for writers. Taking the tracking table first, as every catch-up does,
+                # makes a catch-up in flight finish before, and the next one start after, instead
+                # of each holding a table the other waits for.
+                cursor.execute("LOCK TABLE projection_tracking IN EXCLUSIVE MODE")
+            for projection in self.projections.values():
+                for statement in projection.create_statements():
+                    cursor.execute(statement)
             for name in self.projections:
                 cursor.execute(
                     "INSERT INTO projection_tracking (name, position, updated_at) VALUES (?, 0, ?) "
@@ -296,8 +306,14 @@ class Projector:
     def rebuild(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop one projection's tables and build them again from the whole log."""
         projection = self.projections[name]
-        with self.holding([name]):
+        # This process's follower and queries wait for the whole rebuild, not just its batches.
+        with self.holding([name]), self._catch_up_lock:
             with self.database.transaction() as cursor:
+                # The tracking row first, then the tables: the order every catch-up takes them in,
+                # here or in another process. A catch-up in flight finishes its batch before the
+                # tables go, and the next one waits for the new tables. Dropping first could take
+                # one table while a catch-up held another, each waiting for the other: a deadlock.
+                self._lock_positions(cursor, [name])
                 for table in projection.tables:
                     cursor.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in projection.create_statements():
@@ -308,14 +324,13 @@ class Projector:
                 )
             head = self.source.head()
             applied = 0
-            with self._catch_up_lock:
-                while True:
-                    read = self._apply_batch([projection])
-                    if read == 0:
-                        break
-                    applied += read
-                    if progress is not None:
-                        progress(min(self.position(name), head), head)
+            while True:
+                read = self._apply_batch([projection])
+                if read == 0:
+                    break
+                applied += read
+                if progress is not None:
+                    progress(min(self.position(name), head), head)
             return applied
 
     # -- worker locks ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -852,6 +853,82 @@ def test_rebuilding_every_projection_gives_the_same_query_answers(app):
         projector.rebuild(name)
 
     assert query_answers(busy) == before
+
+
+def test_a_rebuild_waits_for_a_catch_up_in_flight_instead_of_deadlocking(app):
+    # CI caught this one: the follower, woken by the last command, was mid-batch when a rebuild
+    # began dropping tables, and PostgreSQL aborted one of them as a deadlock.
+    build_busy_year(app)
+    read_side = app.read_side
+    read_side.make_fresh()
+    before = dump_tables(read_side.database)
+    first, *_, last = read_side.projector.projections["cluster_balances"].tables
+
+    applied = beside_a_catch_up_in_flight(
+        read_side, lambda: read_side.projector.rebuild("cluster_balances"), writing=last, then=first
+    )
+
+    assert applied == app.recorder.max_notification_id()
+    assert dump_tables(read_side.database) == before
+
+
+def test_a_process_starting_beside_a_catch_up_in_flight_waits_for_it(app, make_app):
+    # Every process (a server, each CLI command) creates what is missing as it starts; on
+    # PostgreSQL an existing index still locks its table on the way, as a rebuild's drop does.
+    build_busy_year(app)
+    read_side = app.read_side
+    read_side.make_fresh()
+
+    other = beside_a_catch_up_in_flight(read_side, make_app, writing="request_index", then="cluster_balances")
+
+    assert other.balances(FINANCE, YEAR) == app.balances(FINANCE, YEAR)
+
+
+def beside_a_catch_up_in_flight(read_side: Any, action: Any, *, writing: str, then: str) -> Any:
+    """Run ``action`` in a thread while another connection is mid-batch as a catch-up is: the
+    tracking rows locked, one table written; once ``action`` waits on it, the batch writes
+    another table and commits. Returns what ``action`` returned."""
+    projector = read_side.projector
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = action()
+        except Exception as error:  # reported by the assertions below, not lost in the thread
+            outcome["error"] = error
+
+    acting = threading.Thread(target=run)
+    with read_side.database.transaction() as cursor:
+        projector._lock_positions(cursor, list(projector.projections))
+        cursor.execute(f"DELETE FROM {writing} WHERE 1 = 0")
+        acting.start()
+        wait_until_blocked_by(cursor, read_side.database)
+        cursor.execute(f"DELETE FROM {then} WHERE 1 = 0")
+    acting.join(timeout=60)
+
+    assert not acting.is_alive()
+    assert "error" not in outcome, outcome.get("error")
+    return outcome["result"]
+
+
+def wait_until_blocked_by(cursor: Any, database: Any) -> None:
+    """Until another session waits on this transaction's locks (PostgreSQL only; on SQLite the
+    rebuild waits for the file's write lock, which no other session can see)."""
+    if database.kind != "postgres":
+        time.sleep(0.2)
+        return
+    import psycopg
+
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchone()[0]
+    deadline = time.monotonic() + 30
+    with psycopg.connect(database.conninfo, autocommit=True) as watcher:
+        while time.monotonic() < deadline:
+            row = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (pid,))
+            if row.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the rebuild never waited on the catch-up in flight")
 
 
 def test_commands_after_a_rebuild_extend_the_rebuilt_read_models(app):
