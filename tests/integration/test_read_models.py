@@ -771,6 +771,7 @@ def test_the_busy_year_reconciles(busy):
 
 def test_editing_a_read_model_row_makes_that_row_and_only_that_row_inconsistent(app):
     busy = build_busy_year(app)
+    app.read_side.make_fresh()  # the rows exist before the edit, not after it (the follower lags)
     with app.read_side.database.transaction() as cursor:
         cursor.execute(
             "UPDATE cluster_balances SET allocated = allocated + 1 WHERE cluster_id = ? AND financial_year = ?",
