@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +18,7 @@ def bootstrap(settings: Settings | None = None) -> FundingApplication:
     store = settings.store
     if isinstance(store, SQLiteStore):
         ensure_sqlite_file(store.path)
+        _ensure_sqlite_wal(store.path)
     with _creating_tables(store):
         if isinstance(store, PostgresStore) and store.schema != "public":
             _ensure_postgres_schema(store)
@@ -60,6 +63,36 @@ def _creating_tables(store: Store) -> Iterator[None]:
             yield
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (schema_lock_key(store.schema),))
+
+
+def _ensure_sqlite_wal(path: str, *, timeout: float = 30.0) -> None:
+    """Put a new file in WAL mode before the library's connection pool opens it.
+
+    The library switches each new connection to WAL, and on a new file that switch needs the
+    file to itself: SQLite answers "database is locked" at once, without waiting out the busy
+    timeout, when another process (``serve --workers N``) is making the same switch. The mode
+    is stored in the file, so once one process has switched it, the others find it done.
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        connection = sqlite3.connect(path, timeout=timeout)
+        try:
+            # The pragma answers with the mode the file is in after it, which is the old one when
+            # the switch could not be made.
+            if str(connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower() == "wal":
+                return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        finally:
+            connection.close()
+        if time.monotonic() >= deadline:
+            raise sqlite3.OperationalError(f"could not put {path} in WAL mode within {timeout:g}s: it stayed locked")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def _ensure_postgres_schema(store: PostgresStore) -> None:
