@@ -155,11 +155,12 @@ class Projector:
     # -- set-up ------------------------------------------------------------------------------
 
     def create_tables(self) -> None:
-        """Create what is missing; every process runs this as it starts, beside running catch-ups."""
+        """Create what is missing; every process runs this as it starts, beside running catch-ups.
+
+        Two processes starting together are the caller's to serialise (``bootstrap`` holds an
+        advisory lock while it creates tables).
+        """
         with self.database.transaction() as cursor:
-            if isinstance(self.database, PostgresProjectionDatabase):
-                # Two processes starting on an empty schema would race to create the same tables.
-                cursor.execute("SELECT pg_advisory_xact_lock(?)", (_advisory_key(self.database.schema, "create"),))
             cursor.execute(TRACKING_TABLE)
             if isinstance(self.database, PostgresProjectionDatabase):
                 # An index that already exists still locks its table before finding so, and that
