@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from projections.database import ProjectionDatabase
-from projections.read_models import DECISION_LOG_COLUMNS, REQUEST_INDEX_COLUMNS
+from projections.read_models import DECISION_LOG_COLUMNS, FINANCE_LEDGER_COLUMNS, REQUEST_INDEX_COLUMNS
 
 MAX_LIMIT = 500
 
@@ -237,20 +237,8 @@ def decisions_page(
 
 # -- finance ledger ------------------------------------------------------------------------------------
 
-LEDGER_COLUMNS = (
-    "position",
-    "recorded_at",
-    "fund",
-    "cluster_id",
-    "financial_year",
-    "movement",
-    "request_id",
-    "amount",
-    "available_after",
-    "paid_after",
-    "reference",
-    "actor_sub",
-)
+# The CSV's header too: finance's spreadsheets read these names (pinned by the tests).
+LEDGER_COLUMNS = FINANCE_LEDGER_COLUMNS
 LEDGER_MONEY = ("amount", "available_after", "paid_after")
 LEDGER_TEXT = ("reference", "actor_sub")
 

@@ -680,6 +680,21 @@ def ledger_dicts(app: FundingApplication, year: str = YEAR) -> list[dict[str, st
 
 def test_the_ledger_csv_starts_with_a_header_row(busy):
     assert ledger(busy.app)[0] == list(LEDGER_COLUMNS)
+    # Written out, not derived: a renamed column would break the spreadsheets that read this file.
+    assert ledger(busy.app)[0] == [
+        "position",
+        "recorded_at",
+        "fund",
+        "cluster_id",
+        "financial_year",
+        "movement",
+        "request_id",
+        "amount",
+        "available_after",
+        "paid_after",
+        "reference",
+        "actor_sub",
+    ]
 
 
 def test_the_ledger_has_one_row_per_money_movement_of_every_kind_in_log_order(busy):
