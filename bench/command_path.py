@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.baseline import BareBudget, BareMembership, bare_application
+from bench import workflow as workflow_steps
 from bench.common import alternate, database_url, fresh_store, summary_row, table, verdict, write_result
 from domain.values import Actor
 from funding_engine.bootstrap import bootstrap
@@ -31,9 +32,6 @@ SCHOOLS = [f"{900000 + index:06d}" for index in range(8)]
 COUNCIL = Actor.council("bench-council")
 FINANCE = Actor.finance("bench-finance")
 LEAD = Actor.cluster_lead("bench-lead", CLUSTER)
-PROVISION = [{"category": "therapies", "amount": "500.00"}]
-SPEND = [{"category": "therapies", "amount": "1000.00", "description": "speech and language sessions"}]
-DOCUMENTS = [{"name": "evidence.pdf", "sha256": "0" * 64}]
 TARGET = 0.7
 
 
@@ -72,19 +70,9 @@ def ours(kind: str, clients: int, seconds: float) -> float:
 
             def workflow(client: int) -> None:
                 school = Actor.school(f"senco-{client}", SCHOOLS[client % len(SCHOOLS)])
-                request = app.submit_request(
-                    school,
-                    school_urn=school.school_urn,
-                    financial_year=YEAR,
-                    amount_requested="500.00",
-                    reason="complex_needs",
-                    pupil_count=1,
-                    needs_summary="needs summary",
-                    planned_provision=PROVISION,
-                )
-                app.provide_evidence(school, request.id, notional_sen_budget="6000.00", spend=SPEND,
-                                     documents=DOCUMENTS)
-                app.approve(LEAD, request.id, "400.00", "meets the cluster's criteria")
+                request_id = workflow_steps.submit(app, school, YEAR)
+                workflow_steps.provide_evidence(app, school, request_id)
+                workflow_steps.approve(app, LEAD, request_id)
 
             started = time.perf_counter()
             done = run_clients(clients, seconds, workflow)
@@ -122,7 +110,7 @@ def baseline(kind: str, clients: int, seconds: float) -> float:
                                         [{"category": "therapies", "amount": 500_00}], school)
                 app.provide_evidence(request_id, 6000_00,
                                      [{"category": "therapies", "amount": 1000_00, "description": "sessions"}],
-                                     DOCUMENTS, school)
+                                     workflow_steps.DOCUMENTS, school)
                 # The same in-process lock on the hot budget as ours, so neither side retries in a storm.
                 with lock_for(budget.id):
                     app.approve(request_id, 400_00, lead)

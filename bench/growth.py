@@ -43,13 +43,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.baseline import BareApplication, BareBudget, bare_application
+from bench import workflow
 from bench.common import Spread, database_url, fresh_store, summary_row, table, verdict, write_result
 from bench.fill import (
     BARE_YEAR,
@@ -77,9 +77,6 @@ OPEN_REQUESTS = 10
 METRICS = ("submit", "evidence", "approve", "balance after approve", "balances", "requests page", "open queue")
 # The issue's two: a command's latency and a balance query's (the rest are in the JSON and tables).
 SUMMARY_METRICS = ("approve", "balances")
-PROVISION = [{"category": "therapies", "amount": "500.00"}]
-SPEND = [{"category": "therapies", "amount": "1000.00", "note": "speech and language sessions"}]
-DOCUMENTS = [{"name": "evidence.pdf", "sha256": "0" * 64}]
 BARE_PROVISION = [{"category": "therapies", "amount": 500_00}]
 BARE_SPEND = [{"category": "therapies", "amount": 1000_00, "description": "speech and language sessions"}]
 
@@ -106,33 +103,15 @@ class Clock:
         self.samples[metric].append(time.perf_counter() - started)
 
 
-def submit_ours(app: FundingApplication) -> uuid.UUID:
-    request = app.submit_request(
-        SCHOOL,
-        school_urn=school_of(0),
-        financial_year=YEAR,
-        amount_requested="500.00",
-        reason="complex_needs",
-        pupil_count=1,
-        needs_summary="needs summary",
-        planned_provision=PROVISION,
-    )
-    return request.id
-
-
-def evidence_ours(app: FundingApplication, request_id: uuid.UUID) -> None:
-    app.provide_evidence(SCHOOL, request_id, notional_sen_budget="6000.00", spend=SPEND, documents=DOCUMENTS)
-
-
 def ours_round(app: FundingApplication, ops: int) -> Samples:
     clock = Clock()
     for _ in range(ops):
         with clock.timing("submit"):
-            request_id = submit_ours(app)
+            request_id = workflow.submit(app, SCHOOL, YEAR)
         with clock.timing("evidence"):
-            evidence_ours(app, request_id)
+            workflow.provide_evidence(app, SCHOOL, request_id)
         with clock.timing("approve"):
-            app.approve(LEAD, request_id, "400.00", "meets the cluster's criteria")
+            workflow.approve(app, LEAD, request_id)
         with clock.timing("balance after approve"):
             app.balance(LEAD, CLUSTER, YEAR)
         with clock.timing("balances"):
@@ -155,7 +134,7 @@ def bare_round(app: BareApplication, ops: int) -> Samples:
         with clock.timing("submit"):
             request_id = app.submit(urn, BARE_YEAR, 500_00, BARE_PROVISION, BARE_SCHOOL)
         with clock.timing("evidence"):
-            app.provide_evidence(request_id, 6000_00, BARE_SPEND, DOCUMENTS, BARE_SCHOOL)
+            app.provide_evidence(request_id, 6000_00, BARE_SPEND, workflow.DOCUMENTS, BARE_SCHOOL)
         with clock.timing("approve"):
             app.approve(request_id, 400_00, BARE_LEAD)
         with clock.timing("balance after approve"):
@@ -178,7 +157,7 @@ def read_side_of(app: FundingApplication) -> ReadSide:
 def open_requests(app: FundingApplication) -> None:
     """Requests left waiting for the lead's decision, so the queue query has something to find."""
     for _ in range(OPEN_REQUESTS):
-        evidence_ours(app, submit_ours(app))
+        workflow.provide_evidence(app, SCHOOL, workflow.submit(app, SCHOOL, YEAR))
 
 
 def grow(app: FundingApplication, bare: BareApplication, size: int, kind: str) -> dict[str, float]:
