@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors
-from api.middleware import BodyLimit, Idempotency, IdempotencyStore
+from api.idempotency import Idempotency, answer_recorded_first
+from api.middleware import Authentication, BodyLimit
 from api.routes import audit, budgets, reference, requests
 from api.schemas import HealthResponse, ProblemResponse
 from funding_engine.application import FundingApplication
+from funding_engine.idempotency import AlreadyAnswered
 
 DESCRIPTION = """
 The HTTP contract of the SEND top-up funding engine (v1).
@@ -22,7 +24,8 @@ The HTTP contract of the SEND top-up funding engine (v1).
 * Money is a JSON **string** with at most 2 decimal places (`"1500.00"`); a JSON number is refused.
 * Every error is `application/problem+json` with `type`, `title`, `status` and `detail`.
 * Commands answer with `version` and an `ETag`; send `If-Match` to refuse a stale write (412).
-* `Idempotency-Key` on POST/PUT replays the first answer to a repeat of the same request.
+* `Idempotency-Key` on POST/PUT replays the first answer to a repeat of the same request by the same
+  caller, and a command acts once whatever moment a server died.
 """
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -56,6 +59,7 @@ def create_app(application: FundingApplication, *, jwt_secret: str, close_on_shu
     api.state.application = application
     api.state.jwt_secret = jwt_secret
     errors.install(api)
+    api.add_exception_handler(AlreadyAnswered, answer_recorded_first)
     _document_problems_as_problem_json(api)
 
     @api.get("/healthz", response_model=HealthResponse, tags=["operations"])
@@ -66,10 +70,11 @@ def create_app(application: FundingApplication, *, jwt_secret: str, close_on_shu
     for router in (reference.router, budgets.router, requests.router, audit.router):
         api.include_router(router)
 
-    assert application.read_side is not None, "the API needs the read models (build with bootstrap())"
-    store = IdempotencyStore(application.read_side.database)
-    # Outermost first: the body limit applies before idempotency reads the body.
-    api.add_middleware(Idempotency, store=store, secret=jwt_secret)
+    if application.read_side is None:
+        raise RuntimeError("the API needs the read models (build the application with bootstrap())")
+    # Added innermost first: the body limit, then the caller's identity, then idempotency.
+    api.add_middleware(Idempotency, application=application, router=api.router)
+    api.add_middleware(Authentication, secret=jwt_secret)
     api.add_middleware(BodyLimit)
     return api
 

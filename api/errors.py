@@ -23,6 +23,7 @@ from domain.errors import (
     NotPermitted,
     StaleVersion,
 )
+from funding_engine.idempotency import IdempotencyKeyReused
 from projections.engine import ProjectionTimeout
 from projections.queries import InvalidQuery
 
@@ -32,14 +33,6 @@ log = logging.getLogger("funding_engine.api")
 
 class Unauthenticated(Exception):
     """No valid bearer token."""
-
-
-class IdempotencyKeyReused(Exception):
-    """The same Idempotency-Key came back with a different body."""
-
-
-class IdempotencyKeyInProgress(Exception):
-    """A request with this Idempotency-Key is still being processed."""
 
 
 class PayloadTooLarge(Exception):
@@ -84,7 +77,7 @@ def classify(error: BaseException) -> tuple[int, str]:
         return 403, "forbidden"
     if isinstance(error, NotFound):
         return 404, "not-found"
-    if isinstance(error, (Conflict, IdempotencyKeyInProgress)):
+    if isinstance(error, Conflict):
         return 409, "conflict"
     if isinstance(error, PayloadTooLarge):
         return 413, "payload-too-large"
@@ -118,16 +111,17 @@ def _refusal_before_the_body(request: Request) -> JSONResponse | None:
     before it runs the route's dependencies, so a body that is not JSON at all would otherwise be a
     422 even with no token or the wrong role; here the route's role dependency is run first.
     """
-    from api.auth import actor_from_token, bearer_token
+    from api.deps import route_commands
+    from api.middleware import identity
     from domain.permissions import check_role
 
-    dependant = getattr(request.scope.get("route"), "dependant", None)
-    commands = [getattr(sub.call, "command", None) for sub in getattr(dependant, "dependencies", [])]
-    commands = [command for command in commands if command]
+    commands = route_commands(request.scope.get("route"))
     if not commands:
         return None
     try:
-        actor = actor_from_token(bearer_token(request.headers.get("authorization")), request.app.state.jwt_secret)
+        actor = identity(request.scope)
+        if isinstance(actor, Unauthenticated):
+            raise actor
         for command in commands:
             check_role(actor, command)
     except (Unauthenticated, NotPermitted) as error:
@@ -174,8 +168,6 @@ def install(app: FastAPI) -> None:
     for error_class in (
         FundingError,
         Unauthenticated,
-        IdempotencyKeyReused,
-        IdempotencyKeyInProgress,
         PayloadTooLarge,
         InvalidQuery,
         ProjectionTimeout,

@@ -1,26 +1,19 @@
-"""Cross-cutting HTTP behaviour, as plain ASGI middleware: body size limit and idempotency keys.
+"""Cross-cutting HTTP behaviour as plain ASGI middleware: the body limit and the caller's identity.
 
-Idempotency: a POST or PUT with ``Idempotency-Key`` is recorded (caller, method, path, key, body
-hash) before it runs and its response after; a repeat with the same body replays the recorded
-status, headers and body without acting again; the same key with another body is a 422. Keys are
-kept in the same database as the event log, so they survive restarts and are shared by every API
-process. A request that ended in a 5xx is forgotten, so the client may retry it.
+The token is read and verified once per request, here, and the outcome put in the request's
+scope: the routes' dependencies, the error handlers and the idempotency middleware all take the
+caller from there. A request with two ``Authorization`` (or ``Idempotency-Key``) headers is
+refused outright: different layers would otherwise read different ones.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from api.auth import actor_from_token, bearer_token
 from api.errors import Unauthenticated, problem
-from funding_engine.bootstrap import schema_lock_key
-from projections.database import ProjectionDatabase
+from domain.values import Actor
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,10 +22,45 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 1024 * 1024
-MAX_KEY_LENGTH = 200
-# A key whose request never finished (the process died) is taken over after this long.
-ABANDONED_AFTER_SECONDS = 120
-REPLAYED_HEADERS = ("content-type", "etag", "location")
+IDENTITY = "funding_engine.identity"
+SINGLE_HEADERS = (b"authorization", b"idempotency-key")
+
+
+def identity(scope: Scope) -> Actor | Unauthenticated:
+    """The caller the ``Authentication`` middleware verified, or why there is none."""
+    found = scope.get(IDENTITY)
+    return found if found is not None else Unauthenticated("send Authorization: Bearer <token>")
+
+
+class Authentication:
+    """Verifies the bearer token once and records the caller (or the refusal) in the scope."""
+
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        self.app = app
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        values: dict[bytes, list[bytes]] = {}
+        for name, value in scope.get("headers") or []:
+            lowered = name.lower()
+            if lowered in SINGLE_HEADERS:
+                values.setdefault(lowered, []).append(value)
+        repeated = [name.decode("latin-1") for name, found in values.items() if len(found) > 1]
+        if repeated:
+            detail = f"send one {repeated[0]} header, not {len(values[repeated[0].encode()])}"
+            await problem(400, "bad-request", detail)(scope, receive, send)
+            return
+        authorization = values.get(b"authorization", [None])[0]
+        try:
+            scope[IDENTITY] = actor_from_token(
+                bearer_token(authorization.decode("latin-1") if authorization is not None else None), self.secret
+            )
+        except Unauthenticated as error:
+            scope[IDENTITY] = error
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:
@@ -89,147 +117,3 @@ def replay_receive(body: bytes) -> Receive:
         return {"type": "http.disconnect"}
 
     return receive
-
-
-IDEMPOTENCY_TABLE = """
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    scope TEXT PRIMARY KEY,
-    body_hash TEXT NOT NULL,
-    completed BIGINT NOT NULL DEFAULT 0,
-    status BIGINT,
-    headers TEXT,
-    body TEXT,
-    started_at DOUBLE PRECISION NOT NULL
-)
-"""
-
-
-class IdempotencyStore:
-    def __init__(self, database: ProjectionDatabase) -> None:
-        self.database = database
-        with database.transaction() as cursor:
-            if database.kind == "postgres":
-                # Workers starting together would race on CREATE TABLE IF NOT EXISTS (see bootstrap).
-                cursor.execute("SELECT pg_advisory_xact_lock(?)", (schema_lock_key(database.schema),))  # type: ignore[attr-defined]
-            cursor.execute(IDEMPOTENCY_TABLE)
-
-    def begin(self, scope: str, body_hash: str) -> tuple[str, Any]:
-        """("new", None), ("replay", (status, headers, body)), ("reused", None) or ("busy", None)."""
-        now = time.time()
-        with self.database.transaction() as cursor:
-            cursor.execute(
-                "INSERT INTO idempotency_keys (scope, body_hash, started_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (scope) DO NOTHING",
-                (scope, body_hash, now),
-            )
-            if cursor.rowcount == 1:
-                return "new", None
-            cursor.execute(
-                "SELECT body_hash, completed, status, headers, body, started_at FROM idempotency_keys WHERE scope = ?",
-                (scope,),
-            )
-            row = cursor.fetchone()
-            if row is None:  # forgotten between the two statements: start afresh
-                cursor.execute(
-                    "INSERT INTO idempotency_keys (scope, body_hash, started_at) VALUES (?, ?, ?)",
-                    (scope, body_hash, now),
-                )
-                return "new", None
-            stored_hash, completed, status, headers, body, started_at = row
-            if stored_hash != body_hash:
-                return "reused", None
-            if completed:
-                return "replay", (int(status), json.loads(headers), body)
-            if now - float(started_at) > ABANDONED_AFTER_SECONDS:
-                cursor.execute("UPDATE idempotency_keys SET started_at = ? WHERE scope = ?", (now, scope))
-                return "new", None
-            return "busy", None
-
-    def complete(self, scope: str, status: int, headers: list[tuple[str, str]], body: str) -> None:
-        with self.database.transaction() as cursor:
-            cursor.execute(
-                "UPDATE idempotency_keys SET completed = 1, status = ?, headers = ?, body = ? WHERE scope = ?",
-                (status, json.dumps(headers), body, scope),
-            )
-
-    def forget(self, scope: str) -> None:
-        with self.database.transaction() as cursor:
-            cursor.execute("DELETE FROM idempotency_keys WHERE scope = ?", (scope,))
-
-
-class Idempotency:
-    def __init__(self, app: ASGIApp, store: IdempotencyStore, secret: str) -> None:
-        self.app = app
-        self.store = store
-        self.secret = secret
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
-            await self.app(scope, receive, send)
-            return
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        key = headers.get("idempotency-key")
-        if key is None:
-            await self.app(scope, receive, send)
-            return
-        if not key or len(key) > MAX_KEY_LENGTH:
-            await problem(422, "validation-error", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")(
-                scope, receive, send
-            )
-            return
-        try:
-            sub = actor_from_token(bearer_token(headers.get("authorization")), self.secret).sub
-        except Unauthenticated:
-            # Unauthenticated calls change nothing; the route answers 401 as usual.
-            await self.app(scope, receive, send)
-            return
-        body = await read_body(receive, MAX_BODY_BYTES) or b""
-        key_scope = hashlib.sha256(
-            json.dumps([sub, scope["method"], scope["path"], key]).encode()
-        ).hexdigest()
-        body_hash = hashlib.sha256(body).hexdigest()
-        outcome, stored = await run_in_threadpool(self.store.begin, key_scope, body_hash)
-        if outcome == "reused":
-            await problem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different body")(
-                scope, receive, send
-            )
-            return
-        if outcome == "busy":
-            await problem(409, "conflict", "a request with this Idempotency-Key is still being processed")(
-                scope, receive, send
-            )
-            return
-        if outcome == "replay":
-            status, stored_headers, stored_body = stored
-            raw_headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in stored_headers]
-            raw_headers.append((b"idempotent-replayed", b"true"))
-            payload = stored_body.encode()
-            raw_headers.append((b"content-length", str(len(payload)).encode()))
-            await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-            await send({"type": "http.response.body", "body": payload})
-            return
-
-        captured: dict[str, Any] = {"status": 500, "headers": [], "body": []}
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = [
-                    (name.decode("latin-1").lower(), value.decode("latin-1"))
-                    for name, value in message.get("headers", [])
-                    if name.decode("latin-1").lower() in REPLAYED_HEADERS
-                ]
-            elif message["type"] == "http.response.body":
-                captured["body"].append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, replay_receive(body), capture)
-        except BaseException:
-            await run_in_threadpool(self.store.forget, key_scope)
-            raise
-        if captured["status"] >= 500:
-            await run_in_threadpool(self.store.forget, key_scope)
-        else:
-            text = b"".join(captured["body"]).decode("utf-8", errors="replace")
-            await run_in_threadpool(self.store.complete, key_scope, captured["status"], captured["headers"], text)

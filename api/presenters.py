@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from api.schemas import (
     ActorResponse,
+    AnchorCheckResponse,
+    BadSnapshotResponse,
     BalanceTotals,
     BudgetResponse,
     ClusterResponse,
@@ -25,12 +28,14 @@ from api.schemas import (
     ReconciliationRowResponse,
     RequestSummaryResponse,
     SpendLineResponse,
+    VerifyResponse,
     iso_utc,
 )
 from domain.clusters import Cluster
 from domain.funding_request import FundingRequest
 from domain.values import Actor, ClusterId, FinancialYear, Money, SchoolUrn
 from funding_engine.application import HistoryEntry
+from funding_engine.audit import AuditReport
 from projections.queries import pounds
 from projections.reconciliation import Reconciliation, ReconciliationRow
 
@@ -217,4 +222,28 @@ def reconciliation(value: Reconciliation) -> ReconciliationResponse:
         consistent=value.consistent,
         clusters=[_reconciliation_row(row) for row in value.clusters],
         council_fund=_reconciliation_row(value.council_fund),
+    )
+
+
+def audit_report(report: AuditReport) -> VerifyResponse:
+    chain = report.chain
+    return VerifyResponse(
+        ok=report.ok,
+        events_checked=chain.events_checked,
+        head=chain.head,
+        first_bad_position=chain.first_bad_position,
+        snapshots_checked=report.snapshots.checked,
+        bad_snapshots=[
+            BadSnapshotResponse(aggregate_id=str(bad.aggregate_id), version=bad.version, problem=bad.problem)
+            for bad in report.snapshots.bad
+        ],
+        anchors=[
+            AnchorCheckResponse(
+                source=Path(check.source).name,
+                position=check.anchor.position if check.anchor else None,
+                ok=check.ok,
+                problem=check.problem,
+            )
+            for check in report.anchors
+        ],
     )

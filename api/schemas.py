@@ -316,11 +316,27 @@ class DecisionLogResponse(BaseModel):
     next_cursor: str | None
 
 
+class BadSnapshotResponse(BaseModel):
+    aggregate_id: str
+    version: int
+    problem: str
+
+
+class AnchorCheckResponse(BaseModel):
+    source: str
+    position: int | None
+    ok: bool
+    problem: str | None
+
+
 class VerifyResponse(BaseModel):
     ok: bool
     events_checked: int
     head: str
     first_bad_position: int | None
+    snapshots_checked: int = Field(description="Stored snapshots compared with a fold of their events")
+    bad_snapshots: list[BadSnapshotResponse]
+    anchors: list[AnchorCheckResponse] = Field(description="The anchors in FUNDING_ENGINE_AUDIT_ANCHOR_DIR, if set")
 
 
 class ReconciliationRowResponse(BaseModel):

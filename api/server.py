@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from api.app import create_app
-from funding_engine.bootstrap import bootstrap
+from funding_engine.bootstrap import bootstrap, start_anchoring
 from funding_engine.settings import Settings
 
 log = logging.getLogger("funding_engine.api")
@@ -19,6 +19,7 @@ def create_from_environment() -> FastAPI:
     if settings.jwt_secret is None:
         raise SystemExit("FUNDING_ENGINE_JWT_SECRET is not set: refusing to serve without a token secret")
     application = bootstrap(settings)
+    start_anchoring(application, settings)
     api = create_app(application, jwt_secret=settings.jwt_secret.get_secret_value(), close_on_shutdown=True)
     log.info("serving %s", settings.store.describe())
     return api

@@ -101,9 +101,14 @@ def write_bare(app: BareApplication, size: int) -> uuid.UUID:
     return budget.id
 
 
+# As deployed: the writer's and the loader's snapshots are sealed under one audit key, so the
+# loading process trusts the writer's (without a key, each process trusts only its own).
+SEALED = {"FUNDING_ENGINE_AUDIT_KEY": "bench-long-histories-" + "6e2b9f0c4a1d7385" * 3}
+
+
 def uncached_env(store: Store) -> dict[str, str]:
     # Empty, not "0": the library reads 0 as "cache without a size limit".
-    return {**store.library_env(), "AGGREGATE_CACHE_MAXSIZE": ""}
+    return {**store.library_env(), **SEALED, "AGGREGATE_CACHE_MAXSIZE": ""}
 
 
 def timed(action: Callable[[], object], times: int) -> float:
@@ -130,7 +135,8 @@ def check_replay(app: FundingApplication | BareApplication, budget_id: uuid.UUID
 
 def run_store(kind: str, sizes: tuple[int, ...], loads: int, rounds: int) -> list[dict[str, Any]]:
     with fresh_store(kind, "long") as store:
-        writer, bare_writer = FundingApplication(env=store.library_env()), BareApplication(env=store.library_env())
+        writer = FundingApplication(env={**store.library_env(), **SEALED})
+        bare_writer = BareApplication(env=store.library_env())
         try:
             started = time.perf_counter()
             ours_ids = {size: write_ours(writer, size) for size in sizes}

@@ -7,10 +7,26 @@ cluster) run once the record is loaded.
 
 from __future__ import annotations
 
-from domain.errors import NotPermitted
+from typing import Protocol
+from uuid import UUID
+
+from domain.errors import NotFound, NotPermitted
 from domain.values import Actor, ClusterId, Role, SchoolUrn
 
 SCHOOL, LEAD, COUNCIL, FINANCE = Role.SCHOOL, Role.CLUSTER_LEAD, Role.COUNCIL, Role.FINANCE
+
+
+class RequestPlace(Protocol):
+    """What decides who may see a request: whose it is and which cluster it went to."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def school_urn(self) -> SchoolUrn: ...
+
+    @property
+    def cluster_id(self) -> ClusterId: ...
 
 COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "register_cluster": frozenset({COUNCIL}),
@@ -56,12 +72,16 @@ def check_leads_the_cluster(actor: Actor, cluster_id: ClusterId) -> None:
         raise NotPermitted("only the lead of this cluster may do this")
 
 
-def check_may_read_request(actor: Actor, school_urn: SchoolUrn, cluster_id: ClusterId) -> None:
-    """Council and finance read everything; a school its own requests; a lead its cluster's."""
-    if actor.role is SCHOOL:
-        check_is_the_school(actor, school_urn)
-    elif actor.role is LEAD:
-        check_leads_the_cluster(actor, cluster_id)
+def check_may_read_request(actor: Actor, request: RequestPlace) -> None:
+    """Council and finance read everything; a school its own requests; a lead its cluster's.
+
+    A request the caller may not read is, to them, not there: the answer is the one an unknown
+    id gets, word for word, for reads and commands alike, so nobody can probe which ids exist.
+    """
+    if actor.role is SCHOOL and actor.school_urn != request.school_urn:
+        raise NotFound(f"request {request.id} not found")
+    if actor.role is LEAD and actor.cluster_id != request.cluster_id:
+        raise NotFound(f"request {request.id} not found")
 
 
 def check_may_read_budget(actor: Actor, cluster_id: ClusterId, actors_cluster: ClusterId | None) -> None:

@@ -14,21 +14,22 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
+from eventsourcing.utils import Environment, get_topic
 
 from domain.clusters import Cluster, SchoolMembership
 from domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
+    FundingError,
     InvalidValue,
     NotFound,
     NotPermitted,
@@ -64,11 +65,22 @@ from domain.values import (
     parse_amount,
     parse_enum,
 )
+from funding_engine.audit import Audit
+from funding_engine.idempotency import (
+    AlreadyAnswered,
+    ClaimInForce,
+    IdempotencyClaim,
+    IdempotencyKeyReused,
+    IdempotencyStore,
+    claimed,
+    current_claim,
+)
 from funding_engine.locks import AggregateLocks
 from funding_engine.read_side import ReadSide
+from funding_engine.recorders import RECORDER_TOPICS
+from funding_engine.snapshots import SealingMapper, TrustingRepository, seal_key
 from funding_engine.transcodings import register_domain_transcodings
 from projections import queries
-from projections.audit_chain import Verification, verify
 from projections.database import ProjectionDatabase
 from projections.read_models import iso
 from projections.reconciliation import Reconciliation, reconcile
@@ -76,6 +88,8 @@ from projections.reconciliation import Reconciliation, reconcile
 A = TypeVar("A", bound=Aggregate)
 
 MAX_ATTEMPTS = 30
+# Read from the application's environment, where bootstrap puts the setting of the same name.
+AUDIT_KEY_VARIABLE = "FUNDING_ENGINE_AUDIT_KEY"
 
 
 @dataclass(frozen=True)
@@ -108,7 +122,7 @@ class HistoryEntry:
     data: dict[str, Any]
 
 
-class FundingApplication(Application):
+class FundingApplication(Audit, Application):
     """The SEND top-up funding engine."""
 
     name = "FundingEngine"
@@ -122,8 +136,44 @@ class FundingApplication(Application):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self.locks = AggregateLocks()
-        # Wired by the composition root; without it the application still decides and records.
+        # Wired by the composition root; without them the application still decides and records.
         self.read_side: ReadSide | None = None
+        self.idempotency: IdempotencyStore | None = None
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        environment = super().construct_env(name, env)
+        # Our recorders write an idempotency key's record in the same transaction as the events.
+        topic = RECORDER_TOPICS.get(environment.get("PERSISTENCE_MODULE", ""))
+        if topic is not None:
+            environment["APPLICATION_RECORDER_TOPIC"] = topic
+        return environment
+
+    def construct_snapshot_store(self) -> EventStore:  # type: ignore[type-arg]
+        # Sealed with a key the database does not hold; see funding_engine/snapshots.py.
+        key, shared = seal_key(self.env.get(AUDIT_KEY_VARIABLE))
+        return self.factory.event_store(
+            mapper=SealingMapper(self.mapper, key, shared=shared),
+            recorder=self.factory.aggregate_recorder(purpose="snapshots"),
+        )
+
+    def construct_repository(self) -> Repository:  # type: ignore[type-arg]
+        # The library's own, but for the repository class (its settings read as the library does).
+        library = super().construct_repository()
+        cache_size = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return TrustingRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(cache_size) if cache_size else None,
+            fastforward=library.fastforward,
+            fastforward_skipping=library.fastforward_skipping,
+            deepcopy_from_cache=library.deepcopy_from_cache,
+        )
+
+    def idempotently(self, claim: IdempotencyClaim) -> AbstractContextManager[ClaimInForce]:
+        """Commands run in the block act once for ``claim``: a repeat returns what the first committed."""
+        if self.idempotency is None:
+            raise RuntimeError("this application was built without an idempotency store (use bootstrap)")
+        return claimed(claim)
 
     def close(self) -> None:
         if getattr(self, "read_side", None) is not None:
@@ -541,7 +591,7 @@ class FundingApplication(Application):
         """The request now, as at a version, or as at a moment (``NotFound`` if it did not exist yet)."""
         check_role(actor, "read_request")
         current = self._request(request_id)
-        check_may_read_request(actor, current.school_urn, current.cluster_id)
+        check_may_read_request(actor, current)
         if as_at is not None:
             if as_at.tzinfo is None:
                 raise InvalidValue("as_at must carry a time zone")
@@ -561,7 +611,7 @@ class FundingApplication(Application):
     def request_history(self, actor: Actor, request_id: UUID) -> list[HistoryEntry]:
         check_role(actor, "read_request")
         request = self._request(request_id)
-        check_may_read_request(actor, request.school_urn, request.cluster_id)
+        check_may_read_request(actor, request)
         entries = []
         for event in self.events.get(request_id):
             data = {
@@ -675,12 +725,6 @@ class FundingApplication(Application):
         year = str(FinancialYear.parse(financial_year))
         return queries.write_ledger_csv(self._fresh_read_models(), year, out)
 
-    def verify_audit_chain(self, actor: Actor) -> Verification:
-        check_role(actor, "verify_audit")
-        read_side = self._read_side()
-        database = self._fresh_read_models()
-        return verify(database, read_side.projector.source, read_side.audit_key)
-
     def _read_side(self) -> ReadSide:
         if self.read_side is None:
             raise RuntimeError("this application was built without read models (use funding_engine.bootstrap)")
@@ -697,25 +741,60 @@ class FundingApplication(Application):
 
     def _run_command(self, decide: Callable[[], list[Aggregate]], *lock_ids: UUID) -> Aggregate:
         """Decide and save under the locks, re-deciding when another process saved first."""
+        claim = current_claim()
         with self.locks.hold(*lock_ids):
-            saved = self._decide_and_save(decide)
+            saved = self._decide_and_save(decide, claim)
         # Outside the aggregate locks: other commands proceed while the read models catch up.
         if self.read_side is not None:
             self.read_side.after_command()
         return saved
 
-    def _decide_and_save(self, decide: Callable[[], list[Aggregate]]) -> Aggregate:
+    def _decide_and_save(self, decide: Callable[[], list[Aggregate]], claim: ClaimInForce | None) -> Aggregate:
         for attempt in range(MAX_ATTEMPTS):
-            aggregates = decide()
+            # Looked for before each decision: a save that failed may have lost to a repeat of this
+            # very request, which committed the key.
+            earlier = self._committed_earlier(claim)
+            if earlier is not None:
+                return earlier
+            try:
+                aggregates = decide()
+            except FundingError:
+                # A repeat in another process may have committed since we looked, and changed
+                # what the decision saw (an approved request cannot be approved again).
+                earlier = self._committed_earlier(claim)
+                if earlier is not None:
+                    return earlier
+                raise
+            result = aggregates[0]
+            extra: dict[str, Any] = {}
+            if claim is not None and self.idempotency is not None:
+                extra["idempotency"] = self.idempotency.commit(claim.claim, result.id, result.version)
             try:
                 with self.read_side.saving() if self.read_side is not None else nullcontext():
-                    self.save(*aggregates)
+                    self.save(*aggregates, **extra)
             except IntegrityError:
                 # Jittered back-off so competing processes stop colliding in lock-step.
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
-            return aggregates[0]
+            return result
         raise ConcurrencyConflict("the record kept changing under this command; try again")
+
+    def _committed_earlier(self, in_force: ClaimInForce | None) -> Aggregate | None:
+        """The aggregate as an earlier request with this key left it, if one committed."""
+        if in_force is None or self.idempotency is None:
+            return None
+        record = self.idempotency.find(in_force.claim.scope)
+        if record is None:
+            return None
+        if record.fingerprint != in_force.claim.fingerprint:
+            raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
+        if record.aggregate_id is None or record.version is None:
+            # Nothing committed, but a refusal was answered for this key first: that is the answer.
+            if record.answer is not None:
+                raise AlreadyAnswered(record.answer)
+            return None
+        in_force.committed_earlier = True
+        return self.repository.get(record.aggregate_id, version=record.version)
 
     def _find(self, aggregate_id: UUID, cls: type[A], *, to_change: bool = True) -> A | None:
         """The aggregate, or None. ``to_change=False`` is for reading one settled field at once.
@@ -760,12 +839,15 @@ class FundingApplication(Application):
 
     def _request_for_school(self, actor: Actor, request_id: UUID, expected_version: int | None) -> FundingRequest:
         request = self._request(request_id)
+        # Commands answer as reads do: another school's request is not found, not forbidden.
+        check_may_read_request(actor, request)
         check_is_the_school(actor, request.school_urn)
         self._check_version(request, expected_version)
         return request
 
     def _request_for_lead(self, actor: Actor, request_id: UUID, expected_version: int | None) -> FundingRequest:
         request = self._request(request_id)
+        check_may_read_request(actor, request)
         check_leads_the_cluster(actor, request.cluster_id)
         self._check_version(request, expected_version)
         return request

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from funding_engine.application import FundingApplication
+from funding_engine.idempotency import IdempotencyStore
 from funding_engine.read_side import ReadSide
 from funding_engine.settings import PostgresStore, Settings, SQLiteStore, Store, ensure_sqlite_file
 
@@ -22,7 +23,11 @@ def bootstrap(settings: Settings | None = None) -> FundingApplication:
     with _creating_tables(store):
         if isinstance(store, PostgresStore) and store.schema != "public":
             _ensure_postgres_schema(store)
-        app = FundingApplication(env=store.library_env())
+        env = store.library_env()
+        if settings.audit_key is not None:
+            # Snapshots are sealed with it too (funding_engine/snapshots.py).
+            env["FUNDING_ENGINE_AUDIT_KEY"] = settings.audit_key.get_secret_value()
+        app = FundingApplication(env=env)
         try:
             app.read_side = ReadSide.build(
                 store,
@@ -32,10 +37,18 @@ def bootstrap(settings: Settings | None = None) -> FundingApplication:
                 read_timeout=settings.read_timeout_seconds,
                 audit_key=settings.audit_key.get_secret_value().encode() if settings.audit_key else None,
             )
+            app.idempotency = IdempotencyStore(app.read_side.database, settings.idempotency_ttl_hours * 3600)
+            app.audit_anchor_dir = settings.audit_anchor_dir
         except BaseException:
             app.close()
             raise
     return app
+
+
+def start_anchoring(app: FundingApplication, settings: Settings) -> None:
+    """In a long-running process (the server, the projection worker): anchor the chain regularly."""
+    if settings.audit_anchor_dir is not None and app.read_side is not None:
+        app.read_side.start_anchoring(settings.audit_anchor_dir, settings.audit_anchor_interval_minutes * 60)
 
 
 def schema_lock_key(schema: str) -> int:

@@ -7,12 +7,14 @@ command with a one-line explanation and exit status 2, before anything connects.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -20,7 +22,7 @@ from domain.errors import FundingError
 from domain.values import Actor, FinancialYear, Role
 from funding_engine import demo
 from funding_engine.application import FundingApplication, FundStatement
-from funding_engine.bootstrap import bootstrap
+from funding_engine.bootstrap import bootstrap, start_anchoring
 from funding_engine.settings import Settings
 from projections.engine import ProjectionBusy, ProjectionError
 from projections.queries import pounds
@@ -114,8 +116,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the tamper-evident audit chain")
     audit_commands = audit.add_subparsers(title="audit commands", metavar="ACTION", required=True)
-    verify = audit_commands.add_parser("verify", help="rehash the stored log; exit 1 if anything was altered")
+    verify = audit_commands.add_parser(
+        "verify", help="rehash the stored log, check every snapshot and the anchors; exit 1 if anything was altered"
+    )
+    verify.add_argument(
+        "--anchor",
+        type=Path,
+        default=None,
+        help="an anchor file, or a folder of them (default: FUNDING_ENGINE_AUDIT_ANCHOR_DIR, if set)",
+    )
     verify.set_defaults(handler=run_audit_verify)
+    anchor = audit_commands.add_parser(
+        "anchor", help="write the chain's head (position, hash, time, HMAC) to a file or folder outside the database"
+    )
+    anchor.add_argument(
+        "--to", type=Path, default=None, help="a new file, or a folder (default: FUNDING_ENGINE_AUDIT_ANCHOR_DIR)"
+    )
+    anchor.set_defaults(handler=run_audit_anchor)
     return parser
 
 
@@ -228,6 +245,7 @@ def run_projection_worker(args: argparse.Namespace, settings: Settings) -> int:
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda *_: stop.set())
     with bootstrap(settings) as app:
+        start_anchoring(app, settings)
         projector = app.read_side.projector  # type: ignore[union-attr]
         names = ", ".join(projector.projections)
         print(f"projection worker on {settings.store.describe()}: {names}", flush=True)
@@ -268,7 +286,7 @@ def run_projection_rebuild(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         if "audit_chain" in names and not args.force:
             # Re-chaining an altered log would make it verify again and hide the alteration.
-            result = app.verify_audit_chain(CLI_AUDITOR)
+            result = app.verify_audit_chain(CLI_AUDITOR).chain
             if not result.ok:
                 print(
                     f"funding-engine: the audit chain reports an alteration at position {result.first_bad_position}; "
@@ -333,12 +351,28 @@ def run_ledger(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
-        result = app.verify_audit_chain(CLI_AUDITOR)
-    print(f"ok: {'true' if result.ok else 'false'}")
-    print(f"events_checked: {result.events_checked}")
-    print(f"head: {result.head}")
-    print(f"first_bad_position: {'null' if result.first_bad_position is None else result.first_bad_position}")
-    return 0 if result.ok else 1
+        report = app.verify_audit_chain(CLI_AUDITOR, args.anchor)
+    chain = report.chain
+    print(f"ok: {'true' if report.ok else 'false'}")
+    print(f"events_checked: {chain.events_checked}")
+    print(f"head: {chain.head}")
+    print(f"first_bad_position: {'null' if chain.first_bad_position is None else chain.first_bad_position}")
+    print(f"snapshots_checked: {report.snapshots.checked}")
+    for bad in report.snapshots.bad:
+        print(f"bad snapshot: {bad.aggregate_id} version {bad.version}: {bad.problem}")
+    for check in report.anchors:
+        where = f" (position {check.anchor.position})" if check.anchor else ""
+        print(f"anchor {check.source}{where}: {'ok' if check.ok else 'FAILED: ' + str(check.problem)}")
+    return 0 if report.ok else 1
+
+
+def run_audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
+    with bootstrap(settings) as app:
+        anchor, path = app.anchor_audit_chain(CLI_AUDITOR, args.to)
+    # Printed as well, so it can be copied into the minutes of a meeting or an email to the auditor.
+    print(json.dumps(anchor.fields(), indent=2))
+    print(f"wrote the anchor to {path}", file=sys.stderr)
+    return 0
 
 
 COLUMNS = ("allocated", "committed", "commissioned", "available", "paid")

@@ -19,9 +19,11 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Literal
 
 from funding_engine.settings import PostgresStore, SQLiteStore, Store
+from projections.audit_anchors import AnchorError, newest_position, take_anchor, write_anchor
 from projections.audit_chain import AuditChain
 from projections.database import PostgresProjectionDatabase, ProjectionDatabase, SQLiteProjectionDatabase
 from projections.engine import LibraryNotificationSource, Projector
@@ -64,6 +66,7 @@ class ReadSide:
         # the file anyway; PostgreSQL has no such cycle and needs no gate.
         self._gate: threading.Lock | None = threading.Lock() if database.kind == "sqlite" else None
         self._follower: threading.Thread | None = None
+        self._anchorer: threading.Thread | None = None
         self._follower_guard = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -137,6 +140,28 @@ class ReadSide:
         else:
             self.projector.wait_for(self.projector.source.head(), timeout=self.read_timeout)
 
+    def start_anchoring(self, folder: Path, every_seconds: float) -> None:
+        """Write an audit anchor into ``folder`` now and every ``every_seconds``, while the chain grows."""
+        if not folder.is_dir():
+            raise AnchorError(f"the audit anchor folder {folder} does not exist (FUNDING_ENGINE_AUDIT_ANCHOR_DIR)")
+        self._anchorer = threading.Thread(
+            target=self._anchor_regularly, args=(folder, every_seconds), name="audit-anchors", daemon=True
+        )
+        self._anchorer.start()
+
+    def _anchor_regularly(self, folder: Path, every_seconds: float) -> None:
+        while True:
+            try:
+                anchor = take_anchor(self.database, self.audit_key)
+                newest = newest_position(folder)
+                # Several processes anchor into one folder: only a head beyond every anchor there is new.
+                if anchor.position > (newest or 0):
+                    write_anchor(anchor, folder)
+            except Exception:
+                log.exception("could not write an audit anchor to %s; trying again at the next interval", folder)
+            if self._stopping.wait(every_seconds):
+                return
+
     def close(self) -> None:
         self._stopping.set()
         self._wake.set()
@@ -145,4 +170,6 @@ class ReadSide:
         if follower is not None:
             # Let a catch-up in progress commit: it is one transaction per batch either way.
             follower.join()
+        if self._anchorer is not None:
+            self._anchorer.join()
         self.database.close()

@@ -123,8 +123,14 @@ class Settings(BaseSettings):
     projections: Literal["inline", "worker"] = "inline"
     # How long a query waits for the projection worker before answering with a clear error.
     read_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # How long a repeat with the same Idempotency-Key is answered from the first request's record.
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 366)
     # Optional secret that keys the audit hash chain (HMAC): without it a forger cannot re-chain.
     audit_key: SecretStr | None = None
+    # A folder outside the database where the server and the projection worker write audit anchors
+    # (the chain's head) every so often, and which `audit verify` checks by default.
+    audit_anchor_dir: Path | None = None
+    audit_anchor_interval_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
     # Signs and checks the API's bearer tokens (HS256). `serve` refuses to start without it,
     # unless started with --dev, which makes a throwaway one.
     jwt_secret: SecretStr | None = None

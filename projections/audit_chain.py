@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from projections.database import Cursor, ProjectionDatabase
@@ -86,6 +86,10 @@ class Verification:
     events_checked: int
     head: str
     first_bad_position: int | None
+    # The link recomputed from the log at each position asked for (to compare with anchors), and
+    # the log's last position.
+    links_at: dict[int, str] = field(default_factory=dict)
+    log_head: int = 0
 
 
 def verify(
@@ -95,21 +99,32 @@ def verify(
     *,
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    watch: Collection[int] = (),
 ) -> Verification:
-    """Rehash every stored record and compare with the recorded chain, link by link."""
+    """Rehash every stored record and compare with the recorded chain, link by link.
+
+    ``watch``: positions whose recomputed links to report (an anchor's), beyond the chain's head too.
+    """
     # Read before the chain: links are only ever added, so the chain must reach at least this far.
     chained_up_to = _tracked_position(database)
+    log_head = source.head()
     records = _records(source, batch_size)
     previous, checked, last = GENESIS, 0, 0
+    links_at: dict[int, str] = {}
+
+    def result(ok: bool, bad: int | None) -> Verification:
+        return Verification(ok, checked, previous, bad, links_at, log_head)
+
     for position, recorded in _chain_rows(database, batch_size):
         record = next(records, None)
         if record is None or record.id != position:
             # A deleted record (the log skips a chained position) or an inserted one (an unchained position).
-            bad = position if record is None or record.id > position else record.id
-            return Verification(False, checked, previous, bad)
+            return result(False, position if record is None or record.id > position else record.id)
         computed = link(previous, record, key)
+        if position in watch:
+            links_at[position] = computed
         if computed != recorded:
-            return Verification(False, checked, previous, position)
+            return result(False, position)
         previous, checked, last = recorded, checked + 1, position
         if progress is not None and checked % batch_size == 0:
             progress(checked)
@@ -117,9 +132,15 @@ def verify(
         # Links the projection recorded are gone from the chain's end, so the records after the cut
         # would pass unverified: fail at the first record the chain no longer covers.
         record = next(records, None)
-        return Verification(False, checked, previous, record.id if record is not None else last + 1)
-    # Records past the chain's head are simply not chained yet; the next catch-up links them.
-    return Verification(True, checked, previous, None)
+        return result(False, record.id if record is not None else last + 1)
+    # Records past the chain's head are simply not chained yet (the next catch-up links them); an
+    # anchor taken meanwhile by a process whose chain was further on may name one.
+    beyond, furthest = previous, max(watch, default=0)
+    while last < furthest and (record := next(records, None)) is not None:
+        beyond, last = link(beyond, record, key), record.id
+        if last in watch:
+            links_at[last] = beyond
+    return result(True, None)
 
 
 def _tracked_position(database: ProjectionDatabase) -> int:

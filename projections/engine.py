@@ -16,6 +16,9 @@ or an ``flock`` beside the SQLite file) so a second worker or a rebuild is refus
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -375,23 +378,42 @@ def _worker_locks(database: ProjectionDatabase, names: Sequence[str]) -> Iterato
     if isinstance(database, SQLiteProjectionDatabase):
         import fcntl
 
-        handles = []
+        descriptors: list[int] = []
         try:
             for name in names:
-                path = f"{database.path}.{name}.lock"
-                handle = open(path, "a+")  # noqa: SIM115 - held for the life of the worker
+                descriptor = _open_lock_file(f"{database.path}.{name}.lock")
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
-                    handle.close()
+                    os.close(descriptor)
                     raise ProjectionBusy(f"projection {name} is held by another worker; stop that one first") from None
-                handles.append(handle)
+                descriptors.append(descriptor)
             yield
         finally:
-            for handle in handles:
-                handle.close()
+            for descriptor in descriptors:
+                os.close(descriptor)
         return
     yield
+
+
+def _open_lock_file(path: str) -> int:
+    """The lock file, owner-only, opened without following a symbolic link.
+
+    Someone who can write to the folder could otherwise point the name at a file of the service's
+    (the database itself), which opening with O_CREAT would then touch, or leave it readable to all.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ProjectionError(f"{path} is a symbolic link; refusing to use it as a lock file") from None
+        raise
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ProjectionError(f"{path} is not a regular file; refusing to use it as a lock file")
+    # A file left by an older version (made with the process's umask) becomes owner-only too.
+    os.fchmod(descriptor, 0o600)
+    return descriptor
 
 
 def _advisory_key(schema: str, name: str) -> int:

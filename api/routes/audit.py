@@ -47,11 +47,8 @@ def decisions(
 
 @router.get("/audit/verify", response_model=VerifyResponse)
 def verify(app: AppDep, actor: Annotated[Actor, allowed("verify_audit")]) -> VerifyResponse:
-    """Rehash the stored event log and compare with the audit chain."""
-    result = app.verify_audit_chain(actor)
-    return VerifyResponse(
-        ok=result.ok, events_checked=result.events_checked, head=result.head, first_bad_position=result.first_bad_position
-    )
+    """Rehash the stored event log against the audit chain, check every snapshot, compare with the anchors."""
+    return presenters.audit_report(app.verify_audit_chain(actor))
 
 
 @router.get("/finance/reconciliation", response_model=ReconciliationResponse)

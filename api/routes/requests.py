@@ -24,7 +24,6 @@ from api.schemas import (
     SubmitRequest,
     WithdrawRequest,
 )
-from domain.errors import NotFound, NotPermitted
 from domain.funding_request import FundingRequest
 from domain.values import Actor, RequestStatus
 
@@ -203,12 +202,7 @@ def get_request(
     as_of: Annotated[datetime | None, Query(description="ISO 8601 time with zone: the request as it was then")] = None,
 ) -> FundingRequestResponse:
     """A request now, or as it was at `as_of` (404 if it did not exist yet)."""
-    try:
-        request = app.get_request(actor, request_uuid(request_id), as_at=as_of)
-    except NotPermitted:
-        # Another school's or cluster's request: do not reveal that it exists.
-        raise NotFound(f"no funding request {request_id!r}") from None
-    return answer(response, request)
+    return answer(response, app.get_request(actor, request_uuid(request_id), as_at=as_of))
 
 
 @router.get("/{request_id}/history", response_model=HistoryResponse)
@@ -216,10 +210,7 @@ def request_history(
     request_id: str, app: AppDep, actor: Annotated[Actor, allowed("read_request")]
 ) -> HistoryResponse:
     """Every event of the request: version, type, time, actor and data."""
-    try:
-        entries = app.request_history(actor, request_uuid(request_id))
-    except NotPermitted:
-        raise NotFound(f"no funding request {request_id!r}") from None
+    entries = app.request_history(actor, request_uuid(request_id))
     return HistoryResponse(items=[presenters.history_item(entry) for entry in entries])
 
 

@@ -173,6 +173,9 @@ def only(status: int, *callers: str) -> dict[str, int]:
 
 
 NOT_THE_REQUESTS_READERS = frozenset({OTHER_LEAD_, SECOND_SCHOOL_, OTHER_SCHOOL_})
+# A command on a request the caller may not read answers as a read does: 404, not 403.
+OTHER_SCHOOLS = frozenset({SECOND_SCHOOL_, OTHER_SCHOOL_})
+OTHER_LEADS = frozenset({OTHER_LEAD_})
 REQUEST_READERS = only(200, COUNCIL_, FINANCE_, LEAD_, SCHOOL_)
 
 ENDPOINTS = [
@@ -194,17 +197,20 @@ ENDPOINTS = [
              ok=only(201, FINANCE_)),
     Endpoint("get council fund", "GET", f"/council/budgets/{YEAR}", ok=only(200, COUNCIL_, FINANCE_)),
     Endpoint("submit", "POST", "/requests", body=submission(), ok=only(201, SCHOOL_)),
-    Endpoint("evidence", "POST", "/requests/{id}/evidence", "submitted", EVIDENCE, only(200, SCHOOL_)),
+    Endpoint("evidence", "POST", "/requests/{id}/evidence", "submitted", EVIDENCE, only(200, SCHOOL_),
+             hidden=OTHER_SCHOOLS),
     Endpoint("information request", "POST", "/requests/{id}/information-requests", "submitted",
-             {"question": "Which provision is planned?"}, only(200, LEAD_)),
-    Endpoint("approve", "POST", "/requests/{id}/approve", "evidenced", APPROVE_BODY, only(200, LEAD_)),
+             {"question": "Which provision is planned?"}, only(200, LEAD_), hidden=OTHER_LEADS),
+    Endpoint("approve", "POST", "/requests/{id}/approve", "evidenced", APPROVE_BODY, only(200, LEAD_),
+             hidden=OTHER_LEADS),
     Endpoint("decline", "POST", "/requests/{id}/decline", "submitted", {"reason_code": "other", "reason": "No."},
-             only(200, LEAD_)),
-    Endpoint("escalate", "POST", "/requests/{id}/escalate", "unaffordable", ESCALATE_BODY, only(200, LEAD_)),
+             only(200, LEAD_), hidden=OTHER_LEADS),
+    Endpoint("escalate", "POST", "/requests/{id}/escalate", "unaffordable", ESCALATE_BODY, only(200, LEAD_),
+             hidden=OTHER_LEADS),
     Endpoint("council decision", "POST", "/requests/{id}/council-decision", "escalated",
              {"decision": "approve", "reason": "Exceptional."}, only(200, COUNCIL_)),
     Endpoint("withdraw", "POST", "/requests/{id}/withdraw", "submitted", {"reason": "Met in school."},
-             only(200, SCHOOL_)),
+             only(200, SCHOOL_), hidden=OTHER_SCHOOLS),
     Endpoint("payment", "POST", "/requests/{id}/payments", "approved", {"amount": "1000.00", "reference": "P-1"},
              only(201, FINANCE_)),
     Endpoint("get request", "GET", "/requests/{id}", "approved", ok=REQUEST_READERS, hidden=NOT_THE_REQUESTS_READERS),
@@ -356,13 +362,13 @@ def test_an_invalid_body_on_an_unknown_request_is_422_not_404(matrix_world):
 
 
 def test_another_clusters_lead_is_refused_before_the_state_is_checked(matrix_world):
-    """A lead of another cluster approving a request that is not even evidenced: 403, not 409."""
+    """A lead of another cluster approving a request that is not even evidenced: 404, not 409."""
     world = matrix_world
     with writes_nothing(world.app):
         response = world.client.post(
             f"/requests/{world.shared['submitted']['id']}/approve", json=APPROVE_BODY, headers=auth(OTHER_LEAD)
         )
-    assert_problem(response, 403, "forbidden")
+    assert_problem(response, 404, "not-found")
 
 
 def test_another_school_is_refused_before_a_stale_if_match_is_noticed(matrix_world):
@@ -373,7 +379,30 @@ def test_another_school_is_refused_before_a_stale_if_match_is_noticed(matrix_wor
             json={"reason": "not mine"},
             headers={**auth(SECOND_HEAD), "If-Match": '"99"'},
         )
-    assert_problem(response, 403, "forbidden")
+    assert_problem(response, 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    ("caller", "action", "body"),
+    [
+        (OTHER_LEAD, "approve", APPROVE_BODY),
+        (OTHER_LEAD, "decline", {"reason_code": "other", "reason": "No."}),
+        (SECOND_HEAD, "withdraw", {"reason": "not mine"}),
+        (OTHER_HEAD, "evidence", EVIDENCE),
+    ],
+    ids=["lead approves", "lead declines", "school withdraws", "school evidences"],
+)
+def test_a_command_on_someone_elses_request_is_the_same_404_as_on_an_unknown_one(matrix_world, caller, action, body):
+    world = matrix_world
+    hidden_id, unknown_id = world.shared["evidenced"]["id"], "3f0b8f4e-2d55-4c1e-9a57-6f0f3b8c0d11"
+    with writes_nothing(world.app):
+        hidden = world.client.post(f"/requests/{hidden_id}/{action}", json=body, headers=auth(caller))
+        unknown = world.client.post(f"/requests/{unknown_id}/{action}", json=body, headers=auth(caller))
+    assert_problem(hidden, 404, "not-found")
+    assert_problem(unknown, 404, "not-found")
+    # Nothing in the answer tells an existing id from an unknown one.
+    assert hidden.json()["detail"].replace(hidden_id, "ID") == unknown.json()["detail"].replace(unknown_id, "ID")
+    assert hidden.json()["title"] == unknown.json()["title"]
 
 
 def test_reading_another_schools_request_is_the_same_404_as_an_unknown_one(matrix_world):

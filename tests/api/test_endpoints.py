@@ -906,17 +906,32 @@ def test_a_stale_if_match_is_412_and_changes_nothing(world, client, http):
     assert http.budget(CLUSTER, YEAR)["committed"] == "0.00"
 
 
-def test_if_match_takes_the_etag_as_sent_including_weak_and_star(world, client, http):
+def test_if_match_takes_the_strong_etag_as_sent_and_star(world, client, http):
     request = http.evidenced()
     etag = client.get(f"/requests/{request['id']}", headers=auth(LEAD)).headers["etag"]
     response = client.post(
         f"/requests/{request['id']}/information-requests",
         json={"question": "?"},
-        headers={**auth(LEAD), "If-Match": f"W/{etag}"},
+        headers={**auth(LEAD), "If-Match": etag},
     )
     assert response.status_code == 200
     star = client.post(f"/requests/{request['id']}/evidence", json=EVIDENCE, headers={**auth(HEAD), "If-Match": "*"})
     assert star.status_code == 200
+
+
+def test_if_match_with_a_weak_etag_never_matches_and_writes_nothing(world, client, http):
+    # If-Match compares strongly: W/"3" names the current version, yet must not pass as a match.
+    request = http.evidenced()
+    etag = client.get(f"/requests/{request['id']}", headers=auth(LEAD)).headers["etag"]
+    with writes_nothing(world):
+        response = client.post(
+            f"/requests/{request['id']}/information-requests",
+            json={"question": "?"},
+            headers={**auth(LEAD), "If-Match": f"W/{etag}"},
+        )
+    body = assert_problem(response, 412, "precondition-failed")
+    assert "strong" in body["detail"]
+    assert http.request(request["id"])["status"] == "evidenced"
 
 
 def test_if_match_on_a_budget_that_does_not_exist_yet_expects_version_0(world, client):

@@ -66,8 +66,18 @@ class Server:
     """One ``serve`` subprocess; ``start`` waits for /healthz, ``stop`` sends a signal and waits."""
 
     def __init__(
-        self, folder: Path, database_url: str, *, workers: int = 1, dev: bool = False, secret: str | None = SECRET
+        self,
+        folder: Path,
+        database_url: str,
+        *,
+        workers: int = 1,
+        dev: bool = False,
+        secret: str | None = SECRET,
+        command: list[str] = CLI,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
+        self.command = command
+        self.extra_env = extra_env or {}
         self.folder = folder
         self.database_url = database_url
         self.workers = workers
@@ -89,11 +99,11 @@ class Server:
         self.port = free_port()
         self.starts += 1
         log = open(self.folder / f"server-{time.time_ns()}.log", "wb")  # noqa: SIM115 - closed with the process
-        settings = {"FUNDING_ENGINE_DATABASE_URL": self.database_url}
+        settings = {"FUNDING_ENGINE_DATABASE_URL": self.database_url, **self.extra_env}
         if self.secret is not None:
             settings["FUNDING_ENGINE_JWT_SECRET"] = self.secret
         self.process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(self.port), "--workers", str(self.workers), *(["--dev"] if self.dev else [])],
+            [*self.command, "serve", "--port", str(self.port), "--workers", str(self.workers), *(["--dev"] if self.dev else [])],
             cwd=self.folder,
             env=environment(**settings),
             stdout=log,

@@ -269,6 +269,7 @@ def test_audit_verify_exits_0_and_prints_ok_for_an_untouched_store(world, databa
         f"events_checked: {log_length(world)}",
         f"head: {chain_rows(world)[-1][1]}",
         "first_bad_position: null",
+        f"snapshots_checked: {world.audit_snapshots(COUNCIL).checked}",
     ]
 
 

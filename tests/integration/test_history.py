@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.errors import InvalidValue, NotFound, NotPermitted
+from domain.errors import InvalidValue, NotFound
 from domain.values import Money, RequestStatus, SchoolUrn
 from funding_engine.application import FundingApplication
 from tests.conftest import STORES
@@ -229,9 +229,10 @@ def test_history_is_read_by_the_school_its_lead_council_and_finance(story, reade
 
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
-def test_history_may_not_be_read_by_an_outsider(story, outsider):
-    with pytest.raises(NotPermitted):
+def test_history_is_not_found_for_an_outsider(story, outsider):
+    with pytest.raises(NotFound) as refused:
         story.app.request_history(outsider, story.request_id)
+    assert str(refused.value) == f"request {story.request_id} not found"  # as for an unknown id
 
 
 READS_OF_THE_PAST: dict[str, Any] = {
@@ -245,6 +246,7 @@ READS_OF_THE_PAST: dict[str, Any] = {
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
 @pytest.mark.parametrize("read", list(READS_OF_THE_PAST))
-def test_an_earlier_state_may_not_be_read_by_an_outsider(story, outsider, read):
-    with pytest.raises(NotPermitted):
+def test_an_earlier_state_is_not_found_for_an_outsider(story, outsider, read):
+    with pytest.raises(NotFound) as refused:
         READS_OF_THE_PAST[read](story, outsider)
+    assert str(refused.value) == f"request {story.request_id} not found"

@@ -315,6 +315,13 @@ class FundingMachine(RuleBasedStateMachine):
     def not_lead(self, actor: Actor, cluster_id: str) -> tuple[bool, type[FundingError]]:
         return (actor.role is not Role.CLUSTER_LEAD or actor.cluster_id != ClusterId(cluster_id), NotPermitted)
 
+    # A request outside the caller's school or cluster is not found (a wrong role is still refused).
+    def not_the_schools_request(self, actor: Actor, urn: str) -> list[tuple[bool, type[FundingError]]]:
+        return [(actor.role is not Role.SCHOOL, NotPermitted), (actor.school_urn != SchoolUrn(urn), NotFound)]
+
+    def not_the_leads_request(self, actor: Actor, cluster_id: str) -> list[tuple[bool, type[FundingError]]]:
+        return [(actor.role is not Role.CLUSTER_LEAD, NotPermitted), (actor.cluster_id != ClusterId(cluster_id), NotFound)]
+
     # -- set-up ---------------------------------------------------------------------------------------
 
     @initialize(every=st.sampled_from([None, 2, 3, 5]))
@@ -493,7 +500,7 @@ class FundingMachine(RuleBasedStateMachine):
         evidence = EVIDENCE if valid else {**EVIDENCE, "spend": []}
         expected = rules_broken(
             (actor.role is not Role.SCHOOL, NotPermitted),
-            self.not_school(actor, r.school),
+            *self.not_the_schools_request(actor, r.school),
             (r.status not in OPEN, InvalidTransition),
             (not valid, InvalidValue),
         )
@@ -506,7 +513,7 @@ class FundingMachine(RuleBasedStateMachine):
         actor = self.pick(actor, lead_actor(r.cluster))
         expected = rules_broken(
             (actor.role is not Role.CLUSTER_LEAD, NotPermitted),
-            self.not_lead(actor, r.cluster),
+            *self.not_the_leads_request(actor, r.cluster),
             (r.status not in {S.SUBMITTED, S.EVIDENCED}, InvalidTransition),
         )
         question = "Please show the provision map for last term."
@@ -522,7 +529,7 @@ class FundingMachine(RuleBasedStateMachine):
         pence = resolve(r.requested, amount)
         expected = rules_broken(
             (actor.role is not Role.CLUSTER_LEAD, NotPermitted),
-            self.not_lead(actor, r.cluster),
+            *self.not_the_leads_request(actor, r.cluster),
             (r.status is not S.EVIDENCED, InvalidTransition),
             (pence > r.requested, AmountNotAllowed),
             (pence > budget.available, InsufficientFunds),
@@ -539,7 +546,7 @@ class FundingMachine(RuleBasedStateMachine):
         actor = self.pick(actor, lead_actor(r.cluster))
         expected = rules_broken(
             (actor.role is not Role.CLUSTER_LEAD, NotPermitted),
-            self.not_lead(actor, r.cluster),
+            *self.not_the_leads_request(actor, r.cluster),
             (r.status not in OPEN, InvalidTransition),
         )
         reason = "Needs can be met from the school's notional SEN budget."
@@ -555,7 +562,7 @@ class FundingMachine(RuleBasedStateMachine):
         pence = resolve(r.requested, amount)
         expected = rules_broken(
             (actor.role is not Role.CLUSTER_LEAD, NotPermitted),
-            self.not_lead(actor, r.cluster),
+            *self.not_the_leads_request(actor, r.cluster),
             (r.status is not S.EVIDENCED, InvalidTransition),
             (pence > r.requested, AmountNotAllowed),
             (available >= r.requested, EscalationNotAllowed),
@@ -606,7 +613,7 @@ class FundingMachine(RuleBasedStateMachine):
         actor = self.pick(actor, school_actor(r.school))
         expected = rules_broken(
             (actor.role is not Role.SCHOOL, NotPermitted),
-            self.not_school(actor, r.school),
+            *self.not_the_schools_request(actor, r.school),
             (r.status not in OPEN, InvalidTransition),
         )
         if self.attempt(expected, lambda: self.app.withdraw(actor, request_id, "Pupil moved school.")):
@@ -709,8 +716,8 @@ class FundingMachine(RuleBasedStateMachine):
         r = self.model[request_id]
         actor = self.pick(actor, school_actor(r.school))
         expected = rules_broken(
-            (actor.role is Role.SCHOOL and actor.school_urn != SchoolUrn(r.school), NotPermitted),
-            (actor.role is Role.CLUSTER_LEAD and actor.cluster_id != ClusterId(r.cluster), NotPermitted),
+            (actor.role is Role.SCHOOL and actor.school_urn != SchoolUrn(r.school), NotFound),
+            (actor.role is Role.CLUSTER_LEAD and actor.cluster_id != ClusterId(r.cluster), NotFound),
         )
         self.attempt(expected, lambda: self.app.get_request(actor, request_id))
         history = self.attempt(expected, lambda: self.app.request_history(actor, request_id))

@@ -129,6 +129,15 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
     }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def shared_audit_key() -> Iterator[None]:
+    """The applications here stand for processes of one deployment, reading each other's snapshots:
+    they share the audit key, which seals snapshots (without it each trusts only its own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FUNDING_ENGINE_AUDIT_KEY", "transcodings-" + "5f0c9a7e1d3b2846" * 3)
+        yield
+
+
 @pytest.fixture(scope="module", params=STORES)
 def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     with store_factory(request.param, tmp_path_factory.mktemp("transcodings")) as make_app:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
+from uuid import UUID, uuid4
 
 import pytest
 
-from domain.errors import NotPermitted
+from domain.errors import NotFound, NotPermitted
 from domain.permissions import (
     COMMAND_ROLES,
     check_is_the_school,
@@ -122,28 +124,40 @@ def test_no_one_but_a_lead_passes_the_lead_check(actor):
         check_leads_the_cluster(actor, CLUSTER)
 
 
+@dataclass(frozen=True)
+class Place:
+    school_urn: SchoolUrn
+    cluster_id: ClusterId
+    id: UUID = field(default_factory=uuid4)
+
+
 def test_a_school_may_read_its_own_request():
-    check_may_read_request(HEAD, SCHOOL, CLUSTER)
+    check_may_read_request(HEAD, Place(SCHOOL, CLUSTER))
 
 
-def test_a_school_may_not_read_another_schools_request_even_in_its_cluster():
-    with pytest.raises(NotPermitted):
-        check_may_read_request(HEAD, SECOND_SCHOOL, CLUSTER)
+def test_another_schools_request_is_not_found_for_a_school_even_in_its_cluster():
+    place = Place(SECOND_SCHOOL, CLUSTER)
+    with pytest.raises(NotFound) as refused:
+        check_may_read_request(HEAD, place)
+    # Word for word what an unknown id gets, so existence cannot be probed.
+    assert str(refused.value) == f"request {place.id} not found"
 
 
 def test_a_lead_may_read_a_request_in_its_cluster():
-    check_may_read_request(LEAD, SECOND_SCHOOL, CLUSTER)
+    check_may_read_request(LEAD, Place(SECOND_SCHOOL, CLUSTER))
 
 
-def test_a_lead_may_not_read_a_request_in_another_cluster():
-    with pytest.raises(NotPermitted):
-        check_may_read_request(LEAD, OTHER_SCHOOL, OTHER_CLUSTER)
+def test_a_request_in_another_cluster_is_not_found_for_a_lead():
+    place = Place(OTHER_SCHOOL, OTHER_CLUSTER)
+    with pytest.raises(NotFound) as refused:
+        check_may_read_request(LEAD, place)
+    assert str(refused.value) == f"request {place.id} not found"
 
 
 @pytest.mark.parametrize("actor", [COUNCIL, FINANCE], ids=lambda actor: actor.role.value)
 @pytest.mark.parametrize(("school", "cluster"), [(SCHOOL, CLUSTER), (OTHER_SCHOOL, OTHER_CLUSTER)])
 def test_council_and_finance_may_read_any_request(actor, school, cluster):
-    check_may_read_request(actor, school, cluster)
+    check_may_read_request(actor, Place(school, cluster))
 
 
 def test_a_school_may_read_its_own_clusters_budget():

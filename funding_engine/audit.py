@@ -1,0 +1,91 @@
+"""The council's audit: the chain over the log, every snapshot against its events, and anchors.
+
+What each check proves, and what it needs kept outside the database, is set out in the README
+("What the audit chain proves, and what it does not").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from domain.errors import InvalidValue
+from domain.permissions import check_role
+from domain.values import Actor
+from funding_engine.snapshots import SnapshotAudit, audit_snapshots
+from projections.audit_anchors import Anchor, AnchorCheck, check_anchors, read_anchors, take_anchor, write_anchor
+from projections.audit_chain import Verification, verify
+
+if TYPE_CHECKING:
+    from funding_engine.application import FundingApplication
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    chain: Verification
+    snapshots: SnapshotAudit
+    anchors: list[AnchorCheck] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.snapshots.ok and all(check.ok for check in self.anchors)
+
+    # The chain's own figures, as `audit verify` has always reported them.
+    @property
+    def events_checked(self) -> int:
+        return self.chain.events_checked
+
+    @property
+    def head(self) -> str:
+        return self.chain.head
+
+    @property
+    def first_bad_position(self) -> int | None:
+        return self.chain.first_bad_position
+
+
+class Audit:
+    """The audit use cases of ``FundingApplication`` (a mixin: they use its stores and read side)."""
+
+    # Set by the composition root from FUNDING_ENGINE_AUDIT_ANCHOR_DIR; None when not configured.
+    audit_anchor_dir: Path | None = None
+
+    def verify_audit_chain(self: FundingApplication, actor: Actor, anchors: Path | None = None) -> AuditReport:
+        """Rehash the log against the chain, check every snapshot, and compare with the anchors
+        in ``anchors`` (a file or folder; default: the configured anchor folder, if any)."""
+        check_role(actor, "verify_audit")
+        read_side = self._read_side()
+        database = self._fresh_read_models()
+        source = anchors or self.audit_anchor_dir
+        read = read_anchors(source) if source is not None else []
+        watch = {item.anchor.position for item in read if item.anchor is not None}
+        chain = verify(database, read_side.projector.source, read_side.audit_key, watch=watch)
+        checked = check_anchors(read, chain.links_at, chain.log_head, chain.ok, read_side.audit_key)
+        return AuditReport(chain, self.audit_snapshots(actor), checked)
+
+    def audit_snapshots(self: FundingApplication, actor: Actor) -> SnapshotAudit:
+        """Every stored snapshot against a fold of its aggregate's events."""
+        check_role(actor, "verify_audit")
+        if self.snapshots is None:
+            return SnapshotAudit(0, [])
+        table = self.snapshots.recorder.events_table_name  # type: ignore[attr-defined]
+        with self._read_side().database.reading() as cursor:
+            cursor.execute(f"SELECT DISTINCT originator_id FROM {table} ORDER BY originator_id")
+            ids = [value if isinstance(value, UUID) else UUID(str(value)) for (value,) in cursor.fetchall()]
+        return audit_snapshots(self.snapshots, self.events, ids)
+
+    def anchor_audit_chain(self: FundingApplication, actor: Actor, target: Path | None = None) -> tuple[Anchor, Path]:
+        """Write the chain's head to ``target`` (a file or folder; default: the configured folder)."""
+        check_role(actor, "verify_audit")
+        folder = target or self.audit_anchor_dir
+        if folder is None:
+            raise AnchorTargetMissing("say where to write the anchor (--to FILE|DIR, or FUNDING_ENGINE_AUDIT_ANCHOR_DIR)")
+        read_side = self._read_side()
+        anchor = take_anchor(self._fresh_read_models(), read_side.audit_key)
+        return anchor, write_anchor(anchor, folder)
+
+
+class AnchorTargetMissing(InvalidValue):
+    """Nowhere to write an anchor."""
