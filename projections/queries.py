@@ -11,7 +11,7 @@ import binascii
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 from uuid import UUID
@@ -284,15 +284,19 @@ def _ledger_cell(row: dict[str, Any], column: str) -> str:
     return str(value)
 
 
-def write_ledger_csv(database: ProjectionDatabase, year: str, out: TextIO) -> int:
+def write_ledger(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     """CSV with a header row, ISO 8601 times and 2-dp amounts; returns the number of movements."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(LEDGER_COLUMNS)
     count = 0
-    for row in ledger_rows(database, year):
+    for row in rows:
         writer.writerow([_ledger_cell(row, column) for column in LEDGER_COLUMNS])
         count += 1
     return count
+
+
+def write_ledger_csv(database: ProjectionDatabase, year: str, out: TextIO) -> int:
+    return write_ledger(ledger_rows(database, year), out)
 
 
 def ledger_csv(database: ProjectionDatabase, year: str) -> str:
