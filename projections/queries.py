@@ -11,7 +11,8 @@ import binascii
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 from uuid import UUID
@@ -240,7 +241,6 @@ def decisions_page(
 # The CSV's header too: finance's spreadsheets read these names (pinned by the tests).
 LEDGER_COLUMNS = FINANCE_LEDGER_COLUMNS
 LEDGER_MONEY = ("amount", "available_after", "paid_after")
-LEDGER_TEXT = ("reference", "actor_sub")
 
 
 def ledger_rows(database: ProjectionDatabase, year: str, *, batch_size: int = 2000) -> Iterator[dict[str, Any]]:
@@ -266,9 +266,25 @@ def pounds(pence: int) -> str:
     return f"{sign}{whole}.{part:02d}"
 
 
+# What a spreadsheet may run as a formula when a cell starts with it (OWASP's list; LibreOffice
+# 7.4 runs only "=", Excel and Google Sheets more). A carriage return is a line break here: it
+# starts a new line, and the line after it is checked. Leading spaces are left alone: tried in
+# LibreOffice, " =1+1" stays text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t")
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+
+
 def spreadsheet_safe(text: str) -> str:
-    """Finance opens this in a spreadsheet: text that starts like a formula is quoted, not run."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Finance opens this in a spreadsheet: each line that starts like a formula gets an apostrophe.
+
+    Every line, not only the first: a program that splits the file on line breaks (a bare
+    carriage return included), or a person who copies one line of a cell, sees each line on its
+    own. Otherwise the text is kept as written; one that starts with a line break gets one too.
+    """
+    lines = _LINE_BREAK.split(text)  # lines at even indexes, the breaks between them at odd ones
+    lines[::2] = [f"'{line}" if line.startswith(FORMULA_STARTS) else line for line in lines[::2]]
+    safe = "".join(lines)
+    return f"'{safe}" if safe[:1] in ("\r", "\n") else safe
 
 
 def _ledger_cell(row: dict[str, Any], column: str) -> str:
@@ -276,23 +292,30 @@ def _ledger_cell(row: dict[str, Any], column: str) -> str:
     if value is None:
         return ""
     if column in LEDGER_MONEY:
-        return pounds(value)
-    if column in LEDGER_TEXT:
-        return spreadsheet_safe(str(value))
+        return pounds(value)  # a negative adjustment stays a number, so never guarded
     if column == "request_id":
-        return str(UUID(value))
-    return str(value)
+        value = UUID(value)
+    return spreadsheet_safe(str(value))
 
 
-def write_ledger_csv(database: ProjectionDatabase, year: str, out: TextIO) -> int:
-    """CSV with a header row, ISO 8601 times and 2-dp amounts; returns the number of movements."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(LEDGER_COLUMNS)
+def write_ledger(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """CSV with a header row, ISO 8601 times and 2-dp amounts; returns the number of movements.
+
+    Every field of every movement is quoted: Python 3.11 and 3.12 leave a field with a bare
+    carriage return unquoted, and a spreadsheet then starts a new row there. The header keeps
+    its plain, unquoted names, as finance's spreadsheets and scripts already read them.
+    """
+    csv.writer(out, lineterminator="\n").writerow(LEDGER_COLUMNS)
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     count = 0
-    for row in ledger_rows(database, year):
+    for row in rows:
         writer.writerow([_ledger_cell(row, column) for column in LEDGER_COLUMNS])
         count += 1
     return count
+
+
+def write_ledger_csv(database: ProjectionDatabase, year: str, out: TextIO) -> int:
+    return write_ledger(ledger_rows(database, year), out)
 
 
 def ledger_csv(database: ProjectionDatabase, year: str) -> str:
