@@ -82,7 +82,6 @@ from funding_engine.snapshots import SealingMapper, TrustingRepository, seal_key
 from funding_engine.transcodings import register_domain_transcodings
 from projections import queries
 from projections.database import ProjectionDatabase
-from projections.read_models import iso
 from projections.reconciliation import Reconciliation, reconcile
 
 A = TypeVar("A", bound=Aggregate)
@@ -699,7 +698,11 @@ class FundingApplication(Audit, Application):
         limit: int = 50,
         cursor: str | None = None,
     ) -> queries.Page:
-        """The decision log, newest first, for the council's auditors."""
+        """The decision log, newest first, for the council's auditors.
+
+        A bound beyond the calendar in UTC (``0001-01-01T00:00:00+14:00``) is clamped to its edge,
+        which selects exactly the same decisions (see ``queries.time_bound``).
+        """
         check_role(actor, "read_decisions")
         for moment in (decided_from, decided_to):
             if moment is not None and moment.tzinfo is None:
@@ -707,9 +710,9 @@ class FundingApplication(Audit, Application):
         return queries.decisions_page(
             self._fresh_read_models(),
             cluster_id=None if cluster_id is None else str(ClusterId.parse(cluster_id)),
-            actor=decided_by,
-            decided_from=None if decided_from is None else iso(decided_from),
-            decided_to=None if decided_to is None else iso(decided_to),
+            actor=None if decided_by is None else check_text(decided_by, field="actor", max_length=SHORT_TEXT),
+            decided_from=None if decided_from is None else queries.time_bound(decided_from),
+            decided_to=None if decided_to is None else queries.time_bound(decided_to),
             limit=limit,
             cursor=cursor,
         )

@@ -2,6 +2,8 @@
 
 Cursors are opaque to clients (url-safe base64 of the last row's sort key), so a page boundary
 never shifts when rows are added: new requests sort after the cursor, new decisions before it.
+A cursor comes back from the client, so it is checked as strictly as any other input: only the
+exact shape this server gives out passes, and nothing a store cannot hold reaches one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import MINYEAR, UTC, datetime
 from typing import Any, TextIO
 from uuid import UUID
 
@@ -33,23 +36,83 @@ class Page:
     next_cursor: str | None
 
 
+# What a cursor holds, element by element: a log position (decisions), or sort keys that are text
+# (a cluster id; a request's creation time and id).
+POSITION_KEY = (int,)
+TEXT_KEY = (str,)
+REQUEST_KEY = (str, str)
+
+MAX_CURSOR_LENGTH = 500
+# Positions are BIGINT on both stores: a larger number fails in the driver instead of matching nothing.
+MAX_POSITION = 2**63 - 1
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,%d}\Z" % MAX_CURSOR_LENGTH)
+# Sort keys this server writes are short printable text; PostgreSQL cannot hold NUL, and neither
+# store a lone surrogate (which JSON's "\ud800" escape and Python's json both let through).
+_KEY_TEXT = re.compile(r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,100}\Z")
+
+
 def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, length: int) -> list[Any]:
+def _not_ours() -> InvalidQuery:
+    return InvalidQuery("cursor is not one this server gave out")
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is int:
+        # type() and not isinstance(): JSON's true is a bool, and a bool is an int to Python.
+        return type(value) is int and 1 <= value <= MAX_POSITION
+    return type(value) is str and _KEY_TEXT.match(value) is not None
+
+
+def decode_cursor(cursor: str, shape: tuple[type, ...]) -> list[Any]:
+    """The sort key in ``cursor``: one element of each type in ``shape``, or ``InvalidQuery``."""
+    # The alphabet first: the base64 decoder silently skips characters outside it (NUL included).
+    if not isinstance(cursor, str) or not _CURSOR.match(cursor):
+        raise _not_ours()
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidQuery("cursor is not one this server gave out") from None
-    if not isinstance(key, list) or len(key) != length:
-        raise InvalidQuery("cursor is not one this server gave out")
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        raise _not_ours() from None
+    if not isinstance(key, list) or len(key) != len(shape):
+        raise _not_ours()
+    if not all(_fits(value, kind) for value, kind in zip(key, shape, strict=True)):
+        raise _not_ours()
     return key
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def time_bound(moment: datetime) -> str:
+    """A bound on a stored time, written as the read models write times (ISO 8601 UTC, zero-padded).
+
+    A moment whose UTC equivalent lies outside the calendar (``0001-01-01T00:00:00+14:00`` is
+    ``0000-12-31T10:00:00Z``) is clamped to the calendar's edge: every stored time lies inside it,
+    so the clamped bound selects exactly the rows the moment itself would.
+    """
+    if moment.tzinfo is None:
+        raise InvalidQuery("a time bound must carry a time zone")
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        moment = _EARLIEST if moment.year == MINYEAR else _LATEST
+    # Not strftime: it writes the year 500 as "500", which sorts after "2026".
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
+
+
 def check_limit(limit: int) -> int:
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be from 1 to {MAX_LIMIT}")
     return limit
 
@@ -113,9 +176,9 @@ def balances_page(database: ProjectionDatabase, year: str, *, limit: int = 50, c
     sql = f"SELECT {', '.join(BUDGET_COLUMNS)} FROM cluster_balances WHERE financial_year = ?"
     params: list[Any] = [year]
     if cursor:
-        (after,) = decode_cursor(cursor, 1)
+        (after,) = decode_cursor(cursor, TEXT_KEY)
         sql += " AND cluster_id > ?"
-        params.append(str(after))
+        params.append(after)
     rows = _rows(database, sql + " ORDER BY cluster_id LIMIT ?", [*params, limit + 1], BUDGET_COLUMNS)
     items = [_with_available(row) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1]["cluster_id"]]) if len(rows) > limit else None
@@ -177,9 +240,9 @@ def requests_page(
             where.append(f"{column} = ?")
             params.append(value)
     if cursor:
-        created_at, request_id = decode_cursor(cursor, 2)
+        created_at, request_id = decode_cursor(cursor, REQUEST_KEY)
         where.append("(created_at > ? OR (created_at = ? AND request_id > ?))")
-        params.extend([str(created_at), str(created_at), str(request_id)])
+        params.extend([created_at, created_at, request_id])
     sql = f"SELECT {', '.join(REQUEST_COLUMNS)} FROM request_index"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -222,9 +285,7 @@ def decisions_page(
         where.append("decided_at <= ?")
         params.append(decided_to)
     if cursor:
-        (before,) = decode_cursor(cursor, 1)
-        if not isinstance(before, int):
-            raise InvalidQuery("cursor is not one this server gave out")
+        (before,) = decode_cursor(cursor, POSITION_KEY)
         where.append("position < ?")
         params.append(before)
     sql = f"SELECT {', '.join(DECISION_COLUMNS)} FROM decision_log"

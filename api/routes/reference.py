@@ -11,7 +11,7 @@ from api.deps import AppDep, allowed
 from api.routes.common import Cursor, Limit, path_id, with_etag
 from api.schemas import ClusterCreateRequest, ClusterListResponse, ClusterResponse
 from domain.values import Actor, ClusterId, SchoolUrn
-from projections.queries import decode_cursor, encode_cursor
+from projections.queries import TEXT_KEY, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["clusters"])
 
@@ -33,8 +33,8 @@ def list_clusters(
     """Every cluster, by id."""
     clusters = app.list_clusters(actor)
     if cursor:
-        (after,) = decode_cursor(cursor, 1)
-        clusters = [cluster for cluster in clusters if str(cluster.cluster_id) > str(after)]
+        (after,) = decode_cursor(cursor, TEXT_KEY)
+        clusters = [cluster for cluster in clusters if str(cluster.cluster_id) > after]
     page = clusters[:limit]
     next_cursor = encode_cursor([str(page[-1].cluster_id)]) if len(clusters) > limit else None
     return ClusterListResponse(items=[presenters.cluster(cluster) for cluster in page], next_cursor=next_cursor)
