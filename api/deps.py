@@ -36,7 +36,10 @@ async def current_actor(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send Authorization: Bearer <token>")
-    return actor_from_token(credentials.credentials, request.app.state.jwt_secret)
+    state = request.app.state
+    return actor_from_token(
+        credentials.credentials, state.jwt_secret, max_lifetime_minutes=state.token_max_lifetime_minutes
+    )
 
 
 AppDep = Annotated[FundingApplication, Depends(get_application)]

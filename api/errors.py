@@ -127,7 +127,12 @@ def _refusal_before_the_body(request: Request) -> JSONResponse | None:
     if not commands:
         return None
     try:
-        actor = actor_from_token(bearer_token(request.headers.get("authorization")), request.app.state.jwt_secret)
+        state = request.app.state
+        actor = actor_from_token(
+            bearer_token(request.headers.get("authorization")),
+            state.jwt_secret,
+            max_lifetime_minutes=state.token_max_lifetime_minutes,
+        )
         for command in commands:
             check_role(actor, command)
     except (Unauthenticated, NotPermitted) as error:

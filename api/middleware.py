@@ -158,10 +158,11 @@ class IdempotencyStore:
 
 
 class Idempotency:
-    def __init__(self, app: ASGIApp, store: IdempotencyStore, secret: str) -> None:
+    def __init__(self, app: ASGIApp, store: IdempotencyStore, secret: str, token_max_lifetime_minutes: int) -> None:
         self.app = app
         self.store = store
         self.secret = secret
+        self.token_max_lifetime_minutes = token_max_lifetime_minutes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
@@ -178,7 +179,11 @@ class Idempotency:
             )
             return
         try:
-            sub = actor_from_token(bearer_token(headers.get("authorization")), self.secret).sub
+            sub = actor_from_token(
+                bearer_token(headers.get("authorization")),
+                self.secret,
+                max_lifetime_minutes=self.token_max_lifetime_minutes,
+            ).sub
         except Unauthenticated:
             # Unauthenticated calls change nothing; the route answers 401 as usual.
             await self.app(scope, receive, send)

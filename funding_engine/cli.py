@@ -21,7 +21,7 @@ from domain.values import Actor, FinancialYear, Role
 from funding_engine import demo
 from funding_engine.application import FundingApplication, FundStatement
 from funding_engine.bootstrap import bootstrap
-from funding_engine.settings import Settings
+from funding_engine.settings import GENERATE_A_SECRET, Settings
 from projections.engine import ProjectionBusy, ProjectionError
 from projections.queries import pounds
 
@@ -79,10 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="print a bearer token signed with FUNDING_ENGINE_JWT_SECRET")
     token.add_argument("--role", required=True, choices=[role.value for role in Role])
-    token.add_argument("--sub", default=None, help="staff id (default: <role>-cli)")
+    token.add_argument(
+        "--sub",
+        required=True,
+        help="the staff id of the one person the token is for: idempotency keys and the audit trail "
+        "are scoped by it, so two people must never share one",
+    )
     token.add_argument("--school-urn", default=None, help="for --role school")
     token.add_argument("--cluster-id", default=None, help="for --role cluster_lead")
-    token.add_argument("--minutes", type=int, default=60, help="lifetime in minutes (default 60)")
+    token.add_argument(
+        "--minutes",
+        type=_positive_minutes,
+        default=60,
+        help="lifetime in minutes (default 60; at most FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES, default 720)",
+    )
     token.set_defaults(handler=run_token)
 
     projections = commands.add_parser("projections", help="run, inspect or rebuild the read models")
@@ -124,6 +134,16 @@ def _year(value: str) -> FinancialYear:
         return FinancialYear.parse(value)
     except FundingError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive_minutes(value: str) -> int:
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of minutes, got {value!r}") from None
+    if minutes < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return minutes
 
 
 def _current_year(args: argparse.Namespace) -> FinancialYear:
@@ -208,18 +228,32 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
     from api.auth import issue_token
 
     if settings.jwt_secret is None:
-        print("funding-engine: FUNDING_ENGINE_JWT_SECRET is not set", file=sys.stderr)
+        print(
+            f"funding-engine: FUNDING_ENGINE_JWT_SECRET is not set (generate one with: {GENERATE_A_SECRET})",
+            file=sys.stderr,
+        )
         return 2
-    print(
-        issue_token(
+    if args.minutes > settings.token_max_lifetime_minutes:
+        print(
+            f"funding-engine: --minutes {args.minutes} is longer than a token may last "
+            f"(FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES={settings.token_max_lifetime_minutes}); "
+            "the server would refuse it",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        token = issue_token(
             settings.jwt_secret.get_secret_value(),
             role=args.role,
-            sub=args.sub or f"{args.role}-cli",
+            sub=args.sub,
             school_urn=args.school_urn,
             cluster_id=args.cluster_id,
             minutes=args.minutes,
         )
-    )
+    except FundingError as error:
+        print(f"funding-engine: {error}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 

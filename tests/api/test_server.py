@@ -66,13 +66,21 @@ class Server:
     """One ``serve`` subprocess; ``start`` waits for /healthz, ``stop`` sends a signal and waits."""
 
     def __init__(
-        self, folder: Path, database_url: str, *, workers: int = 1, dev: bool = False, secret: str | None = SECRET
+        self,
+        folder: Path,
+        database_url: str | None,
+        *,
+        workers: int = 1,
+        dev: bool = False,
+        secret: str | None = SECRET,
+        settings: dict[str, str] | None = None,
     ) -> None:
         self.folder = folder
         self.database_url = database_url
         self.workers = workers
         self.dev = dev
         self.secret = secret
+        self.settings = settings or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.starts = 0
@@ -89,7 +97,9 @@ class Server:
         self.port = free_port()
         self.starts += 1
         log = open(self.folder / f"server-{time.time_ns()}.log", "wb")  # noqa: SIM115 - closed with the process
-        settings = {"FUNDING_ENGINE_DATABASE_URL": self.database_url}
+        settings = dict(self.settings)
+        if self.database_url is not None:
+            settings["FUNDING_ENGINE_DATABASE_URL"] = self.database_url
         if self.secret is not None:
             settings["FUNDING_ENGINE_JWT_SECRET"] = self.secret
         self.process = subprocess.Popen(
@@ -140,7 +150,7 @@ def servers() -> Iterator[list[Server]]:
         server.kill_if_running()
 
 
-def serve(servers: list[Server], folder: Path, database_url: str, **options: Any) -> Server:
+def serve(servers: list[Server], folder: Path, database_url: str | None, **options: Any) -> Server:
     server = Server(folder, database_url, **options)
     servers.append(server)
     return server.start()
@@ -148,6 +158,19 @@ def serve(servers: list[Server], folder: Path, database_url: str, **options: Any
 
 def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'data' / 'funding.sqlite3'}"
+
+
+def run_serve(folder: Path, *options: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """``serve`` as an operator would start it, for a start-up that is expected to be refused."""
+    return subprocess.run(
+        [*CLI, "serve", "--port", str(free_port()), *options],
+        cwd=folder,
+        env=environment(**settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -361,18 +384,16 @@ def test_serve_without_a_secret_and_without_dev_exits_2_with_a_clear_message(tmp
     assert not (tmp_path / "data").exists(), "nothing is created before the settings are accepted"
 
 
-def test_serve_with_a_short_secret_exits_2_with_a_clear_message(tmp_path):
-    result = subprocess.run(
-        [*CLI, "serve", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=environment(FUNDING_ENGINE_DATABASE_URL=sqlite_url(tmp_path), FUNDING_ENGINE_JWT_SECRET="short"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [("short", "at least 32 characters"), ("a" * 32, "too little variety"), ("ab" * 16, "too little variety")],
+)
+def test_serve_with_a_weak_secret_exits_2_with_a_clear_message(tmp_path, secret, why):
+    result = run_serve(tmp_path, FUNDING_ENGINE_DATABASE_URL=sqlite_url(tmp_path), FUNDING_ENGINE_JWT_SECRET=secret)
     assert result.returncode == 2
-    assert "at least 32 characters" in result.stderr and "Traceback" not in result.stderr
+    assert why in result.stderr and "Traceback" not in result.stderr
+    assert "secrets.token_urlsafe(48)" in result.stderr, "it says how to make a good one"
+    assert not (tmp_path / "data").exists()
 
 
 def test_sigterm_stops_the_server_gracefully_with_exit_code_0(tmp_path, servers):
@@ -488,6 +509,18 @@ def test_serve_dev_makes_a_secret_loads_the_demo_and_prints_working_tokens(tmp_p
         answers = [client.get("/balances", headers={"Authorization": f"Bearer {token}"}) for token in tokens]
         balances = next(answer.json() for answer in answers if answer.status_code == 200)
         assert balances["items"], "the demo data is loaded"
+    assert server.stop() == 0
+
+
+@pytest.mark.parametrize(("cap", "accepted", "refused"), [("30", 30, 31), ("1440", 1440, 1441)])
+def test_the_real_server_caps_a_tokens_lifetime_as_configured(tmp_path, servers, cap, accepted, refused):
+    server = serve(servers, tmp_path, sqlite_url(tmp_path), settings={"FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES": cap})
+    with server.client() as client:
+        good = {"Authorization": f"Bearer {token(COUNCIL, minutes=accepted)}"}
+        assert client.get("/clusters", headers=good).status_code == 200
+        too_long = {"Authorization": f"Bearer {token(COUNCIL, minutes=refused)}"}
+        body = assert_problem(client.get("/clusters", headers=too_long), 401, "unauthenticated")
+        assert f"longer than the {cap} minutes" in body["detail"]
     assert server.stop() == 0
 
 
