@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from domain.errors import FundingError
 from domain.values import Actor, FinancialYear, Role
-from funding_engine import demo
+from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication, FundStatement
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import GENERATE_A_SECRET, Settings
@@ -73,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--dev",
         action="store_true",
-        help="development only: make a throwaway token secret, load the demo data, print demo tokens",
+        help=(
+            f"development only: serve the demo data from its own file ({dev_mode.DEV_DATABASE_PATH}) with a fresh "
+            "throwaway token secret, and print demo tokens; refused when a database, token secret or "
+            "audit key is configured"
+        ),
     )
     serve.set_defaults(handler=run_serve)
 
@@ -169,41 +173,22 @@ def run_balances(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-    import secrets
-
     import uvicorn
 
-    from api.auth import issue_token
-
-    if settings.jwt_secret is None and not args.dev:
+    if args.dev:
+        refused = dev_mode.refusal(settings)
+        if refused:
+            print(f"funding-engine: {refused}", file=sys.stderr)
+            return 2
+        dev_mode.start(args.host, args.port)
+    elif settings.jwt_secret is None:
         print(
-            "funding-engine: FUNDING_ENGINE_JWT_SECRET is not set; set a secret of 32+ characters, "
+            "funding-engine: FUNDING_ENGINE_JWT_SECRET is not set; set a secret of 32+ characters "
+            f"(generate one with: {GENERATE_A_SECRET}), "
             "or use --dev for a throwaway one on a development machine",
             file=sys.stderr,
         )
         return 2
-    if args.dev:
-        secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else secrets.token_urlsafe(48)
-        # Worker processes build their own settings from the environment.
-        os.environ["FUNDING_ENGINE_JWT_SECRET"] = secret
-        year = FinancialYear.containing(date.today())
-        with bootstrap(settings) as app:
-            if not demo.is_loaded(app):
-                demo.load(app, year)
-        print("Development mode: a throwaway token secret and the fictional demo data. Tokens (valid 12 hours):")
-        for label, actor in demo.demo_actors():
-            token = issue_token(
-                secret,
-                role=actor.role,
-                sub=actor.sub,
-                school_urn=str(actor.school_urn) if actor.school_urn else None,
-                cluster_id=str(actor.cluster_id) if actor.cluster_id else None,
-                minutes=720,
-            )
-            print(f"  {label:<32} {token}")
-        print(f"Try: curl -H 'Authorization: Bearer <token>' http://{args.host}:{args.port}/balances")
-        print(f"API docs: http://{args.host}:{args.port}/docs\n", flush=True)
     # Uvicorn drains and closes on SIGTERM, then re-raises the signal for the handler it found;
     # under the default handler a clean stop would end with status -15. A stop that was asked for
     # is a success: exit 0 (this also covers a SIGTERM that arrives before uvicorn is listening).

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from domain.values import Actor
-from tests.api.conftest import APPROVE_BODY, ESCALATE_BODY, SECRET, assert_problem, auth, token
+from tests.api.conftest import APPROVE_BODY, ESCALATE_BODY, OTHER_SECRET, SECRET, assert_problem, auth, token
 from tests.support import (
     CLUSTER,
     COUNCIL,
@@ -496,20 +496,123 @@ def test_a_token_printed_by_the_cli_is_accepted_by_the_server(tmp_path, servers)
     assert server.stop() == 0
 
 
-def test_serve_dev_makes_a_secret_loads_the_demo_and_prints_working_tokens(tmp_path, servers):
-    server = serve(servers, tmp_path, sqlite_url(tmp_path), dev=True, secret=None)
-    tokens = re.findall(r"(eyJ[\w-]+\.[\w-]+\.[\w-]+)", server.log)
-    assert len(tokens) >= 4, server.log
-    with server.client() as client:
-        statuses = {
-            client.get("/requests", headers={"Authorization": f"Bearer {token}"}).status_code for token in tokens
-        }
-        assert statuses == {200}
-        assert_problem(client.get("/requests", headers=auth(COUNCIL)), 401, "unauthenticated")  # not our secret
-        answers = [client.get("/balances", headers={"Authorization": f"Bearer {token}"}) for token in tokens]
-        balances = next(answer.json() for answer in answers if answer.status_code == 200)
-        assert balances["items"], "the demo data is loaded"
-    assert server.stop() == 0
+def postgres_schema_exists(database_url: str) -> bool:
+    import psycopg
+
+    from funding_engine.settings import PostgresStore, parse_database_url
+
+    store = parse_database_url(database_url)
+    assert isinstance(store, PostgresStore)
+    with psycopg.connect(store.conninfo()) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (store.schema,)
+        ).fetchone()
+    return found is not None
+
+
+def dev_tokens(log: str) -> list[str]:
+    return re.findall(r"(eyJ[\w-]+\.[\w-]+\.[\w-]+)", log)
+
+
+def bearing(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def council_token(client: httpx.Client, tokens: list[str]) -> str:
+    """The printed token that may verify the audit chain: the council's."""
+    return next(token for token in tokens if client.get("/audit/verify", headers=bearing(token)).status_code == 200)
+
+
+def test_serve_dev_refuses_when_pointed_at_a_real_database(database_url, tmp_path):
+    if database_url.startswith("sqlite"):
+        database_url = sqlite_url(tmp_path)
+    result = run_serve(tmp_path, "--dev", FUNDING_ENGINE_DATABASE_URL=database_url)
+    assert result.returncode == 2, result.stderr
+    assert "serve --dev refuses to run with FUNDING_ENGINE_DATABASE_URL set" in result.stderr
+    assert "var/dev.sqlite3" in result.stderr and "leave out --dev" in result.stderr
+    assert "Traceback" not in result.stderr and "eyJ" not in result.stdout, "no token is printed"
+    assert not (tmp_path / "data").exists() and not (tmp_path / "var").exists(), "nothing is written"
+    if database_url.startswith("postgresql"):
+        assert not postgres_schema_exists(database_url), "nothing is written"
+
+
+@pytest.mark.parametrize("variable", ["FUNDING_ENGINE_JWT_SECRET", "FUNDING_ENGINE_AUDIT_KEY"])
+def test_serve_dev_refuses_with_a_configured_secret(tmp_path, variable):
+    result = run_serve(tmp_path, "--dev", **{variable: SECRET})
+    assert result.returncode == 2, result.stderr
+    assert f"serve --dev refuses to run with {variable} set" in result.stderr
+    assert f"env -u {variable}" in result.stderr
+    assert SECRET not in result.stderr + result.stdout and "eyJ" not in result.stdout
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var").exists(), "nothing is written"
+
+
+def test_serve_dev_names_every_configured_setting_it_refuses(tmp_path):
+    result = run_serve(
+        tmp_path,
+        "--dev",
+        FUNDING_ENGINE_DATABASE_URL=sqlite_url(tmp_path),
+        FUNDING_ENGINE_JWT_SECRET=SECRET,
+        FUNDING_ENGINE_AUDIT_KEY=OTHER_SECRET,
+    )
+    assert result.returncode == 2
+    assert (
+        "FUNDING_ENGINE_DATABASE_URL and FUNDING_ENGINE_JWT_SECRET and FUNDING_ENGINE_AUDIT_KEY set" in result.stderr
+    )
+
+
+def wait_for_workers(server: Server, workers: int) -> None:
+    """Every worker process has built its app (each bootstraps the store it was given)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while server.log.count("Application startup complete") < workers:
+        assert time.monotonic() < deadline, server.log
+        time.sleep(0.05)
+
+
+def test_serve_dev_serves_the_demo_from_its_own_file_with_tokens_a_production_secret_does_not_accept(
+    tmp_path, servers
+):
+    dev_folder, production_folder = tmp_path / "dev", tmp_path / "production"
+    dev_folder.mkdir()
+    production_folder.mkdir()
+    dev = serve(servers, dev_folder, None, dev=True, secret=None, workers=2)
+    wait_for_workers(dev, 2)
+    production = serve(servers, production_folder, sqlite_url(production_folder))
+    tokens = dev_tokens(dev.log)
+    assert len(tokens) >= 4, dev.log
+    assert "var/dev.sqlite3" in dev.log
+
+    # Its own file, in every worker: the default store is never created.
+    assert (dev_folder / "var" / "dev.sqlite3").is_file()
+    assert not (dev_folder / "var" / "funding.sqlite3").exists()
+    with dev.client() as client:
+        council = council_token(client, tokens)
+        demo_requests = ok(client.get("/requests", params={"limit": 500}, headers=bearing(council)))
+        assert demo_requests["items"], "the demo data is loaded"
+        for _ in range(8):  # new connections, spread over both workers: each serves the demo
+            with httpx.Client(base_url=dev.url, timeout=30.0) as fresh:
+                assert ok(fresh.get("/balances", headers=bearing(council)))["items"]
+        # Its own secret: a token signed with the production secret is refused.
+        assert_problem(client.get("/requests", headers=auth(COUNCIL)), 401, "unauthenticated")
+
+    # And the production server accepts none of the printed tokens.
+    with production.client() as client:
+        for token in tokens:
+            assert_problem(client.get("/requests", headers=bearing(token)), 401, "unauthenticated")
+    assert production.stop() == 0
+
+    # The next dev run keeps the file and does not load the demo again; its secret is new.
+    assert dev.stop() == 0
+    again = serve(servers, dev_folder, None, dev=True, secret=None)
+    new_tokens = [token for token in dev_tokens(again.log) if token not in tokens]
+    assert len(new_tokens) >= 4
+    with again.client() as client:
+        for token in tokens:
+            assert_problem(client.get("/requests", headers=bearing(token)), 401, "unauthenticated")
+        council = council_token(client, new_tokens)
+        reloaded = ok(client.get("/requests", params={"limit": 500}, headers=bearing(council)))
+        assert [item["id"] for item in reloaded["items"]] == [item["id"] for item in demo_requests["items"]]
+    assert again.stop() == 0
 
 
 @pytest.mark.parametrize(("cap", "accepted", "refused"), [("30", 30, 31), ("1440", 1440, 1441)])
