@@ -15,12 +15,16 @@ from api.routes import audit, budgets, reference, requests
 from api.schemas import HealthResponse, ProblemResponse
 from funding_engine.application import FundingApplication
 from funding_engine.idempotency import AlreadyAnswered
+from funding_engine.settings import DEFAULT_TOKEN_MAX_LIFETIME_MINUTES
 
 DESCRIPTION = """
 The HTTP contract of the SEND top-up funding engine (v1).
 
 * Authenticate with `Authorization: Bearer <JWT>` (HS256; claims `sub`, `role`, `school_urn` or
-  `cluster_id`, `exp`). `funding-engine token --role ...` prints one.
+  `cluster_id`, `exp`, optionally `iat` and `nbf`). `exp` is a number and is checked strictly;
+  a token may last at most `FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES` (default 720), and `iat` or
+  `nbf` up to 30 s ahead of the server's clock is accepted. `funding-engine token --role ...`
+  prints one.
 * Money is a JSON **string** with at most 2 decimal places (`"1500.00"`); a JSON number is refused.
 * Every error is `application/problem+json` with `type`, `title`, `status` and `detail`.
 * Commands answer with `version` and an `ETag`; send `If-Match` to refuse a stale write (412).
@@ -41,7 +45,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(application: FundingApplication, *, jwt_secret: str, close_on_shutdown: bool = False) -> FastAPI:
+def create_app(
+    application: FundingApplication,
+    *,
+    jwt_secret: str,
+    token_max_lifetime_minutes: int = DEFAULT_TOKEN_MAX_LIFETIME_MINUTES,
+    close_on_shutdown: bool = False,
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
@@ -74,7 +84,7 @@ def create_app(application: FundingApplication, *, jwt_secret: str, close_on_shu
         raise RuntimeError("the API needs the read models (build the application with bootstrap())")
     # Added innermost first: the body limit, then the caller's identity, then idempotency.
     api.add_middleware(Idempotency, application=application, router=api.router)
-    api.add_middleware(Authentication, secret=jwt_secret)
+    api.add_middleware(Authentication, secret=jwt_secret, token_max_lifetime_minutes=token_max_lifetime_minutes)
     api.add_middleware(BodyLimit)
     return api
 

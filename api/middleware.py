@@ -35,9 +35,10 @@ def identity(scope: Scope) -> Actor | Unauthenticated:
 class Authentication:
     """Verifies the bearer token once and records the caller (or the refusal) in the scope."""
 
-    def __init__(self, app: ASGIApp, secret: str) -> None:
+    def __init__(self, app: ASGIApp, secret: str, token_max_lifetime_minutes: int) -> None:
         self.app = app
         self.secret = secret
+        self.token_max_lifetime_minutes = token_max_lifetime_minutes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,7 +57,9 @@ class Authentication:
         authorization = values.get(b"authorization", [None])[0]
         try:
             scope[IDENTITY] = actor_from_token(
-                bearer_token(authorization.decode("latin-1") if authorization is not None else None), self.secret
+                bearer_token(authorization.decode("latin-1") if authorization is not None else None),
+                self.secret,
+                max_lifetime_minutes=self.token_max_lifetime_minutes,
             )
         except Unauthenticated as error:
             scope[IDENTITY] = error

@@ -20,6 +20,11 @@ def create_from_environment() -> FastAPI:
         raise SystemExit("FUNDING_ENGINE_JWT_SECRET is not set: refusing to serve without a token secret")
     application = bootstrap(settings)
     start_anchoring(application, settings)
-    api = create_app(application, jwt_secret=settings.jwt_secret.get_secret_value(), close_on_shutdown=True)
+    api = create_app(
+        application,
+        jwt_secret=settings.jwt_secret.get_secret_value(),
+        token_max_lifetime_minutes=settings.token_max_lifetime_minutes,
+        close_on_shutdown=True,
+    )
     log.info("serving %s", settings.store.describe())
     return api

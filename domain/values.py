@@ -8,6 +8,7 @@ transcoder would otherwise store them as bare strings and hand back ``str`` on r
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -362,6 +363,27 @@ def check_text(value: str, *, field: str, max_length: int = LONG_TEXT, required:
     return value
 
 
+# An identity is compared, logged and shown to auditors: it must read as it compares. Control
+# characters (Cc), format characters such as the bidirectional overrides and isolates, zero-width
+# joiners and marks (Cf), line and paragraph separators (Zl, Zp) and lone surrogates (Cs) can make
+# two different ids look alike or reorder what a log line shows.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def check_identity(value: str, *, field: str) -> str:
+    """A staff id as a token carries it: short text with nothing invisible or reordering in it."""
+    check_text(value, field=field, max_length=SHORT_TEXT)
+    if value.isascii() and value.isprintable():  # the usual case, and none of those categories
+        return value
+    for character in value:
+        if unicodedata.category(character) in _INVISIBLE_CATEGORIES:
+            raise InvalidValue(
+                f"{field} must not contain control, formatting or bidirectional characters "
+                f"(it contains U+{ord(character):04X})"
+            )
+    return value
+
+
 MAX_PUPIL_COUNT = 2000
 
 
@@ -387,7 +409,7 @@ class Actor:
     cluster_id: ClusterId | None = None
 
     def __post_init__(self) -> None:
-        check_text(self.sub, field="sub", max_length=SHORT_TEXT)
+        check_identity(self.sub, field="sub")
         if not isinstance(self.role, Role):
             raise InvalidValue(f"role must be a Role, got {self.role!r}")
         if self.role is Role.SCHOOL and not isinstance(self.school_urn, SchoolUrn):

@@ -20,10 +20,10 @@ from pydantic import ValidationError
 
 from domain.errors import FundingError
 from domain.values import Actor, FinancialYear, Role
-from funding_engine import demo
+from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication, FundStatement
 from funding_engine.bootstrap import bootstrap, start_anchoring
-from funding_engine.settings import Settings
+from funding_engine.settings import GENERATE_A_SECRET, Settings
 from projections.engine import ProjectionBusy, ProjectionError
 from projections.queries import pounds
 
@@ -75,16 +75,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--dev",
         action="store_true",
-        help="development only: make a throwaway token secret, load the demo data, print demo tokens",
+        help=(
+            f"development only: serve the demo data from its own file ({dev_mode.DEV_DATABASE_PATH}) with a fresh "
+            "throwaway token secret, and print demo tokens; refused when a database, token secret or "
+            "audit key is configured"
+        ),
     )
     serve.set_defaults(handler=run_serve)
 
     token = commands.add_parser("token", help="print a bearer token signed with FUNDING_ENGINE_JWT_SECRET")
     token.add_argument("--role", required=True, choices=[role.value for role in Role])
-    token.add_argument("--sub", default=None, help="staff id (default: <role>-cli)")
+    token.add_argument(
+        "--sub",
+        required=True,
+        help="the staff id of the one person the token is for: idempotency keys and the audit trail "
+        "are scoped by it, so two people must never share one",
+    )
     token.add_argument("--school-urn", default=None, help="for --role school")
     token.add_argument("--cluster-id", default=None, help="for --role cluster_lead")
-    token.add_argument("--minutes", type=int, default=60, help="lifetime in minutes (default 60)")
+    token.add_argument(
+        "--minutes",
+        type=_positive_minutes,
+        default=60,
+        help="lifetime in minutes (default 60; at most FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES, default 720)",
+    )
     token.set_defaults(handler=run_token)
 
     projections = commands.add_parser("projections", help="run, inspect or rebuild the read models")
@@ -143,6 +157,16 @@ def _year(value: str) -> FinancialYear:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _positive_minutes(value: str) -> int:
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of minutes, got {value!r}") from None
+    if minutes < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return minutes
+
+
 def _current_year(args: argparse.Namespace) -> FinancialYear:
     return args.year or FinancialYear.containing(date.today())
 
@@ -166,41 +190,22 @@ def run_balances(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-    import secrets
-
     import uvicorn
 
-    from api.auth import issue_token
-
-    if settings.jwt_secret is None and not args.dev:
+    if args.dev:
+        refused = dev_mode.refusal(settings)
+        if refused:
+            print(f"funding-engine: {refused}", file=sys.stderr)
+            return 2
+        dev_mode.start(args.host, args.port)
+    elif settings.jwt_secret is None:
         print(
-            "funding-engine: FUNDING_ENGINE_JWT_SECRET is not set; set a secret of 32+ characters, "
+            "funding-engine: FUNDING_ENGINE_JWT_SECRET is not set; set a secret of 32+ characters "
+            f"(generate one with: {GENERATE_A_SECRET}), "
             "or use --dev for a throwaway one on a development machine",
             file=sys.stderr,
         )
         return 2
-    if args.dev:
-        secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else secrets.token_urlsafe(48)
-        # Worker processes build their own settings from the environment.
-        os.environ["FUNDING_ENGINE_JWT_SECRET"] = secret
-        year = FinancialYear.containing(date.today())
-        with bootstrap(settings) as app:
-            if not demo.is_loaded(app):
-                demo.load(app, year)
-        print("Development mode: a throwaway token secret and the fictional demo data. Tokens (valid 12 hours):")
-        for label, actor in demo.demo_actors():
-            token = issue_token(
-                secret,
-                role=actor.role,
-                sub=actor.sub,
-                school_urn=str(actor.school_urn) if actor.school_urn else None,
-                cluster_id=str(actor.cluster_id) if actor.cluster_id else None,
-                minutes=720,
-            )
-            print(f"  {label:<32} {token}")
-        print(f"Try: curl -H 'Authorization: Bearer <token>' http://{args.host}:{args.port}/balances")
-        print(f"API docs: http://{args.host}:{args.port}/docs\n", flush=True)
     # Uvicorn drains and closes on SIGTERM, then re-raises the signal for the handler it found;
     # under the default handler a clean stop would end with status -15. A stop that was asked for
     # is a success: exit 0 (this also covers a SIGTERM that arrives before uvicorn is listening).
@@ -225,18 +230,32 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
     from api.auth import issue_token
 
     if settings.jwt_secret is None:
-        print("funding-engine: FUNDING_ENGINE_JWT_SECRET is not set", file=sys.stderr)
+        print(
+            f"funding-engine: FUNDING_ENGINE_JWT_SECRET is not set (generate one with: {GENERATE_A_SECRET})",
+            file=sys.stderr,
+        )
         return 2
-    print(
-        issue_token(
+    if args.minutes > settings.token_max_lifetime_minutes:
+        print(
+            f"funding-engine: --minutes {args.minutes} is longer than a token may last "
+            f"(FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES={settings.token_max_lifetime_minutes}); "
+            "the server would refuse it",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        token = issue_token(
             settings.jwt_secret.get_secret_value(),
             role=args.role,
-            sub=args.sub or f"{args.role}-cli",
+            sub=args.sub,
             school_urn=args.school_urn,
             cluster_id=args.cluster_id,
             minutes=args.minutes,
         )
-    )
+    except FundingError as error:
+        print(f"funding-engine: {error}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 

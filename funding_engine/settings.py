@@ -6,15 +6,22 @@ root (``funding_engine.bootstrap``) does that, when asked.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/funding.sqlite3"
+# Twelve hours: a working day with margin. A token cannot be revoked, so its lifetime is the
+# window in which a leaked one works.
+DEFAULT_TOKEN_MAX_LIFETIME_MINUTES = 720
+GENERATE_A_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 @dataclass(frozen=True)
@@ -112,10 +119,54 @@ def parse_database_url(url: str) -> Store:
     )
 
 
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT_CHARACTERS = 8
+MIN_SECRET_BITS = 85.0
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why a secret that signs tokens or keys the audit chain is too guessable, or None.
+
+    A string cannot prove it was generated at random; this refuses what a person types or pastes
+    by mistake. The estimate is the Shannon entropy of the string's own characters times its
+    length, and also of the steps between neighbouring characters, whichever is lower: the first
+    is low for ``aaaa...`` or ``abab...``, the second for runs such as ``abcdef...`` or
+    ``0123456789abcdef``. A string that merely repeats a shorter one is refused whatever it
+    scores. The floor of 85 bits sits below what any random 32-character secret from the usual
+    generators scores (no 128-bit hex string from ``openssl rand -hex 16`` fell below it in a
+    million tries; the recommended 48-byte secrets score around 300), and well above 32 copies of
+    one character (0) or two (32). Whitespace and control characters are refused: they are how a
+    blank or a pasted line ending gets into an environment variable.
+    """
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"must be at least {MIN_SECRET_LENGTH} characters"
+    if any(character.isspace() or not character.isprintable() for character in secret):
+        return "must not contain spaces, line breaks or other invisible characters"
+    if len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return f"has too little variety: fewer than {MIN_SECRET_DISTINCT_CHARACTERS} different characters"
+    if _repeats_a_shorter_string(secret):
+        return "has too little variety: it repeats a shorter string"
+    steps = [ord(after) - ord(before) for before, after in zip(secret, secret[1:])]
+    if min(_shannon_bits(secret), _shannon_bits(steps)) < MIN_SECRET_BITS:
+        return "has too little variety: it looks like a pattern rather than a random string"
+    return None
+
+
+def _shannon_bits(symbols: Sequence[object]) -> float:
+    count = len(symbols)
+    return -sum(n * math.log2(n / count) for n in Counter(symbols).values())
+
+
+def _repeats_a_shorter_string(text: str) -> bool:
+    # A period p means text[i] == text[i + p] throughout: "abcabcab" has period 3.
+    return any(text[period:] == text[:-period] for period in range(1, len(text) // 2 + 1))
+
+
 class Settings(BaseSettings):
     """The engine's settings. Each field reads ``FUNDING_ENGINE_<NAME>`` from the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="FUNDING_ENGINE_", extra="ignore")
+    # A refused value is not repeated in the error: it may be a secret, or a URL with a password.
+    model_config = SettingsConfigDict(env_prefix="FUNDING_ENGINE_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = DEFAULT_DATABASE_URL
     # "inline": the application catches read models up itself; "worker": a separate
@@ -134,12 +185,17 @@ class Settings(BaseSettings):
     # Signs and checks the API's bearer tokens (HS256). `serve` refuses to start without it,
     # unless started with --dev, which makes a throwaway one.
     jwt_secret: SecretStr | None = None
+    # The longest lifetime (exp - iat) a bearer token may have; `token --minutes` is capped by it too.
+    token_max_lifetime_minutes: int = Field(default=DEFAULT_TOKEN_MAX_LIFETIME_MINUTES, ge=1, le=7 * 24 * 60)
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "audit_key")
     @classmethod
-    def _jwt_secret_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 32:
-            raise ValueError("FUNDING_ENGINE_JWT_SECRET must be at least 32 characters")
+    def _secret_is_strong(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None:
+            problem = secret_weakness(value.get_secret_value())
+            if problem:
+                name = f"FUNDING_ENGINE_{(info.field_name or '').upper()}"
+                raise ValueError(f"{name} {problem}; generate a good one with: {GENERATE_A_SECRET}")
         return value
 
     @field_validator("database_url")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CLI = [sys.executable, "-m", "funding_engine.cli"]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,12 +133,98 @@ def test_finance_ledger_writes_csv_to_a_file(tmp_path):
     assert len(lines) == 11  # the demo year's ten money movements and the header
 
 
+SECRET = "Vt3x9QeLw2RmZ7kP_yB4nH8cJ-5dF1gS6aU0oI"  # a generated-looking secret for these tests
+GENERATOR = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
 def test_token_needs_the_secret_and_prints_a_verifiable_token(tmp_path):
-    assert run(["token", "--role", "finance"], tmp_path).returncode == 2
-    secret = "s" * 40
-    result = run(["token", "--role", "school", "--school-urn", "990001"], tmp_path, FUNDING_ENGINE_JWT_SECRET=secret)
+    refused = run(["token", "--role", "finance", "--sub", "finance-1"], tmp_path)
+    assert refused.returncode == 2
+    assert "FUNDING_ENGINE_JWT_SECRET is not set" in refused.stderr and GENERATOR in refused.stderr
+    result = run(
+        ["token", "--role", "school", "--school-urn", "990001", "--sub", "senco-1", "--minutes", "30"],
+        tmp_path,
+        FUNDING_ENGINE_JWT_SECRET=SECRET,
+    )
     assert result.returncode == 0, result.stderr
+    import jwt
+
     from api.auth import actor_from_token
 
-    actor = actor_from_token(result.stdout.strip(), secret)
-    assert (actor.role.value, str(actor.school_urn)) == ("school", "990001")
+    actor = actor_from_token(result.stdout.strip(), SECRET)
+    assert (actor.sub, actor.role.value, str(actor.school_urn)) == ("senco-1", "school", "990001")
+    claims = jwt.decode(result.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 30 * 60
+
+
+def test_token_requires_the_staff_id_it_is_for(tmp_path):
+    result = run(["token", "--role", "school", "--school-urn", "990001"], tmp_path, FUNDING_ENGINE_JWT_SECRET=SECRET)
+    assert result.returncode == 2
+    assert "--sub" in result.stderr and "required" in result.stderr
+    assert result.stdout == ""
+    help_text = run(["token", "--help"], tmp_path).stdout
+    assert "idempotency keys and the audit trail" in " ".join(help_text.split())
+
+
+@pytest.mark.parametrize("sub", ["senco\u202e1", "senco\u20661", "senco\t1", "senco\x1b[2J"])
+def test_token_refuses_a_staff_id_with_control_or_bidirectional_characters(tmp_path, sub):
+    result = run(
+        ["token", "--role", "finance", "--sub", sub], tmp_path, FUNDING_ENGINE_JWT_SECRET=SECRET
+    )
+    assert result.returncode == 2
+    assert "sub must not contain" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_token_refuses_a_lifetime_beyond_the_cap_and_says_which_setting(tmp_path):
+    too_long = run(
+        ["token", "--role", "finance", "--sub", "finance-1", "--minutes", "721"],
+        tmp_path,
+        FUNDING_ENGINE_JWT_SECRET=SECRET,
+    )
+    assert too_long.returncode == 2
+    assert "FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES=720" in too_long.stderr and too_long.stdout == ""
+    assert run(
+        ["token", "--role", "finance", "--sub", "finance-1", "--minutes", "720"],
+        tmp_path,
+        FUNDING_ENGINE_JWT_SECRET=SECRET,
+    ).returncode == 0
+    raised = run(
+        ["token", "--role", "finance", "--sub", "finance-1", "--minutes", "721"],
+        tmp_path,
+        FUNDING_ENGINE_JWT_SECRET=SECRET,
+        FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES="1440",
+    )
+    assert raised.returncode == 0, raised.stderr
+
+
+@pytest.mark.parametrize("minutes", ["0", "-60", "sixty"])
+def test_token_refuses_a_lifetime_that_is_not_a_positive_number_of_minutes(tmp_path, minutes):
+    result = run(
+        ["token", "--role", "finance", "--sub", "finance-1", "--minutes", minutes],
+        tmp_path,
+        FUNDING_ENGINE_JWT_SECRET=SECRET,
+    )
+    assert result.returncode == 2 and "--minutes" in result.stderr
+
+
+COMMANDS = [
+    ["demo", "--year", "2026-27"],
+    ["balances", "--year", "2026-27"],
+    ["audit", "verify"],
+    ["token", "--role", "finance", "--sub", "finance-1"],
+    ["serve", "--port", "1"],
+]
+
+
+@pytest.mark.parametrize("variable", ["FUNDING_ENGINE_JWT_SECRET", "FUNDING_ENGINE_AUDIT_KEY"])
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command[0])
+def test_every_command_refuses_a_guessable_secret_before_it_touches_anything(tmp_path, command, variable):
+    weak = "a" * 32
+    result = run(command, tmp_path, **{variable: weak})
+    assert result.returncode == 2
+    assert variable in result.stderr and "too little variety" in result.stderr
+    assert GENERATOR in result.stderr
+    assert weak not in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "var").exists()

@@ -101,6 +101,26 @@ def signed(claims: dict[str, Any], secret: str = SECRET, algorithm: str = "HS256
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
+def bearer(actor: Actor = COUNCIL, **changes: Any) -> dict[str, str]:
+    """An Authorization header for a token signed with SECRET, its claims changed as given."""
+    return {"Authorization": "Bearer " + signed(raw_claims(actor, **changes))}
+
+
+def _from_now(seconds: int) -> int:
+    return int(time.time()) + seconds
+
+
+# The apps under test use the default token lifetime cap (FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES).
+MAX_LIFETIME_SECONDS = 720 * 60
+# Tokens from an issuer whose clock runs a little ahead: accepted (30 s of skew is allowed on iat
+# and nbf). Each is otherwise the caller's ordinary token.
+SKEWED_BUT_GOOD: dict[str, Callable[[Actor], dict[str, str]]] = {
+    "iat 10 s in the future": lambda actor: bearer(actor, iat=_from_now(10)),
+    "nbf 10 s in the future": lambda actor: bearer(actor, nbf=_from_now(10)),
+    "iat and nbf 10 s in the future": lambda actor: bearer(actor, iat=_from_now(10), nbf=_from_now(10)),
+    "a full-length token": lambda actor: bearer(actor, iat=_from_now(0), exp=_from_now(MAX_LIFETIME_SECONDS)),
+}
+
 BAD_AUTHORIZATION: dict[str, Callable[[], dict[str, str]]] = {
     "no token": dict,
     "expired token": lambda: {"Authorization": "Bearer " + signed(raw_claims(COUNCIL, exp=int(time.time()) - 120))},
@@ -113,6 +133,28 @@ BAD_AUTHORIZATION: dict[str, Callable[[], dict[str, str]]] = {
     "school token without school_urn": lambda: {"Authorization": "Bearer " + signed(raw_claims(HEAD, school_urn=None))},
     "not a JWT": lambda: {"Authorization": "Bearer not.a.jwt"},
     "Basic credentials": lambda: {"Authorization": "Basic " + base64.b64encode(b"council:secret").decode()},
+    # exp is a JSON number, checked without leeway
+    "token with a string exp": lambda: bearer(exp=str(_from_now(3600))),
+    "token with a boolean exp": lambda: bearer(exp=True),
+    "token with a far-future string exp": lambda: bearer(exp="99999999999"),
+    "token with a string iat": lambda: bearer(iat=str(_from_now(0))),
+    "token expired 10 s ago": lambda: bearer(exp=_from_now(-10)),
+    # the lifetime is capped: from iat, or from now when there is none
+    "token lasting a minute longer than the cap": lambda: bearer(
+        iat=_from_now(0), exp=_from_now(MAX_LIFETIME_SECONDS + 60)
+    ),
+    "token without iat expiring beyond the cap": lambda: bearer(exp=_from_now(MAX_LIFETIME_SECONDS + 120)),
+    "token issued a year ago and valid for another hour": lambda: bearer(iat=_from_now(-365 * 86400)),
+    # clock skew: 30 s on iat and nbf, no more
+    "token issued 60 s in the future": lambda: bearer(iat=_from_now(60)),
+    "token not valid for another 60 s": lambda: bearer(nbf=_from_now(60)),
+    # a sub must read as it compares
+    "token with a right-to-left override in sub": lambda: bearer(sub="council-\u202eofficer"),
+    "token with a directional isolate in sub": lambda: bearer(sub="council-\u2066officer\u2069"),
+    "token with a right-to-left mark in sub": lambda: bearer(sub="council\u200f-officer"),
+    "token with an escape sequence in sub": lambda: bearer(sub="council-\x1b[31mofficer"),
+    "token with a NUL in sub": lambda: bearer(sub="council-\x00officer"),
+    "token with a tab in sub": lambda: bearer(sub="council\tofficer"),
 }
 
 

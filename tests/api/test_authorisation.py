@@ -24,6 +24,7 @@ from tests.api.conftest import (
     APPROVE_BODY,
     BAD_AUTHORIZATION,
     ESCALATE_BODY,
+    SKEWED_BUT_GOOD,
     STORES,
     assert_problem,
     auth,
@@ -297,6 +298,15 @@ def test_a_missing_or_bad_token_is_401_everywhere_and_writes_nothing(matrix_worl
         return
     assert_problem(response, 401, "unauthenticated")
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("skew", list(SKEWED_BUT_GOOD))
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if not e.public], ids=lambda endpoint: endpoint.name)
+def test_a_token_from_a_clock_slightly_ahead_is_accepted_everywhere(matrix_world, endpoint, skew):
+    world = matrix_world
+    caller, expected = next(iter(endpoint.ok.items()))
+    response = call(world, endpoint, SETUPS[endpoint.setup](world.app), SKEWED_BUT_GOOD[skew](CALLERS[caller]))
+    assert response.status_code == expected, (endpoint.name, skew, response.text)
 
 
 # -- the order of the checks: 401, then 403, then 422, then 404/403, then 409/412 ----------------------

@@ -65,7 +65,7 @@ def test_a_retry_after_a_crash_at_any_step_moves_the_money_exactly_once(
     path, body, reference = COMMANDS[command](app)
     headers = {**auth(FINANCE), "Idempotency-Key": f"{command}-{point}"}
 
-    crashing = Server(tmp_path, database_url, command=CRASHING, extra_env={"CRASH_AT": point})
+    crashing = Server(tmp_path, database_url, command=CRASHING, settings={"CRASH_AT": point})
     servers.append(crashing.start())
     process = crashing.process
     assert process is not None

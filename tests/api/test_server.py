@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from domain.values import Actor
-from tests.api.conftest import APPROVE_BODY, ESCALATE_BODY, SECRET, assert_problem, auth, token
+from tests.api.conftest import APPROVE_BODY, ESCALATE_BODY, OTHER_SECRET, SECRET, assert_problem, auth, token
 from tests.support import (
     CLUSTER,
     COUNCIL,
@@ -68,21 +68,21 @@ class Server:
     def __init__(
         self,
         folder: Path,
-        database_url: str,
+        database_url: str | None,
         *,
         workers: int = 1,
         dev: bool = False,
         secret: str | None = SECRET,
+        settings: dict[str, str] | None = None,
         command: list[str] = CLI,
-        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.command = command
-        self.extra_env = extra_env or {}
         self.folder = folder
         self.database_url = database_url
         self.workers = workers
         self.dev = dev
         self.secret = secret
+        self.settings = settings or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.starts = 0
@@ -99,7 +99,9 @@ class Server:
         self.port = free_port()
         self.starts += 1
         log = open(self.folder / f"server-{time.time_ns()}.log", "wb")  # noqa: SIM115 - closed with the process
-        settings = {"FUNDING_ENGINE_DATABASE_URL": self.database_url, **self.extra_env}
+        settings = dict(self.settings)
+        if self.database_url is not None:
+            settings["FUNDING_ENGINE_DATABASE_URL"] = self.database_url
         if self.secret is not None:
             settings["FUNDING_ENGINE_JWT_SECRET"] = self.secret
         self.process = subprocess.Popen(
@@ -150,7 +152,7 @@ def servers() -> Iterator[list[Server]]:
         server.kill_if_running()
 
 
-def serve(servers: list[Server], folder: Path, database_url: str, **options: Any) -> Server:
+def serve(servers: list[Server], folder: Path, database_url: str | None, **options: Any) -> Server:
     server = Server(folder, database_url, **options)
     servers.append(server)
     return server.start()
@@ -158,6 +160,19 @@ def serve(servers: list[Server], folder: Path, database_url: str, **options: Any
 
 def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'data' / 'funding.sqlite3'}"
+
+
+def run_serve(folder: Path, *options: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """``serve`` as an operator would start it, for a start-up that is expected to be refused."""
+    return subprocess.run(
+        [*CLI, "serve", "--port", str(free_port()), *options],
+        cwd=folder,
+        env=environment(**settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -371,18 +386,16 @@ def test_serve_without_a_secret_and_without_dev_exits_2_with_a_clear_message(tmp
     assert not (tmp_path / "data").exists(), "nothing is created before the settings are accepted"
 
 
-def test_serve_with_a_short_secret_exits_2_with_a_clear_message(tmp_path):
-    result = subprocess.run(
-        [*CLI, "serve", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=environment(FUNDING_ENGINE_DATABASE_URL=sqlite_url(tmp_path), FUNDING_ENGINE_JWT_SECRET="short"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [("short", "at least 32 characters"), ("a" * 32, "too little variety"), ("ab" * 16, "too little variety")],
+)
+def test_serve_with_a_weak_secret_exits_2_with_a_clear_message(tmp_path, secret, why):
+    result = run_serve(tmp_path, FUNDING_ENGINE_DATABASE_URL=sqlite_url(tmp_path), FUNDING_ENGINE_JWT_SECRET=secret)
     assert result.returncode == 2
-    assert "at least 32 characters" in result.stderr and "Traceback" not in result.stderr
+    assert why in result.stderr and "Traceback" not in result.stderr
+    assert "secrets.token_urlsafe(48)" in result.stderr, "it says how to make a good one"
+    assert not (tmp_path / "data").exists()
 
 
 def test_sigterm_stops_the_server_gracefully_with_exit_code_0(tmp_path, servers):
@@ -485,19 +498,134 @@ def test_a_token_printed_by_the_cli_is_accepted_by_the_server(tmp_path, servers)
     assert server.stop() == 0
 
 
-def test_serve_dev_makes_a_secret_loads_the_demo_and_prints_working_tokens(tmp_path, servers):
-    server = serve(servers, tmp_path, sqlite_url(tmp_path), dev=True, secret=None)
-    tokens = re.findall(r"(eyJ[\w-]+\.[\w-]+\.[\w-]+)", server.log)
-    assert len(tokens) >= 4, server.log
+def postgres_schema_exists(database_url: str) -> bool:
+    import psycopg
+
+    from funding_engine.settings import PostgresStore, parse_database_url
+
+    store = parse_database_url(database_url)
+    assert isinstance(store, PostgresStore)
+    with psycopg.connect(store.conninfo()) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (store.schema,)
+        ).fetchone()
+    return found is not None
+
+
+def dev_tokens(log: str) -> list[str]:
+    return re.findall(r"(eyJ[\w-]+\.[\w-]+\.[\w-]+)", log)
+
+
+def bearing(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def council_token(client: httpx.Client, tokens: list[str]) -> str:
+    """The printed token that may verify the audit chain: the council's."""
+    return next(token for token in tokens if client.get("/audit/verify", headers=bearing(token)).status_code == 200)
+
+
+def test_serve_dev_refuses_when_pointed_at_a_real_database(database_url, tmp_path):
+    if database_url.startswith("sqlite"):
+        database_url = sqlite_url(tmp_path)
+    result = run_serve(tmp_path, "--dev", FUNDING_ENGINE_DATABASE_URL=database_url)
+    assert result.returncode == 2, result.stderr
+    assert "serve --dev refuses to run with FUNDING_ENGINE_DATABASE_URL set" in result.stderr
+    assert "var/dev.sqlite3" in result.stderr and "leave out --dev" in result.stderr
+    assert "Traceback" not in result.stderr and "eyJ" not in result.stdout, "no token is printed"
+    assert not (tmp_path / "data").exists() and not (tmp_path / "var").exists(), "nothing is written"
+    if database_url.startswith("postgresql"):
+        assert not postgres_schema_exists(database_url), "nothing is written"
+
+
+@pytest.mark.parametrize("variable", ["FUNDING_ENGINE_JWT_SECRET", "FUNDING_ENGINE_AUDIT_KEY"])
+def test_serve_dev_refuses_with_a_configured_secret(tmp_path, variable):
+    result = run_serve(tmp_path, "--dev", **{variable: SECRET})
+    assert result.returncode == 2, result.stderr
+    assert f"serve --dev refuses to run with {variable} set" in result.stderr
+    assert f"env -u {variable}" in result.stderr
+    assert SECRET not in result.stderr + result.stdout and "eyJ" not in result.stdout
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var").exists(), "nothing is written"
+
+
+def test_serve_dev_names_every_configured_setting_it_refuses(tmp_path):
+    result = run_serve(
+        tmp_path,
+        "--dev",
+        FUNDING_ENGINE_DATABASE_URL=sqlite_url(tmp_path),
+        FUNDING_ENGINE_JWT_SECRET=SECRET,
+        FUNDING_ENGINE_AUDIT_KEY=OTHER_SECRET,
+    )
+    assert result.returncode == 2
+    assert (
+        "FUNDING_ENGINE_DATABASE_URL and FUNDING_ENGINE_JWT_SECRET and FUNDING_ENGINE_AUDIT_KEY set" in result.stderr
+    )
+
+
+def wait_for_workers(server: Server, workers: int) -> None:
+    """Every worker process has built its app (each bootstraps the store it was given)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while server.log.count("Application startup complete") < workers:
+        assert time.monotonic() < deadline, server.log
+        time.sleep(0.05)
+
+
+def test_serve_dev_serves_the_demo_from_its_own_file_with_tokens_a_production_secret_does_not_accept(
+    tmp_path, servers
+):
+    dev_folder, production_folder = tmp_path / "dev", tmp_path / "production"
+    dev_folder.mkdir()
+    production_folder.mkdir()
+    dev = serve(servers, dev_folder, None, dev=True, secret=None, workers=2)
+    wait_for_workers(dev, 2)
+    production = serve(servers, production_folder, sqlite_url(production_folder))
+    tokens = dev_tokens(dev.log)
+    assert len(tokens) >= 4, dev.log
+    assert "var/dev.sqlite3" in dev.log
+
+    # Its own file, in every worker: the default store is never created.
+    assert (dev_folder / "var" / "dev.sqlite3").is_file()
+    assert not (dev_folder / "var" / "funding.sqlite3").exists()
+    with dev.client() as client:
+        council = council_token(client, tokens)
+        demo_requests = ok(client.get("/requests", params={"limit": 500}, headers=bearing(council)))
+        assert demo_requests["items"], "the demo data is loaded"
+        for _ in range(8):  # new connections, spread over both workers: each serves the demo
+            with httpx.Client(base_url=dev.url, timeout=30.0) as fresh:
+                assert ok(fresh.get("/balances", headers=bearing(council)))["items"]
+        # Its own secret: a token signed with the production secret is refused.
+        assert_problem(client.get("/requests", headers=auth(COUNCIL)), 401, "unauthenticated")
+
+    # And the production server accepts none of the printed tokens.
+    with production.client() as client:
+        for token in tokens:
+            assert_problem(client.get("/requests", headers=bearing(token)), 401, "unauthenticated")
+    assert production.stop() == 0
+
+    # The next dev run keeps the file and does not load the demo again; its secret is new.
+    assert dev.stop() == 0
+    again = serve(servers, dev_folder, None, dev=True, secret=None)
+    new_tokens = [token for token in dev_tokens(again.log) if token not in tokens]
+    assert len(new_tokens) >= 4
+    with again.client() as client:
+        for token in tokens:
+            assert_problem(client.get("/requests", headers=bearing(token)), 401, "unauthenticated")
+        council = council_token(client, new_tokens)
+        reloaded = ok(client.get("/requests", params={"limit": 500}, headers=bearing(council)))
+        assert [item["id"] for item in reloaded["items"]] == [item["id"] for item in demo_requests["items"]]
+    assert again.stop() == 0
+
+
+@pytest.mark.parametrize(("cap", "accepted", "refused"), [("30", 30, 31), ("1440", 1440, 1441)])
+def test_the_real_server_caps_a_tokens_lifetime_as_configured(tmp_path, servers, cap, accepted, refused):
+    server = serve(servers, tmp_path, sqlite_url(tmp_path), settings={"FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES": cap})
     with server.client() as client:
-        statuses = {
-            client.get("/requests", headers={"Authorization": f"Bearer {token}"}).status_code for token in tokens
-        }
-        assert statuses == {200}
-        assert_problem(client.get("/requests", headers=auth(COUNCIL)), 401, "unauthenticated")  # not our secret
-        answers = [client.get("/balances", headers={"Authorization": f"Bearer {token}"}) for token in tokens]
-        balances = next(answer.json() for answer in answers if answer.status_code == 200)
-        assert balances["items"], "the demo data is loaded"
+        good = {"Authorization": f"Bearer {token(COUNCIL, minutes=accepted)}"}
+        assert client.get("/clusters", headers=good).status_code == 200
+        too_long = {"Authorization": f"Bearer {token(COUNCIL, minutes=refused)}"}
+        body = assert_problem(client.get("/clusters", headers=too_long), 401, "unauthenticated")
+        assert f"longer than the {cap} minutes" in body["detail"]
     assert server.stop() == 0
 
 

@@ -211,7 +211,7 @@ def wait_for_anchor_at(folder: Path, position: int, process_log: Callable[[], st
 
 def test_a_server_with_an_anchor_folder_anchors_the_chain_as_it_grows(database_url, anchors, tmp_path, servers):  # noqa: F811
     settings = {"FUNDING_ENGINE_AUDIT_ANCHOR_DIR": str(anchors), "FUNDING_ENGINE_AUDIT_ANCHOR_INTERVAL_MINUTES": "0.01"}
-    server = Server(tmp_path, database_url, extra_env=settings)
+    server = Server(tmp_path, database_url, settings=settings)
     servers.append(server.start())
     with server.client() as client:
         made = client.post("/clusters", json={"cluster_id": CLUSTER, "name": "Northmere"}, headers=auth(COUNCIL))

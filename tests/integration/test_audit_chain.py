@@ -291,7 +291,7 @@ def test_audit_verify_exits_1_and_prints_the_first_bad_position_after_an_edit(wo
 
 @pytest.fixture
 def keyed(database_url: str) -> Iterator[FundingApplication]:
-    app = bootstrap(Settings(database_url=database_url, audit_key="correct horse battery staple"))
+    app = bootstrap(Settings(database_url=database_url, audit_key="k7Rw2QpX9vLm4TzN8bYc1HdF6gJs3VeA5uKo0iPq"))
     try:
         set_up_world(app)
         app.read_side.make_fresh()  # chained before anyone tampers

@@ -410,3 +410,23 @@ def test_a_funding_request_snapshot_restores_the_same_state_as_replaying_its_eve
     assert isinstance(restored, FundingRequest)
     assert state_of(restored) == state_of(rebuilt_from_events_only(fresh, request_id))
     assert type(restored.status) is RequestStatus
+
+
+def test_an_actor_stored_before_a_validation_rule_still_reads_back():
+    # Stored actors are not revalidated on reading: a log written before a rule was added (here,
+    # no tabs or bidirectional characters in a sub) must still load, exactly as written.
+    from eventsourcing.persistence import JSONTranscoder
+
+    from domain.values import Actor
+    from funding_engine.transcodings import register_domain_transcodings
+
+    transcoder = JSONTranscoder()
+    register_domain_transcodings(transcoder)
+    stored = transcoder.encode({"actor": Actor.council("council-officer")})
+    altered = stored.replace(b"council-officer", b"council\\t\\u202eofficer")
+    assert altered != stored
+
+    actor = transcoder.decode(altered)["actor"]
+
+    assert isinstance(actor, Actor)
+    assert (actor.sub, actor.role) == ("council\t\u202eofficer", Role.COUNCIL)

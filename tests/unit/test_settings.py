@@ -53,3 +53,95 @@ def test_reading_settings_connects_to_nothing(monkeypatch):
     # A PostgreSQL URL to a port nothing listens on: reading settings must still succeed.
     monkeypatch.setenv("FUNDING_ENGINE_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere")
     assert Settings().store.describe() == "PostgreSQL database nowhere on 127.0.0.1:1, schema public"
+
+
+# -- secrets: the token secret and the audit key ---------------------------------------------------
+
+SECRET_SETTINGS = ["FUNDING_ENGINE_JWT_SECRET", "FUNDING_ENGINE_AUDIT_KEY"]
+GENERATOR = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+@pytest.mark.parametrize("variable", SECRET_SETTINGS)
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        ("a" * 32, "too little variety"),
+        ("a" * 200, "too little variety"),
+        (" " * 32, "spaces, line breaks"),
+        ("ab" * 16, "too little variety"),
+        ("abcdefgh" * 4, "repeats a shorter string"),
+        ("0123456789abcdef" * 2, "repeats a shorter string"),
+        ("password1234password1234password", "repeats a shorter string"),
+        ("abcdefghijklmnopqrstuvwxyz012345", "looks like a pattern"),
+        ("0123456789" * 3 + "01234567890123456789abcdefghijkl", "looks like a pattern"),
+        ("correct horse battery staple and more", "spaces, line breaks"),
+        ("Zq8vN2pW5rT1xY7kM4bH9cJ3dF6gL0sA\n", "spaces, line breaks"),
+        ("Zq8vN2pW5rT1xY7kM4bH9cJ3dF6gL0sA\t", "spaces, line breaks"),
+        ("Zq8vN2pW5rT1xY7kM4bH9cJ3dF6gL0sA\x1b", "spaces, line breaks"),
+        ("Zq8vN2pW5rT1xY7k\u200bM4bH9cJ3dF6gL0sA", "spaces, line breaks"),
+        ("Zq8vN2pW5rT1xY7kM4bH9cJ3dF6gL0s", "at least 32 characters"),
+    ],
+)
+def test_a_guessable_secret_is_refused_with_a_command_that_makes_a_good_one(monkeypatch, variable, secret, why):
+    monkeypatch.setenv(variable, secret)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    message = str(refused.value)
+    assert why in message and variable in message
+    assert GENERATOR in message
+    assert not secret.strip() or secret.strip() not in message, "the refused secret is not repeated"
+
+
+def _openssl(*args: str) -> str:
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("openssl must be installed in CI")
+        pytest.skip("openssl is not installed")
+    return subprocess.run(["openssl", "rand", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+GENERATED = {
+    "the suggested command": lambda: __import__("secrets").token_urlsafe(48),
+    "openssl rand -hex 32": lambda: _openssl("-hex", "32"),
+    "openssl rand -base64 48": lambda: _openssl("-base64", "48"),
+    "openssl rand -hex 16": lambda: _openssl("-hex", "16"),  # 128 bits, the shortest accepted
+}
+
+
+@pytest.mark.parametrize("variable", SECRET_SETTINGS)
+@pytest.mark.parametrize("generator", list(GENERATED))
+def test_secrets_from_the_usual_generators_are_accepted(monkeypatch, variable, generator):
+    for _ in range(50):
+        secret = GENERATED[generator]()
+        monkeypatch.setenv(variable, secret)
+        field = variable.removeprefix("FUNDING_ENGINE_").lower()
+        assert getattr(Settings(), field).get_secret_value() == secret
+
+
+def test_the_test_suites_own_secrets_are_accepted(monkeypatch):
+    from tests.api.conftest import OTHER_SECRET, SECRET
+
+    for secret in (SECRET, OTHER_SECRET, SECRET[::-1]):
+        monkeypatch.setenv("FUNDING_ENGINE_JWT_SECRET", secret)
+        assert Settings().jwt_secret is not None
+
+
+# -- the token lifetime cap ------------------------------------------------------------------------
+
+
+def test_a_token_may_last_12_hours_unless_set_otherwise(monkeypatch):
+    monkeypatch.delenv("FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES", raising=False)
+    assert Settings().token_max_lifetime_minutes == 720
+    monkeypatch.setenv("FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES", "60")
+    assert Settings().token_max_lifetime_minutes == 60
+
+
+@pytest.mark.parametrize("minutes", ["0", "-5", "10081", "twelve hours", "1.5"])
+def test_a_token_lifetime_cap_outside_a_minute_to_a_week_is_refused(monkeypatch, minutes):
+    monkeypatch.setenv("FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES", minutes)
+    with pytest.raises(ValidationError, match="token_max_lifetime_minutes"):
+        Settings()

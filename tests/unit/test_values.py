@@ -646,6 +646,40 @@ def test_an_actor_needs_a_sensible_staff_id(sub):
         Actor.council(sub)
 
 
+@pytest.mark.parametrize(
+    "character",
+    [
+        "\u202e",  # right-to-left override
+        "\u202a",  # left-to-right embedding
+        "\u2066",  # left-to-right isolate
+        "\u2069",  # pop directional isolate
+        "\u200f",  # right-to-left mark
+        "\u200b",  # zero-width space
+        "\u200d",  # zero-width joiner
+        "\ufeff",  # byte order mark
+        "\u00ad",  # soft hyphen
+        "\U000e0041",  # tag latin capital letter A
+        "\x00",
+        "\x1b",
+        "\t",
+        "\n",
+        "\r",
+        "\x85",
+        "\u2028",  # line separator
+        "\u2029",  # paragraph separator
+        "\ud800",  # a lone surrogate
+    ],
+)
+def test_an_actors_staff_id_has_no_control_formatting_or_bidirectional_characters(character):
+    with pytest.raises(InvalidValue, match="sub must"):
+        Actor.council(f"council{character}officer")
+
+
+@pytest.mark.parametrize("sub", ["council-officer-1", "zoë.o'brien@county.example", "研究員-7", "a b"])
+def test_an_actors_staff_id_may_be_any_visible_text(sub):
+    assert Actor.council(sub).sub == sub
+
+
 def test_an_actor_refuses_a_malformed_scope():
     with pytest.raises(InvalidValue):
         Actor.school("senco", "90001")
