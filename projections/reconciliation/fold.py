@@ -61,7 +61,8 @@ class LogFold:
         self.position = 0
 
     def steps(self, stop: int) -> Iterator[Step]:
-        after = 0
+        """Fold on from where the last call stopped, up to and including ``stop``."""
+        after = self.position
         while after < stop:
             batch = self.source.select(after, self.batch_size)
             if not batch:

@@ -386,3 +386,43 @@ def test_every_column_of_every_read_model_table_is_reconciled(app):
         unreconciled = stored_columns(app, table.name) - set(table.columns) - {"financial_year"}
         assert stored_columns(app, table.name) and not unreconciled, (table.name, unreconciled)
         assert table.key == KEYS[table.name]
+
+
+def test_each_read_model_is_checked_at_the_position_it_has_applied(database_url):
+    # A worker-mode application: nothing catches the read models up but this test, one at a time.
+    from funding_engine.bootstrap import bootstrap
+    from funding_engine.settings import Settings
+    from projections.reconciliation import reconcile
+    from tests.support import LEAD, evidenced_request, set_up_world
+
+    app = bootstrap(Settings(database_url=database_url, projections="worker"))
+    try:
+        projector = app.read_side.projector
+        set_up_world(app, budget="5000.00", council_fund="3000.00")
+        projector.catch_up(["cluster_balances"])
+        request = evidenced_request(app)
+        app.approve(LEAD, request.id, "800.00", "Spend evidence shows the school's own funds are used.")
+        projector.catch_up(["request_index", "finance_ledger"])
+        app.record_payment(FINANCE, request.id, "300.00", "PAY-0001")
+        projector.catch_up(["decision_log"])
+        positions = {name: projector.position(name) for name in ("cluster_balances", "request_index", "decision_log")}
+        assert len(set(positions.values())) == 3, positions
+
+        result = reconcile(app.read_side.database, projector.source, FinancialYear.parse(YEAR))
+    finally:
+        app.close()
+
+    assert result.consistent, [table for table in result.tables if not table.consistent]
+    assert {table.name: table.position for table in result.tables if table.table.read_model in positions} == {
+        table: positions[read_model]
+        for table, read_model in (
+            ("cluster_balances", "cluster_balances"),
+            ("council_fund_balances", "cluster_balances"),
+            ("cluster_balances_requests", "cluster_balances"),
+            ("request_index", "request_index"),
+            ("decision_log", "decision_log"),
+            ("decision_log_requests", "decision_log"),
+            ("decision_log_budgets", "decision_log"),
+        )
+    }
+    assert result.log_position == positions["decision_log"]
