@@ -38,7 +38,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (401, "No valid bearer token"),
         (403, "The caller may not do this"),
         (404, "No such resource (or one the caller may not see)"),
-        (409, "The state does not allow it, or insufficient funds"),
+        (409, "The state does not allow it, insufficient funds, or the event log cannot be read"),
         (412, "If-Match names an older version"),
         (422, "Invalid input, or an Idempotency-Key reused with another body"),
     )

@@ -26,6 +26,7 @@ from domain.errors import (
 from funding_engine.idempotency import IdempotencyKeyReused
 from projections.engine import ProjectionTimeout
 from projections.queries import InvalidQuery
+from projections.unreadable import LogUnreadable
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("funding_engine.api")
@@ -52,6 +53,7 @@ TITLES = {
     "payload-too-large": "The request body is too large",
     "bad-request": "Bad request",
     "service-unavailable": "The service cannot answer yet",
+    "log-unreadable": "The event log cannot be read",
     "internal-error": "Internal error",
 }
 
@@ -83,6 +85,11 @@ def classify(error: BaseException) -> tuple[int, str]:
         return 413, "payload-too-large"
     if isinstance(error, ProjectionTimeout):
         return 503, "service-unavailable"
+    if isinstance(error, LogUnreadable):
+        # The request is sound; the state of the stored log keeps it from being answered, which is
+        # what 409 says. Not 503: asking again later gives the same answer until the log is
+        # repaired. Not 500: nothing crashed, and the detail names the damaged position.
+        return 409, "log-unreadable"
     return 500, "internal-error"
 
 
@@ -171,6 +178,7 @@ def install(app: FastAPI) -> None:
         PayloadTooLarge,
         InvalidQuery,
         ProjectionTimeout,
+        LogUnreadable,
     ):
         app.add_exception_handler(error_class, known_error)
     app.add_exception_handler(RequestValidationError, validation_error)

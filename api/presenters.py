@@ -16,6 +16,7 @@ from api.schemas import (
     BalanceTotals,
     BudgetResponse,
     ClusterResponse,
+    ColumnDifferenceResponse,
     CouncilFundResponse,
     DecisionLogItemResponse,
     DecisionResponse,
@@ -24,11 +25,14 @@ from api.schemas import (
     FundingRequestResponse,
     HistoryItemResponse,
     ProvisionLineResponse,
+    ReadModelReconciliationResponse,
     ReconciliationResponse,
     ReconciliationRowResponse,
     RequestSummaryResponse,
+    RowDifferenceResponse,
     SpendLineResponse,
     VerifyResponse,
+    VersionsResponse,
     iso_utc,
 )
 from domain.clusters import Cluster
@@ -37,7 +41,7 @@ from domain.values import Actor, ClusterId, FinancialYear, Money, SchoolUrn
 from funding_engine.application import HistoryEntry
 from funding_engine.audit import AuditReport
 from projections.queries import pounds
-from projections.reconciliation import Reconciliation, ReconciliationRow
+from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation
 
 
 def actor(value: Actor) -> ActorResponse:
@@ -211,7 +215,47 @@ def _reconciliation_row(row: ReconciliationRow) -> ReconciliationRowResponse:
         cluster_id=row.cluster_id,
         projected={name: pounds(value) for name, value in row.projected.items()},
         recomputed={name: pounds(value) for name, value in row.recomputed.items()},
+        version=VersionsResponse(projected=row.projected_version, recomputed=row.recomputed_version),
         consistent=row.consistent,
+    )
+
+
+def _cell(value: Any, money: bool) -> str | int | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return pounds(value) if money else value
+    return str(value)  # whatever else an edited row holds, shown as it reads
+
+
+def _difference(table: TableReconciliation) -> RowDifferenceResponse | None:
+    difference = table.first_difference
+    if difference is None:
+        return None
+    money = table.table.money
+    return RowDifferenceResponse(
+        key_column=table.table.key,
+        key=_cell(difference.key, False),
+        columns={
+            column: ColumnDifferenceResponse(
+                projected=_cell(projected, column in money), recomputed=_cell(recomputed, column in money)
+            )
+            for column, (projected, recomputed) in difference.columns.items()
+        },
+    )
+
+
+def _read_model(table: TableReconciliation) -> ReadModelReconciliationResponse:
+    return ReadModelReconciliationResponse(
+        name=table.name,
+        read_model=table.table.read_model,
+        consistent=table.consistent,
+        position=table.position,
+        rows_checked=table.rows_checked,
+        differing=table.differing,
+        missing=table.missing,
+        extra=table.extra,
+        first_difference=_difference(table),
     )
 
 
@@ -222,6 +266,8 @@ def reconciliation(value: Reconciliation) -> ReconciliationResponse:
         consistent=value.consistent,
         clusters=[_reconciliation_row(row) for row in value.clusters],
         council_fund=_reconciliation_row(value.council_fund),
+        log_position=value.log_position,
+        read_models=[_read_model(table) for table in value.tables],
     )
 
 

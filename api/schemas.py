@@ -339,11 +339,46 @@ class VerifyResponse(BaseModel):
     anchors: list[AnchorCheckResponse] = Field(description="The anchors in FUNDING_ENGINE_AUDIT_ANCHOR_DIR, if set")
 
 
+class VersionsResponse(BaseModel):
+    projected: int
+    recomputed: int
+
+
 class ReconciliationRowResponse(BaseModel):
     cluster_id: str | None = None
     projected: dict[str, Money2dp]
     recomputed: dict[str, Money2dp]
+    version: VersionsResponse
     consistent: bool
+
+
+# A read model's value as stored: text, a whole number, money as a 2-dp string, or null.
+Cell = str | int | None
+
+
+class ColumnDifferenceResponse(BaseModel):
+    projected: Cell
+    recomputed: Cell
+
+
+class RowDifferenceResponse(BaseModel):
+    key_column: str
+    key: Cell
+    columns: dict[str, ColumnDifferenceResponse] = Field(
+        description="each differing column: the read model's value and the log's (null where the row is absent)"
+    )
+
+
+class ReadModelReconciliationResponse(BaseModel):
+    name: str = Field(description="the table", examples=["finance_ledger"])
+    read_model: str = Field(description="the projection that writes it", examples=["finance_ledger"])
+    consistent: bool
+    position: int = Field(description="the log position the read model has applied and was checked at")
+    rows_checked: int
+    differing: int
+    missing: int = Field(description="rows the log accounts for that the read model lacks")
+    extra: int = Field(description="rows in the read model that the log does not account for")
+    first_difference: RowDifferenceResponse | None = Field(description="the first differing row, in key order")
 
 
 class ReconciliationResponse(BaseModel):
@@ -351,6 +386,8 @@ class ReconciliationResponse(BaseModel):
     consistent: bool
     clusters: list[ReconciliationRowResponse]
     council_fund: ReconciliationRowResponse
+    log_position: int
+    read_models: list[ReadModelReconciliationResponse]
 
 
 class HealthResponse(BaseModel):

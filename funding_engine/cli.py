@@ -23,9 +23,10 @@ from domain.values import Actor, FinancialYear, Role
 from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication, FundStatement
 from funding_engine.bootstrap import bootstrap, start_anchoring
+from funding_engine.reconciliation_report import print_reconciliation
 from funding_engine.settings import GENERATE_A_SECRET, Settings
 from projections.engine import ProjectionBusy, ProjectionError
-from projections.queries import pounds
+from projections.unreadable import LogUnreadable
 
 # The command line is an operator's tool on the server itself. It reads as finance (balances,
 # reconciliation, ledger) or as the council (audit); none of these readers is recorded on an event.
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args, settings) or 0)
-    except (FundingError, ProjectionError) as error:
+    except (FundingError, ProjectionError, LogUnreadable) as error:
         print(f"funding-engine: {error}", file=sys.stderr)
         return 1
 
@@ -340,20 +341,7 @@ def _progress_bar(name: str, width: int = 30) -> Callable[[int, int], None]:
 def run_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
         result = app.reconcile(CLI_READER, args.year)
-    figures = ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid")
-    print(f"Reconciliation for {result.financial_year}: read models against a fold of the event log (GBP)")
-    rows = [(row.cluster_id or "", row) for row in result.clusters]
-    if result.council_fund is not None:
-        rows.append(("council fund", result.council_fund))
-    width = max([len("cluster"), *(len(name) for name, _ in rows)])
-    print(f"{'cluster':<{width}}  {'source':<10}  " + "  ".join(f"{f:>12}" for f in figures) + "  consistent")
-    for name, row in rows:
-        for source, values in (("projected", row.projected), ("log", row.recomputed)):
-            cells = [pounds(values[f]) if f in values else "" for f in figures]
-            mark = ("yes" if row.consistent else "NO") if source == "log" else ""
-            label = name if source == "projected" else ""
-            print(f"{label:<{width}}  {source:<10}  " + "  ".join(f"{c:>12}" for c in cells) + f"  {mark}")
-    print(f"\nconsistent: {'yes' if result.consistent else 'NO'}")
+    print_reconciliation(result, sys.stdout)
     return 0 if result.consistent else 1
 
 

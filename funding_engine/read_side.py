@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Literal
@@ -132,13 +132,13 @@ class ReadSide:
                 self._stopping.wait(FOLLOWER_RETRY_SECONDS)
                 self._wake.set()
 
-    def make_fresh(self) -> None:
-        """Before a read-model query: everything committed before now is reflected."""
+    def make_fresh(self, names: Sequence[str] | None = None) -> None:
+        """Before a read-model query: everything committed before now is reflected (in ``names``, or all)."""
         if self.mode == "inline":
             with self._catching_up():
-                self.projector.catch_up()
+                self.projector.catch_up(names)
         else:
-            self.projector.wait_for(self.projector.source.head(), timeout=self.read_timeout)
+            self.projector.wait_for(self.projector.source.head(), timeout=self.read_timeout, names=names)
 
     def start_anchoring(self, folder: Path, every_seconds: float) -> None:
         """Write an audit anchor into ``folder`` now and every ``every_seconds``, while the chain grows."""

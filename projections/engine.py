@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from projections.database import Cursor, PostgresProjectionDatabase, ProjectionDatabase, SQLiteProjectionDatabase
+from projections.unreadable import LogUnreadable, one_line
 
 TRACKING_TABLE = """
 CREATE TABLE IF NOT EXISTS projection_tracking (
@@ -74,7 +75,10 @@ class LibraryNotificationSource:
         return self.recorder.max_notification_id() or 0
 
     def to_event(self, notification: NotificationLike) -> Any:
-        return self.mapper.to_domain_event(notification)
+        try:
+            return self.mapper.to_domain_event(notification)
+        except Exception as error:  # whatever the stored bytes break in the mapper, the log is damaged
+            raise LogUnreadable(notification.id, f"the stored event cannot be decoded ({one_line(error)})") from error
 
 
 class Projection(ABC):

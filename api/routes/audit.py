@@ -55,7 +55,7 @@ def verify(app: AppDep, actor: Annotated[Actor, allowed("verify_audit")]) -> Ver
 def reconciliation(
     app: AppDep, actor: Annotated[Actor, allowed("reconcile")], financial_year: str | None = None
 ) -> ReconciliationResponse:
-    """Every balance from the read models beside the same figure recomputed from the event log."""
+    """Every read model a person reads, row by row, against a fold of the event log; 409 log-unreadable."""
     return presenters.reconciliation(app.reconcile(actor, _year(financial_year)))
 
 

@@ -1,0 +1,245 @@
+"""What each read-model row should be, derived from the events and the folded aggregates alone.
+
+Nothing here calls projection code. Each row is read off the domain: a ledger row's balances are
+the fund aggregate's ``available`` and ``paid`` right after its event, a decision row is the
+request's newest ``Decision``, a request's row is the request aggregate as folded, and the time it
+entered its status is the time of the last event that changed its status. If a projection and
+this module ever disagree, one of them is wrong, and the report says which row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from domain.funding_request import OPEN_STATUSES, FundingRequest
+from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.values import DecisionKind, FinancialYear, Money, RequestStatus
+from projections.reconciliation.fold import Step
+
+Row = tuple[Any, ...]
+
+
+def utc_text(moment: datetime) -> str:
+    """ISO 8601 UTC with microseconds and a ``Z``, as every read model stores times."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _pence(amount: Money | None) -> int | None:
+    return None if amount is None else amount.pence
+
+
+class Expectations:
+    """Follows the year's folded events; gives each event's log rows and, on demand, the state rows."""
+
+    def __init__(self, year: FinancialYear) -> None:
+        self.year = year
+        # The folded aggregates themselves (the fold mutates them in place), by id.
+        self.requests: dict[UUID, FundingRequest] = {}
+        self.budgets: dict[UUID, ClusterBudget] = {}
+        self.council_fund: CouncilFund | None = None
+        self.status_since: dict[UUID, datetime] = {}
+
+    # -- rows keyed by log position, one event at a time ------------------------------------------
+
+    def observe(self, step: Step) -> tuple[Row | None, Row | None]:
+        """The decision-log row and the finance-ledger row this event should have produced, if any."""
+        aggregate, event = step.aggregate, step.event
+        if isinstance(aggregate, FundingRequest):
+            self.requests.setdefault(aggregate.id, aggregate)
+            if aggregate.status != step.status_before:
+                self.status_since[aggregate.id] = event.timestamp
+            return self._request_decision(step, aggregate), None
+        if isinstance(aggregate, ClusterBudget):
+            self.budgets.setdefault(aggregate.id, aggregate)
+        elif isinstance(aggregate, CouncilFund):
+            self.council_fund = aggregate
+        decision = self._commission(step, aggregate) if isinstance(event, ClusterBudget.ServiceCommissioned) else None
+        return decision, self._movement(step, aggregate)
+
+    def _request_decision(self, step: Step, request: FundingRequest) -> Row | None:
+        if len(request.decisions) <= step.decisions_before:
+            return None
+        decision = request.decisions[-1]
+        if decision.kind is DecisionKind.WITHDRAWAL:
+            return None  # the school's own act, kept on the request; the log holds decisions about it
+        details = request.conditions if decision.kind is DecisionKind.CLUSTER_APPROVAL else None
+        return (
+            step.position,
+            decision.kind.value,
+            request.id.hex,
+            str(request.school_urn),
+            str(request.cluster_id),
+            str(request.financial_year),
+            decision.actor.sub,
+            decision.actor.role.value,
+            utc_text(decision.decided_at),
+            _pence(decision.amount),
+            None if decision.reason_code is None else decision.reason_code.value,
+            decision.reason,
+            details,
+        )
+
+    @staticmethod
+    def _commission(step: Step, budget: ClusterBudget) -> Row:
+        event = step.event
+        schools = ", ".join(str(urn) for urn in event.school_urns)
+        return (
+            step.position,
+            "commission",
+            None,
+            None,
+            str(budget.cluster_id),
+            str(budget.financial_year),
+            event.actor.sub,
+            event.actor.role.value,
+            utc_text(event.timestamp),
+            event.amount.pence,
+            None,
+            event.description,
+            f"{event.service.value}; provider: {event.provider}; schools: {schools}",
+        )
+
+    @staticmethod
+    def _movement(step: Step, fund: Fund) -> Row | None:
+        event = step.event
+        request_id: str | None = None
+        if isinstance(event, Fund.FundsAllocated):
+            movement = "allocation" if event.amount.pence > 0 else "adjustment"
+            reference = event.note
+        elif isinstance(event, Fund.FundsCommitted):
+            movement, request_id, reference = "commitment", event.request_id.hex, ""
+        elif isinstance(event, ClusterBudget.ServiceCommissioned):
+            movement, reference = "commission", f"{event.service.value}: {event.provider}"
+        elif isinstance(event, Fund.PaymentRecorded):
+            movement, request_id, reference = "payment", event.request_id.hex, event.reference
+        else:
+            return None
+        is_budget = isinstance(fund, ClusterBudget)
+        return (
+            step.position,
+            utc_text(event.timestamp),
+            "cluster" if is_budget else "council",
+            str(fund.cluster_id) if is_budget else None,
+            str(fund.financial_year),
+            movement,
+            request_id,
+            event.amount.pence,
+            fund.available.pence,
+            fund.paid.pence,
+            reference,
+            event.actor.sub,
+        )
+
+    # -- rows of state: what each table holds once the log up to here is applied ---------------------
+
+    def state_rows(self, table: str) -> dict[Any, Row]:
+        """The rows ``table`` should hold now, by key."""
+        rows = {
+            "cluster_balances": self._cluster_balances,
+            "council_fund_balances": self._council_fund_balances,
+            "cluster_balances_requests": self._cluster_balances_requests,
+            "request_index": self._request_index,
+            "decision_log_requests": self._decision_log_requests,
+            "decision_log_budgets": self._decision_log_budgets,
+            "finance_ledger_funds": self._finance_ledger_funds,
+        }[table]()
+        return {row[0]: row for row in rows}
+
+    def _cluster_balances(self) -> list[Row]:
+        figures: dict[str, list[Any]] = {}
+        for budget in self.budgets.values():
+            money = budget.figures()
+            figures[str(budget.cluster_id)] = [
+                budget.id.hex,
+                money["allocated"].pence,
+                money["committed"].pence,
+                money["commissioned"].pence,
+                money["available"].pence,
+                0,
+                0,
+                money["paid"].pence,
+                budget.version,
+            ]
+        for request in self.requests.values():
+            # A request against a budget nobody has opened yet still has its cluster's row, all zeros.
+            row = figures.setdefault(
+                str(request.cluster_id),
+                [ClusterBudget.id_for(request.cluster_id, request.financial_year).hex, 0, 0, 0, 0, 0, 0, 0, 0],
+            )
+            if request.status in OPEN_STATUSES:
+                row[5] += request.amount_requested.pence
+            elif request.status is RequestStatus.ESCALATED and request.amount_escalated is not None:
+                row[6] += request.amount_escalated.pence
+        return [(cluster_id, *row) for cluster_id, row in figures.items()]
+
+    def _council_fund_balances(self) -> list[Row]:
+        fund = self.council_fund
+        if fund is None:
+            return []
+        money = fund.figures()
+        return [
+            (
+                str(fund.financial_year),
+                fund.id.hex,
+                money["allocated"].pence,
+                money["committed"].pence,
+                money["available"].pence,
+                money["paid"].pence,
+                fund.version,
+            )
+        ]
+
+    def _cluster_balances_requests(self) -> list[Row]:
+        return [
+            (
+                request.id.hex,
+                ClusterBudget.id_for(request.cluster_id, request.financial_year).hex,
+                request.amount_requested.pence,
+                _pence(request.amount_escalated) or 0,
+            )
+            for request in self.requests.values()
+        ]
+
+    def _request_index(self) -> list[Row]:
+        return [
+            (
+                request.id.hex,
+                str(request.school_urn),
+                str(request.cluster_id),
+                str(request.financial_year),
+                request.status.value,
+                request.reason.value,
+                request.pupil_count,
+                request.amount_requested.pence,
+                _pence(request.amount_escalated),
+                request.amount_approved.pence,
+                request.amount_paid.pence,
+                utc_text(request.created_on),
+                utc_text(request.modified_on),
+                utc_text(self.status_since[request.id]),
+                request.version,
+            )
+            for request in self.requests.values()
+        ]
+
+    def _decision_log_requests(self) -> list[Row]:
+        return [
+            (request.id.hex, str(request.school_urn), str(request.cluster_id), str(request.financial_year))
+            for request in self.requests.values()
+        ]
+
+    def _decision_log_budgets(self) -> list[Row]:
+        return [(budget.id.hex, str(budget.cluster_id), str(budget.financial_year)) for budget in self.budgets.values()]
+
+    def _finance_ledger_funds(self) -> list[Row]:
+        rows: list[Row] = [
+            (budget.id.hex, "cluster", str(budget.cluster_id), str(budget.financial_year),
+             budget.available.pence, budget.paid.pence)
+            for budget in self.budgets.values()
+        ]  # fmt: skip
+        fund = self.council_fund
+        if fund is not None:
+            rows.append((fund.id.hex, "council", None, str(fund.financial_year), fund.available.pence, fund.paid.pence))
+        return rows

@@ -1,0 +1,122 @@
+"""The event log folded into the domain's own aggregates, one stored event at a time.
+
+This is how the application itself rebuilds an aggregate (``event.mutate``), checked more strictly:
+every event must decode, follow a Created event of its aggregate, carry the next version, and
+apply. Anything else is the log's damage, reported with its position (``LogUnreadable``).
+
+Only the financial year being reconciled is kept in full. An aggregate of another year is folded
+as far as its Created event (to learn its year) and from then on only decoded and checked for its
+version sequence, so a log of many years costs the memory of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.domain import CanInitAggregate
+
+from domain.values import FinancialYear, RequestStatus
+from projections.engine import NotificationSource
+from projections.unreadable import LogUnreadable, one_line
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of the year, just folded: the aggregate as it is now, and what it was just before."""
+
+    position: int
+    event: Any
+    aggregate: Any
+    status_before: RequestStatus | None
+    decisions_before: int
+
+
+class _OtherYear:
+    """What is kept of an aggregate of another year: enough to check its version sequence."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+
+
+def _short_id(originator_id: Any) -> str:
+    return getattr(originator_id, "hex", str(originator_id))
+
+
+def _year_of(aggregate: Any) -> FinancialYear | None:
+    return getattr(aggregate, "financial_year", None)
+
+
+class LogFold:
+    """Folds the log from its start up to a position, yielding a ``Step`` per event of one year."""
+
+    def __init__(self, source: NotificationSource, year: FinancialYear, *, batch_size: int = 1000) -> None:
+        self.source = source
+        self.year = year
+        self.batch_size = batch_size
+        self.aggregates: dict[Any, Any] = {}
+        self.position = 0
+
+    def steps(self, stop: int) -> Iterator[Step]:
+        """Fold on from where the last call stopped, up to and including ``stop``."""
+        after = self.position
+        while after < stop:
+            batch = self.source.select(after, self.batch_size)
+            if not batch:
+                return
+            for notification in batch:
+                if notification.id > stop:
+                    return
+                step = self._fold(notification)
+                self.position = notification.id
+                if step is not None:
+                    yield step
+            after = batch[-1].id
+
+    def _fold(self, notification: Any) -> Step | None:
+        position = notification.id
+        event = self.source.to_event(notification)  # raises LogUnreadable itself
+        originator_id = event.originator_id
+        current = self.aggregates.get(originator_id)
+        creates = isinstance(event, CanInitAggregate)
+        if creates and current is not None:
+            raise LogUnreadable(position, f"a second Created event for aggregate {_short_id(originator_id)}")
+        if not creates and current is None:
+            raise LogUnreadable(
+                position,
+                f"no Created event for aggregate {_short_id(originator_id)} before its version "
+                f"{event.originator_version} ({type(event).__qualname__})",
+            )
+        if current is not None and event.originator_version != current.version + 1:
+            raise LogUnreadable(position, self._out_of_sequence(event, current.version))
+        if isinstance(current, _OtherYear):
+            current.version = event.originator_version
+            return None
+        status_before = getattr(current, "status", None)
+        decisions_before = len(getattr(current, "decisions", ()))
+        try:
+            aggregate = event.mutate(current)
+        except Exception as error:  # any failure to apply a stored event is the log's damage
+            raise LogUnreadable(
+                position,
+                f"{type(event).__qualname__} cannot be applied to aggregate {_short_id(originator_id)} "
+                f"at version {getattr(current, 'version', 0)} ({one_line(error)})",
+            ) from error
+        year = _year_of(aggregate)
+        if year is not None and year != self.year:
+            self.aggregates[originator_id] = _OtherYear(aggregate.version)
+            return None
+        self.aggregates[originator_id] = aggregate
+        if year is None:
+            return None  # clusters and memberships: folded for the log's sake, no rows of their own
+        return Step(position, event, aggregate, status_before, decisions_before)
+
+    @staticmethod
+    def _out_of_sequence(event: Any, version: int) -> str:
+        return (
+            f"{type(event).__qualname__} has version {event.originator_version} but aggregate "
+            f"{_short_id(event.originator_id)} is at version {version}"
+        )
