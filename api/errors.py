@@ -51,6 +51,9 @@ TITLES = {
     "idempotency-key-reused": "Idempotency-Key reused with a different request",
     "method-not-allowed": "Method not allowed",
     "payload-too-large": "The request body is too large",
+    # Answered by the HTTP protocol itself (api/http_protocol.py), before the application sees a request.
+    "request-header-too-large": "The request headers are too large",
+    "request-timeout": "The request headers did not arrive in time",
     "bad-request": "Bad request",
     "service-unavailable": "The service cannot answer yet",
     "log-unreadable": "The event log cannot be read",

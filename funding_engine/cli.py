@@ -211,9 +211,13 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     # under the default handler a clean stop would end with status -15. A stop that was asked for
     # is a success: exit 0 (this also covers a SIGTERM that arrives before uvicorn is listening).
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    from api.http_protocol import bounded_protocol
+
     uvicorn.run(
         "api.server:create_from_environment",
         factory=True,
+        # Uvicorn's own protocol, with a size limit and a deadline on every request's headers.
+        http=bounded_protocol(settings.max_header_bytes, settings.header_timeout_seconds),
         host=args.host,
         port=args.port,
         workers=args.workers,

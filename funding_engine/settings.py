@@ -187,6 +187,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     # The longest lifetime (exp - iat) a bearer token may have; `token --minutes` is capped by it too.
     token_max_lifetime_minutes: int = Field(default=DEFAULT_TOKEN_MAX_LIFETIME_MINUTES, ge=1, le=7 * 24 * 60)
+    # A request whose line and headers are larger is answered 431; a bearer token alone is about 400 bytes.
+    max_header_bytes: int = 16 * 1024
+    # A request whose headers are not complete this long after the connection opened, or after the
+    # request's first byte on a kept-alive connection, is answered 408: a slow client cannot hold a socket.
+    header_timeout_seconds: float = 10.0
 
     @field_validator("jwt_secret", "audit_key")
     @classmethod
@@ -196,6 +201,21 @@ class Settings(BaseSettings):
             if problem:
                 name = f"FUNDING_ENGINE_{(info.field_name or '').upper()}"
                 raise ValueError(f"{name} {problem}; generate a good one with: {GENERATE_A_SECRET}")
+        return value
+
+    @field_validator("max_header_bytes")
+    @classmethod
+    def _max_header_bytes_is_sane(cls, value: int) -> int:
+        if not 4 * 1024 <= value <= 1024 * 1024:
+            raise ValueError("FUNDING_ENGINE_MAX_HEADER_BYTES must be between 4096 and 1048576 (bytes)")
+        return value
+
+    @field_validator("header_timeout_seconds")
+    @classmethod
+    def _header_timeout_is_sane(cls, value: float) -> float:
+        # `not (0 < value <= 300)` also refuses NaN.
+        if not 0 < value <= 300:
+            raise ValueError("FUNDING_ENGINE_HEADER_TIMEOUT_SECONDS must be more than 0 and at most 300 (seconds)")
         return value
 
     @field_validator("database_url")
