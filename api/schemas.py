@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP contract (../shared/API.md), kept apart from domain events.
+"""Request and response bodies of the HTTP contract (docs/API.md), kept apart from domain events.
 
 Money travels as a JSON string. The ``Amount`` type accepts only strings (a JSON number, float or
 int, is refused by pydantic's string type before any code of ours runs); the domain's own parser

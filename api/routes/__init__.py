@@ -1,1 +1,1 @@
-"""The HTTP routes, one module per part of the contract in ../shared/API.md."""
+"""The HTTP routes, one module per part of the contract in docs/API.md."""
