@@ -213,8 +213,8 @@ def history_item(entry: HistoryEntry) -> HistoryItemResponse:
 def _reconciliation_row(row: ReconciliationRow) -> ReconciliationRowResponse:
     return ReconciliationRowResponse(
         cluster_id=row.cluster_id,
-        projected={name: pounds(value) for name, value in row.projected.items()},
-        recomputed={name: pounds(value) for name, value in row.recomputed.items()},
+        projected={name: None if value is None else pounds(value) for name, value in row.projected.items()},
+        recomputed={name: None if value is None else pounds(value) for name, value in row.recomputed.items()},
         version=VersionsResponse(projected=row.projected_version, recomputed=row.recomputed_version),
         consistent=row.consistent,
     )

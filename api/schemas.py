@@ -340,13 +340,14 @@ class VerifyResponse(BaseModel):
 
 
 class VersionsResponse(BaseModel):
-    projected: int
+    projected: int | None  # null: not a whole number in the read model (it was overwritten)
     recomputed: int
 
 
 class ReconciliationRowResponse(BaseModel):
     cluster_id: str | None = None
-    projected: dict[str, Money2dp]
+    # null: the read model holds something that is not an amount there (it was overwritten).
+    projected: dict[str, Money2dp | None]
     recomputed: dict[str, Money2dp]
     version: VersionsResponse
     consistent: bool

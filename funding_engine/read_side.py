@@ -28,6 +28,7 @@ from projections.audit_chain import AuditChain
 from projections.database import PostgresProjectionDatabase, ProjectionDatabase, SQLiteProjectionDatabase
 from projections.engine import LibraryNotificationSource, Projector
 from projections.read_models import read_models
+from projections.unreadable import LogUnreadable
 
 Mode = Literal["inline", "worker"]
 
@@ -117,6 +118,7 @@ class ReadSide:
                 self._follower.start()
 
     def _follow(self) -> None:
+        reported: int | None = None  # the damaged position already logged: once is enough
         # ``close`` sets stopping before it wakes us, so whatever we cleared, we see it here.
         while not self._stopping.is_set():
             self._wake.wait()
@@ -127,6 +129,13 @@ class ReadSide:
             try:
                 with self._catching_up():
                     self.projector.catch_up()
+            except LogUnreadable as error:
+                # Retrying cannot mend the log; say so once, in one line, not with a traceback a second.
+                if error.position != reported:
+                    log.error("read models stopped before a damaged event: %s", error)
+                    reported = error.position
+                self._stopping.wait(FOLLOWER_RETRY_SECONDS)
+                self._wake.set()
             except Exception:
                 log.exception("background read-model catch-up failed; retrying")
                 self._stopping.wait(FOLLOWER_RETRY_SECONDS)

@@ -30,10 +30,11 @@ def _balances(result: Reconciliation, out: TextIO) -> None:
             ("projected", row.projected, row.projected_version),
             ("log", row.recomputed, row.recomputed_version),
         ):
-            cells = "  ".join(f"{pounds(values[f]) if f in values else '':>12}" for f in FIGURES)
+            cells = "  ".join(f"{_figure(values.get(f)) if f in values else '':>12}" for f in FIGURES)
             mark = ("yes" if row.consistent else "NO") if source == "log" else ""
             label = name if source == "projected" else ""
-            print(f"{label:<{width}}  {source:<10}  {cells}  {version:>7}  {mark}", file=out)
+            shown_version = "?" if version is None else version
+            print(f"{label:<{width}}  {source:<10}  {cells}  {shown_version:>7}  {mark}", file=out)
 
 
 def _tables(result: Reconciliation, out: TextIO) -> None:
@@ -72,6 +73,10 @@ def _first_difference(table: TableReconciliation) -> str:
         for column, (projected, recomputed) in columns.items()
     )
     return f"{table.name}: first difference at {key}: {changes}"
+
+
+def _figure(value: int | None) -> str:
+    return "unreadable" if value is None else pounds(value)
 
 
 def _shown(value: Any, money: bool) -> str:

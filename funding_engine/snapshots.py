@@ -30,7 +30,10 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProjectorFunction, Repository
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import EventStore, Mapper, StoredEvent
+from eventsourcing.persistence import EventStore, Mapper, MapperDeserialisationError, StoredEvent
+from eventsourcing.utils import TopicError
+
+from projections.unreadable import AggregateUnreadable, one_line
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +96,17 @@ class SealingMapper(Mapper):  # type: ignore[type-arg]
 
 
 class TrustingRepository(Repository):  # type: ignore[type-arg]
-    """The library's repository, starting a load only from a snapshot whose seal verifies."""
+    """The library's repository, starting a load only from a snapshot whose seal verifies.
+
+    A stored event it cannot decode is the log's damage, reported as such (``AggregateUnreadable``,
+    a 409 ``log-unreadable`` over HTTP), never an error from inside the library.
+    """
+
+    def get(self, aggregate_id: Any, **kwargs: Any) -> Any:
+        try:
+            return super().get(aggregate_id, **kwargs)
+        except (MapperDeserialisationError, TopicError) as error:
+            raise AggregateUnreadable(aggregate_id, f"a stored event cannot be decoded ({one_line(error)})") from error
 
     def _reconstruct_aggregate(self, aggregate_id: Any, version: int | None, projector_func: ProjectorFunction) -> Any:  # type: ignore[type-arg]
         snapshot = self._trusted_snapshot(aggregate_id, version)

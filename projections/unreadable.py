@@ -29,3 +29,14 @@ def one_line(error: BaseException) -> str:
     if len(text) > MAX_DETAIL:
         text = text[: MAX_DETAIL - 3] + "..."
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class AggregateUnreadable(LogUnreadable):
+    """An aggregate cannot be loaded: one of its stored events cannot be decoded."""
+
+    def __init__(self, aggregate_id: object, problem: str) -> None:
+        super().__init__(0, problem)
+        self.aggregate_id = aggregate_id
+
+    def __str__(self) -> str:
+        return f"the event log cannot be read for {self.aggregate_id}: {self.problem}"

@@ -55,9 +55,9 @@ class ReconciliationRow:
     """One balance as its read model has it beside the same balance from the log."""
 
     cluster_id: str | None
-    projected: dict[str, int]
+    projected: dict[str, int | None]
     recomputed: dict[str, int]
-    projected_version: int = 0
+    projected_version: int | None = 0
     recomputed_version: int = 0
 
     @property
@@ -132,14 +132,25 @@ def _balance_row(pair: tuple[Row | None, Row | None], figures: tuple[str, ...], 
     projected, expected = pair
     index = {column: position for position, column in enumerate(table.columns)}
 
-    def money(row: Row | None) -> dict[str, int]:
-        return {name: (0 if row is None else int(row[index[name]])) for name in figures}
+    # A figure someone overwrote with something that is not a whole number (SQLite stores text in
+    # a BIGINT column) is reported as None: it differs from the log, and the row says so.
+    def money(row: Row | None) -> dict[str, int | None]:
+        return {name: (0 if row is None else _whole(row[index[name]])) for name in figures}
 
-    def version(row: Row | None) -> int:
-        return 0 if row is None else int(row[index["version"]])
+    def version(row: Row | None) -> int | None:
+        return 0 if row is None else _whole(row[index["version"]])
 
     key = (projected or expected or (None,))[0]
     return ReconciliationRow(key, money(projected), money(expected), version(projected), version(expected))
+
+
+def _whole(value: object) -> int | None:
+    if type(value) is int:
+        return value
+    try:
+        return int(str(value)) if str(value).lstrip("-").isdigit() else None
+    except ValueError:
+        return None
 
 
 def recompute(source: NotificationSource, year: FinancialYear) -> tuple[dict[str, dict[str, int]], dict[str, int]]:

@@ -426,3 +426,29 @@ def test_each_read_model_is_checked_at_the_position_it_has_applied(database_url)
         )
     }
     assert result.log_position == positions["decision_log"]
+
+
+def test_text_written_over_a_balance_is_reported_not_a_crash(busy):
+    """SQLite keeps whatever is written into a BIGINT column; PostgreSQL refuses text there."""
+    sql = "UPDATE cluster_balances SET allocated = 'ten million' WHERE cluster_id = ? AND financial_year = ?"
+    if busy.app.read_side.database.kind == "postgres":
+        import psycopg
+
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            execute(busy.app, sql, (CLUSTER, YEAR))
+        return
+    execute(busy.app, sql, (CLUSTER, YEAR))
+
+    with client_for(busy.app) as client:
+        response = client.get("/finance/reconciliation", params={"financial_year": YEAR}, headers=auth(FINANCE))
+    printed = run_cli(["finance", "reconcile", "--year", YEAR], busy.url)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    [row] = [row for row in body["clusters"] if row["cluster_id"] == CLUSTER]
+    assert body["consistent"] is False and row["consistent"] is False
+    assert row["projected"]["allocated"] is None and row["recomputed"]["allocated"] != "0.00"
+    difference = read_models(body)["cluster_balances"]["first_difference"]
+    assert difference["key"] == CLUSTER and difference["columns"]["allocated"]["projected"] == "ten million"
+    assert printed.returncode == 1 and "Traceback" not in printed.stderr
+    assert "unreadable" in printed.stdout

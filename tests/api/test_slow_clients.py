@@ -9,11 +9,11 @@ here asserts how long anything took.
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import subprocess
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -81,11 +81,40 @@ def connect(server: Server) -> Iterator[socket.socket]:
         yield sock
 
 
+class _Answers:
+    """Answers read off one connection in turn. One buffer per connection: a reader made per answer
+    (http.client's is) may read ahead into the next pipelined answer and then drop it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def _more(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"the server closed the connection; unread: {self.buffer!r}")
+        self.buffer += chunk
+
+    def next(self) -> Answer:
+        while b"\r\n\r\n" not in self.buffer:
+            self._more()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in header_lines)}
+        length = int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            self._more()
+        content, self.buffer = self.buffer[:length], self.buffer[length:]
+        return Answer(int(status_line.split()[1]), headers, content)
+
+
+_answers: weakref.WeakKeyDictionary[socket.socket, _Answers] = weakref.WeakKeyDictionary()
+
+
 def read_answer(sock: socket.socket) -> Answer:
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    content = response.read()
-    return Answer(response.status, {name.lower(): value for name, value in response.getheaders()}, content)
+    if sock not in _answers:
+        _answers[sock] = _Answers(sock)
+    return _answers[sock].next()
 
 
 def closed_by_server(sock: socket.socket) -> bool:
