@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from projections.database import ProjectionDatabase
-from projections.read_models import DECISION_LOG_COLUMNS, FINANCE_LEDGER_COLUMNS, REQUEST_INDEX_COLUMNS
+from projections.read_models import DECISION_LOG_COLUMNS, FINANCE_LEDGER_COLUMNS, REQUEST_INDEX_COLUMNS, utc_text
 
 MAX_LIMIT = 500
 
@@ -99,16 +99,7 @@ def time_bound(moment: datetime) -> str:
         moment = moment.astimezone(UTC)
     except OverflowError:
         moment = _EARLIEST if moment.year == MINYEAR else _LATEST
-    # Not strftime: it writes the year 500 as "500", which sorts after "2026".
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-    )
+    return utc_text(moment)
 
 
 def check_limit(limit: int) -> int:
