@@ -22,8 +22,9 @@ import pytest
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings, SQLiteStore, parse_database_url
-from projections.audit_chain import CHECKPOINT_EVERY, GENESIS, link, verify
+from projections.audit_chain import verify
 from tests.integration.test_read_model_properties import notification_source, write_many_events
+from tests.reference_chain import CHECKPOINT_EVERY, StoredChain, reference_checkpoints, reference_links
 from tests.support import COUNCIL, FINANCE, LEAD, YEAR, evidenced_request, set_up_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,11 +137,9 @@ def test_the_chain_has_one_link_per_stored_event_in_log_order(world):
     assert len({digest for _, digest in rows}) == len(rows)
 
 
-def test_each_link_chains_on_the_previous_one_over_the_record_as_stored(world):
-    previous, expected = GENESIS, []
-    for notification in notification_source(world).select(0, 1000):
-        previous = link(previous, notification, None)
-        expected.append((notification.id, previous))
+def test_each_link_chains_on_the_previous_one_over_the_record_as_stored(world, database_url):
+    # Expected links come from the reference written from docs/AUDIT_CHAIN.md, never from the product.
+    expected = reference_links(StoredChain(database_url).records())
 
     assert chain_rows(world) == expected
 
@@ -166,7 +165,7 @@ def test_catching_up_after_a_command_reads_only_the_new_notifications(world, mon
     assert len(chain_rows(world)) == log_length(world) == before + 1
 
 
-def test_the_chain_records_a_checkpoint_every_thousand_events(app):
+def test_the_chain_records_a_checkpoint_every_thousand_events(app, database_url):
     set_up_world(app)
     head = write_many_events(app, 400)
     app.read_side.projector.catch_up()
@@ -175,9 +174,9 @@ def test_the_chain_records_a_checkpoint_every_thousand_events(app):
         cursor.execute("SELECT position, hash FROM audit_checkpoints ORDER BY position")
         checkpoints = [(int(position), str(digest)) for position, digest in cursor.fetchall()]
 
-    chain = dict(chain_rows(app))
-    positions = list(range(CHECKPOINT_EVERY, head + 1, CHECKPOINT_EVERY))
-    assert positions and checkpoints == [(position, chain[position]) for position in positions]
+    expected = reference_checkpoints(reference_links(StoredChain(database_url).records()))
+    assert [position for position, _ in expected] == list(range(CHECKPOINT_EVERY, head + 1, CHECKPOINT_EVERY))
+    assert len(expected) == 2 and checkpoints == expected
 
 
 # ================================================================================================
@@ -300,11 +299,8 @@ def keyed(database_url: str) -> Iterator[FundingApplication]:
         app.close()
 
 
-def test_a_keyed_chain_differs_link_by_link_from_the_unkeyed_one(keyed):
-    previous, unkeyed = GENESIS, []
-    for notification in notification_source(keyed).select(0, 1000):
-        previous = link(previous, notification, None)
-        unkeyed.append(previous)
+def test_a_keyed_chain_differs_link_by_link_from_the_unkeyed_one(keyed, database_url):
+    unkeyed = [digest for _, digest in reference_links(StoredChain(database_url).records())]
 
     keyed_links = [digest for _, digest in chain_rows(keyed)]
 
