@@ -23,7 +23,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 1024 * 1024
 IDENTITY = "funding_engine.identity"
-SINGLE_HEADERS = (b"authorization", b"idempotency-key")
+# Headers a request may carry once; as the refusal names them.
+SINGLE_HEADERS = {b"authorization": "Authorization", b"idempotency-key": "Idempotency-Key"}
 
 
 def identity(scope: Scope) -> Actor | Unauthenticated:
@@ -49,10 +50,12 @@ class Authentication:
             lowered = name.lower()
             if lowered in SINGLE_HEADERS:
                 values.setdefault(lowered, []).append(value)
-        repeated = [name.decode("latin-1") for name, found in values.items() if len(found) > 1]
+        repeated = [(name, len(found)) for name, found in values.items() if len(found) > 1]
         if repeated:
-            detail = f"send one {repeated[0]} header, not {len(values[repeated[0].encode()])}"
-            await problem(400, "bad-request", detail)(scope, receive, send)
+            name, count = repeated[0]
+            await problem(400, "bad-request", f"send one {SINGLE_HEADERS[name]} header, not {count}")(
+                scope, receive, send
+            )
             return
         authorization = values.get(b"authorization", [None])[0]
         try:
