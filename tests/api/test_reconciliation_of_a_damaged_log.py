@@ -10,9 +10,7 @@ hashes the stored bytes and never decodes them, still answers on every one of th
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,8 +20,8 @@ import pytest
 from domain.funds import ClusterBudget
 from domain.values import ClusterId, FinancialYear
 from funding_engine.application import FundingApplication
-from funding_engine.settings import SQLiteStore, parse_database_url
 from tests.api.conftest import assert_problem, auth, client_for
+from tests.integration.tampering import Intruder
 from tests.integration.test_read_models import Busy, build_busy_year, run_cli
 from tests.support import CLUSTER, COUNCIL, FINANCE, YEAR
 
@@ -32,67 +30,43 @@ class EventTable:
     """The store's event table, edited directly: no application, no library."""
 
     def __init__(self, database_url: str) -> None:
-        self.store = parse_database_url(database_url)
-
-    @contextmanager
-    def _cursor(self) -> Iterator[tuple[Any, str, str, str]]:
-        """A cursor, the table, the position column and the placeholder; commits when the block ends."""
-        if isinstance(self.store, SQLiteStore):
-            connection = sqlite3.connect(self.store.path)
-            try:
-                with connection:
-                    yield connection.cursor(), "stored_events", "rowid", "?"
-            finally:
-                connection.close()
-            return
-        import psycopg
-
-        with psycopg.connect(self.store.conninfo(), options=f"-c search_path={self.store.schema}") as connection:
-            with connection.cursor() as cursor:
-                yield cursor, "fundingengine_events", "notification_id", "%s"
-
-    def _id(self, originator_id: UUID) -> Any:
-        return originator_id.hex if isinstance(self.store, SQLiteStore) else originator_id
+        self.intruder = Intruder(database_url)
 
     def record(self, position: int) -> tuple[UUID, int, str]:
-        with self._cursor() as (cursor, table, key, mark):
-            cursor.execute(
-                f"SELECT originator_id, originator_version, topic FROM {table} WHERE {key} = {mark}", (position,)
-            )
-            originator_id, version, topic = cursor.fetchone()
+        [(originator_id, version, topic)] = self.intruder.execute(
+            "SELECT originator_id, originator_version, topic FROM {events} WHERE {position} = ?", (position,)
+        )
         return UUID(str(originator_id)), int(version), str(topic)
 
     def positions_of(self, originator_id: UUID) -> list[int]:
-        with self._cursor() as (cursor, table, key, mark):
-            cursor.execute(
-                f"SELECT {key} FROM {table} WHERE originator_id = {mark} ORDER BY {key}", (self._id(originator_id),)
-            )
-            return [int(row[0]) for row in cursor.fetchall()]
+        rows = self.intruder.execute(
+            "SELECT {position} FROM {events} WHERE originator_id = ? ORDER BY {position}",
+            (self.intruder.id_param(originator_id),),
+        )
+        return [int(row[0]) for row in rows]
+
+    def _change(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self.intruder.cursor() as cursor:
+            cursor.execute(sql, params)
+            assert cursor.rowcount == 1
 
     def update(self, position: int, column: str, value: Any) -> None:
-        with self._cursor() as (cursor, table, key, mark):
-            cursor.execute(f"UPDATE {table} SET {column} = {mark} WHERE {key} = {mark}", (value, position))
-            assert cursor.rowcount == 1
+        self._change(f"UPDATE {{events}} SET {column} = ? WHERE {{position}} = ?", (value, position))
 
     def move(self, position: int, originator_id: UUID, version: int) -> None:
-        with self._cursor() as (cursor, table, key, mark):
-            cursor.execute(
-                f"UPDATE {table} SET originator_id = {mark}, originator_version = {mark} WHERE {key} = {mark}",
-                (self._id(originator_id), version, position),
-            )
-            assert cursor.rowcount == 1
+        self._change(
+            "UPDATE {events} SET originator_id = ?, originator_version = ? WHERE {position} = ?",
+            (self.intruder.id_param(originator_id), version, position),
+        )
 
     def delete(self, position: int) -> None:
-        with self._cursor() as (cursor, table, key, mark):
-            cursor.execute(f"DELETE FROM {table} WHERE {key} = {mark}", (position,))
-            assert cursor.rowcount == 1
+        self._change("DELETE FROM {events} WHERE {position} = ?", (position,))
 
     def append(self, originator_id: UUID, version: int, topic: str, state: bytes) -> None:
-        with self._cursor() as (cursor, table, _, mark):
-            cursor.execute(
-                f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES ({mark}, {mark}, {mark}, {mark})",
-                (self._id(originator_id), version, topic, state),
-            )
+        self._change(
+            "INSERT INTO {events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+            (self.intruder.id_param(originator_id), version, topic, state),
+        )
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,9 @@ never through the application.
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +19,9 @@ import pytest
 
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
-from funding_engine.settings import Settings, SQLiteStore, parse_database_url
+from funding_engine.settings import Settings
 from projections.audit_chain import verify
+from tests.integration.tampering import Intruder
 from tests.integration.test_read_model_properties import notification_source, write_many_events
 from tests.reference_chain import CHECKPOINT_EVERY, StoredChain, reference_checkpoints, reference_links
 from tests.support import COUNCIL, FINANCE, LEAD, YEAR, evidenced_request, set_up_world
@@ -36,54 +35,21 @@ class StoredEvents:
     """The event table of a store, edited directly (no application, no library)."""
 
     def __init__(self, database_url: str) -> None:
-        self.store = parse_database_url(database_url)
-
-    @contextmanager
-    def _cursor(self) -> Iterator[tuple[Any, str, str]]:
-        """A cursor, the table and the position column, committing when the block ends."""
-        if isinstance(self.store, SQLiteStore):
-            connection = sqlite3.connect(self.store.path)
-            try:
-                with connection:
-                    yield connection.cursor(), "stored_events", "rowid"
-            finally:
-                connection.close()
-            return
-        import psycopg
-
-        with psycopg.connect(self.store.conninfo(), options=f"-c search_path={self.store.schema}") as connection:
-            with connection.cursor() as cursor:
-                yield _Placeholders(cursor), "fundingengine_events", "notification_id"
+        self.intruder = Intruder(database_url)
 
     def state(self, position: int) -> bytes:
-        with self._cursor() as (cursor, table, key):
-            cursor.execute(f"SELECT state FROM {table} WHERE {key} = ?", (position,))
-            return bytes(cursor.fetchone()[0])
+        [(state,)] = self.intruder.execute("SELECT state FROM {events} WHERE {position} = ?", (position,))
+        return bytes(state)
 
     def set_state(self, position: int, state: bytes) -> None:
-        with self._cursor() as (cursor, table, key):
-            cursor.execute(f"UPDATE {table} SET state = ? WHERE {key} = ?", (state, position))
+        with self.intruder.cursor() as cursor:
+            cursor.execute("UPDATE {events} SET state = ? WHERE {position} = ?", (state, position))
             assert cursor.rowcount == 1
 
     def delete(self, position: int) -> None:
-        with self._cursor() as (cursor, table, key):
-            cursor.execute(f"DELETE FROM {table} WHERE {key} = ?", (position,))
+        with self.intruder.cursor() as cursor:
+            cursor.execute("DELETE FROM {events} WHERE {position} = ?", (position,))
             assert cursor.rowcount == 1
-
-
-class _Placeholders:
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-
-    def execute(self, sql: str, params: tuple[Any, ...]) -> Any:
-        return self._cursor.execute(sql.replace("?", "%s"), params)
-
-    def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
 
 
 def chain_rows(app: FundingApplication) -> list[tuple[int, str]]:
