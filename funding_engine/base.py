@@ -23,7 +23,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, strtobool
 
 from domain.errors import ConcurrencyConflict, FundingError, NotFound, StaleVersion
 from funding_engine.idempotency import (
@@ -76,16 +76,15 @@ class EngineApplication(Application):  # type: ignore[type-arg]
         )
 
     def construct_repository(self) -> Repository:  # type: ignore[type-arg]
-        # The library's own, but for the repository class (its settings read as the library does).
-        library = super().construct_repository()
+        # The library's own construction, with its settings read as it reads them, but our class.
         cache_size = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
         return TrustingRepository(
             event_store=self.events,
             snapshot_store=self.snapshots,
             cache_maxsize=int(cache_size) if cache_size else None,
-            fastforward=library.fastforward,
-            fastforward_skipping=library.fastforward_skipping,
-            deepcopy_from_cache=library.deepcopy_from_cache,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
 
     def idempotently(self, claim: IdempotencyClaim) -> AbstractContextManager[ClaimInForce]:
