@@ -334,9 +334,9 @@ class ReadModelOracle:
         reason: str,
         details: str | None,
     ) -> None:
-        self.decisions.append(
-            (event.position, kind, request.request_id, request.school_urn, request.cluster_id, request.year,
-             actor.sub, actor.role.value, event.at, amount, reason_code, reason, details)
+        self._decision(
+            event, kind, request.school_urn, request.cluster_id, request.year, actor, amount, reason_code, reason,
+            details, request_id=request.request_id,
         )  # fmt: skip
 
     def _decision(
@@ -351,9 +351,11 @@ class ReadModelOracle:
         reason_code: str | None,
         reason: str,
         details: str | None,
+        *,
+        request_id: str | None = None,
     ) -> None:
         self.decisions.append(
-            (event.position, kind, None, school_urn, cluster_id, year, actor.sub, actor.role.value, event.at,
+            (event.position, kind, request_id, school_urn, cluster_id, year, actor.sub, actor.role.value, event.at,
              amount, reason_code, reason, details)
         )  # fmt: skip
 
