@@ -33,14 +33,13 @@ from api.schemas import (
     SpendLineResponse,
     VerifyResponse,
     VersionsResponse,
-    iso_utc,
 )
 from domain.clusters import Cluster
+from domain.formatting import pounds, utc_text
 from domain.funding_request import FundingRequest
 from domain.values import Actor, ClusterId, FinancialYear, Money, SchoolUrn
 from funding_engine.application import HistoryEntry
 from funding_engine.audit import AuditReport
-from projections.queries import pounds
 from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation
 
 
@@ -97,7 +96,7 @@ def funding_request(value: FundingRequest) -> FundingRequestResponse:
             documents=[DocumentResponse(name=doc.name, sha256=doc.sha256) for doc in value.evidence.documents],
             total_spent=str(value.evidence.total_spent),
             provided_by=actor(value.evidence.provided_by),
-            provided_at=iso_utc(value.evidence.provided_at),
+            provided_at=utc_text(value.evidence.provided_at),
         )
     return FundingRequestResponse(
         id=str(value.id),
@@ -121,7 +120,7 @@ def funding_request(value: FundingRequest) -> FundingRequestResponse:
             DecisionResponse(
                 kind=decision.kind.value,
                 actor=actor(decision.actor),
-                decided_at=iso_utc(decision.decided_at),
+                decided_at=utc_text(decision.decided_at),
                 reason=decision.reason,
                 amount=_money(decision.amount),
                 reason_code=None if decision.reason_code is None else decision.reason_code.value,
@@ -129,8 +128,8 @@ def funding_request(value: FundingRequest) -> FundingRequestResponse:
             for decision in value.decisions
         ],
         conditions=value.conditions,
-        created_at=iso_utc(value.created_on),
-        updated_at=iso_utc(value.modified_on),
+        created_at=utc_text(value.created_on),
+        updated_at=utc_text(value.modified_on),
         version=value.version,
     )
 
@@ -186,7 +185,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        return iso_utc(value)
+        return utc_text(value)
     if isinstance(value, UUID):
         return str(value)
     if is_dataclass(value) and not isinstance(value, type):
@@ -204,7 +203,7 @@ def history_item(entry: HistoryEntry) -> HistoryItemResponse:
     return HistoryItemResponse(
         version=entry.version,
         type=entry.type,
-        timestamp=iso_utc(entry.timestamp),
+        timestamp=utc_text(entry.timestamp),
         actor=None if entry.actor is None else actor(entry.actor),
         data=_plain(entry.data),
     )

@@ -7,7 +7,6 @@ then enforces at most 2 dp, the sign rules and the 10,000,000.00 ceiling.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -49,10 +48,6 @@ class Strict(BaseModel):
     """Request bodies refuse unknown fields, so a misspelt field is a 422, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # -- reference data --------------------------------------------------------------------------------

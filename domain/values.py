@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from domain.errors import InvalidValue
+from domain.formatting import pounds
 
 V = TypeVar("V")
 
@@ -84,9 +85,7 @@ class Money:
         return cls(0)
 
     def __str__(self) -> str:
-        sign = "-" if self.pence < 0 else ""
-        pounds, pence = divmod(abs(self.pence), 100)
-        return f"{sign}{pounds}.{pence:02d}"
+        return pounds(self.pence)
 
     def __repr__(self) -> str:
         return f"Money('{self}')"

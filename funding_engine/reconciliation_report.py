@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from projections.queries import pounds
+from domain.formatting import pounds
 from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation
 
 FIGURES = ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid")

@@ -20,8 +20,9 @@ from datetime import MINYEAR, UTC, datetime
 from typing import Any, TextIO
 from uuid import UUID
 
+from domain.formatting import pounds, utc_text
 from projections.database import ProjectionDatabase
-from projections.read_models import DECISION_LOG_COLUMNS, FINANCE_LEDGER_COLUMNS, REQUEST_INDEX_COLUMNS, utc_text
+from projections.read_models import DECISION_LOG_COLUMNS, FINANCE_LEDGER_COLUMNS, REQUEST_INDEX_COLUMNS
 
 MAX_LIMIT = 500
 
@@ -310,12 +311,6 @@ def ledger_rows(database: ProjectionDatabase, year: str, *, batch_size: int = 20
             return
         yield from rows
         after = int(rows[-1]["position"])
-
-
-def pounds(pence: int) -> str:
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}{whole}.{part:02d}"
 
 
 # What a spreadsheet may run as a formula when a cell starts with it (OWASP's list; LibreOffice

@@ -7,9 +7,10 @@ text (``2026-11-27T20:06:44.123456Z``) so both stores sort and print them identi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from domain.formatting import utc_text
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.values import Actor, DecisionKind, RequestStatus
@@ -28,23 +29,9 @@ def iso(moment: datetime) -> str:
     last_moment, last_text = _last_iso
     if moment is last_moment:
         return last_text
-    text = utc_text(moment if moment.tzinfo is UTC else moment.astimezone(UTC))
+    text = utc_text(moment)
     _last_iso = (moment, text)
     return text
-
-
-def utc_text(moment: datetime) -> str:
-    """A time already in UTC as stored text. Not strftime: at three times the cost, it also writes
-    the year 500 as "500", which sorts after "2026" (format specs in an f-string cost twice this)."""
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-    )
 
 
 def hex_id(value: Any) -> str:

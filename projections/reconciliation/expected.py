@@ -9,21 +9,17 @@ this module ever disagree, one of them is wrong, and the report says which row.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.formatting import utc_text
 from domain.funding_request import OPEN_STATUSES, FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.values import DecisionKind, FinancialYear, Money, RequestStatus
 from projections.reconciliation.fold import Step
 
 Row = tuple[Any, ...]
-
-
-def utc_text(moment: datetime) -> str:
-    """ISO 8601 UTC with microseconds and a ``Z``, as every read model stores times."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _pence(amount: Money | None) -> int | None:
