@@ -23,6 +23,7 @@ from domain.errors import (
     NotPermitted,
     StaleVersion,
 )
+from domain.limits import TEXT_RULES
 from funding_engine.idempotency import IdempotencyKeyReused
 from projections.engine import ProjectionTimeout
 from projections.queries import InvalidQuery
@@ -97,12 +98,10 @@ def classify(error: BaseException) -> tuple[int, str]:
 
 
 def _message(item: dict[str, object]) -> str:
-    from api.schemas import TEXT_PATTERNS
-
     context = item.get("ctx")
     pattern = context.get("pattern") if isinstance(context, dict) else None
-    if item.get("type") == "string_pattern_mismatch" and pattern in TEXT_PATTERNS:
-        return TEXT_PATTERNS[str(pattern)]
+    if item.get("type") == "string_pattern_mismatch" and pattern in TEXT_RULES:
+        return TEXT_RULES[str(pattern)]
     return str(item.get("msg", "invalid"))
 
 

@@ -23,12 +23,12 @@ from api.deps import route_commands
 from api.errors import problem
 from api.middleware import MAX_BODY_BYTES, ASGIApp, Message, Receive, Scope, Send, identity, read_body, replay_receive
 from domain.errors import NotPermitted
+from domain.limits import MAX_IDEMPOTENCY_KEY_LENGTH
 from domain.permissions import check_role
 from domain.values import Actor
 from funding_engine.application import FundingApplication
 from funding_engine.idempotency import AlreadyAnswered, Answer, IdempotencyClaim
 
-MAX_KEY_LENGTH = 200
 REPLAYED_HEADERS = ("content-type", "etag", "location")
 
 
@@ -49,10 +49,9 @@ class Idempotency:
         if key is None:
             await self.app(scope, receive, send)
             return
-        if not key or len(key) > MAX_KEY_LENGTH:
-            await problem(422, "validation-error", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")(
-                scope, receive, send
-            )
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            detail = f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
+            await problem(422, "validation-error", detail)(scope, receive, send)
             return
         actor = identity(scope)
         if not isinstance(actor, Actor) or not self._role_allows(actor, scope):

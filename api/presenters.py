@@ -37,7 +37,8 @@ from api.schemas import (
 from domain.clusters import Cluster
 from domain.formatting import pounds, utc_text
 from domain.funding_request import FundingRequest
-from domain.values import Actor, ClusterId, FinancialYear, Money, SchoolUrn
+from domain.money import Money
+from domain.values import Actor, ClusterId, FinancialYear, SchoolUrn
 from funding_engine.application import HistoryEntry
 from funding_engine.audit import AuditReport
 from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation

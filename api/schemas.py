@@ -1,8 +1,10 @@
 """Request and response bodies of the HTTP contract (docs/API.md), kept apart from domain events.
 
-Money travels as a JSON string. The ``Amount`` type accepts only strings (a JSON number, float or
-int, is refused by pydantic's string type before any code of ours runs); the domain's own parser
-then enforces at most 2 dp, the sign rules and the 10,000,000.00 ceiling.
+Every limit and pattern comes from ``domain.limits``, where the domain's values check the same
+ones, so the 422s and the OpenAPI document follow the domain. Money travels as a JSON string. The
+``Amount`` type accepts only strings (a JSON number, float or int, is refused by pydantic's string
+type before any code of ours runs); the domain's own parser then enforces at most 2 dp, the sign
+rules and the largest amount.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain import limits
 from domain.values import (
     CommissionedService,
     CouncilDecision,
@@ -22,26 +25,19 @@ from domain.values import (
 
 Amount = Annotated[
     str,
-    StringConstraints(pattern=r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$", max_length=20),
+    StringConstraints(pattern=limits.MONEY_PATTERN, max_length=limits.MONEY_TEXT_LENGTH),
     Field(description="Pounds as a string with at most 2 decimal places", examples=["1500.00"]),
 ]
 Money2dp = Annotated[str, Field(description="Pounds, exactly 2 decimal places", examples=["1500.00"])]
-Urn = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(examples=["990001"])]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$"), Field(examples=["northmere-coast"])]
-Year = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}$"), Field(examples=["2026-27"])]
+Urn = Annotated[str, StringConstraints(pattern=limits.URN_PATTERN), Field(examples=["990001"])]
+Slug = Annotated[str, StringConstraints(pattern=limits.CLUSTER_ID_PATTERN), Field(examples=["northmere-coast"])]
+Year = Annotated[str, StringConstraints(pattern=limits.FINANCIAL_YEAR_PATTERN), Field(examples=["2026-27"])]
 # Written text as the domain takes it (``check_text``): no control characters and, where required,
 # not blank. Checked here too so that invalid input is a 422 before a request's state is looked at.
-_TEXT_CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
-_REQUIRED_TEXT = rf"^{_TEXT_CHARACTER}*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{_TEXT_CHARACTER}*$"
-_OPTIONAL_TEXT = rf"^{_TEXT_CHARACTER}*$"
-ShortText = Annotated[str, StringConstraints(max_length=200, pattern=_REQUIRED_TEXT)]
-LongText = Annotated[str, StringConstraints(max_length=4000, pattern=_REQUIRED_TEXT)]
-OptionalLongText = Annotated[str, StringConstraints(max_length=4000, pattern=_OPTIONAL_TEXT)]
-Note = Annotated[str, StringConstraints(max_length=1000, pattern=_OPTIONAL_TEXT)]
-TEXT_PATTERNS = {
-    _REQUIRED_TEXT: "must not be blank or contain control characters",
-    _OPTIONAL_TEXT: "must not contain control characters",
-}
+ShortText = Annotated[str, StringConstraints(max_length=limits.SHORT_TEXT, pattern=limits.REQUIRED_TEXT_PATTERN)]
+LongText = Annotated[str, StringConstraints(max_length=limits.LONG_TEXT, pattern=limits.REQUIRED_TEXT_PATTERN)]
+OptionalLongText = Annotated[str, StringConstraints(max_length=limits.LONG_TEXT, pattern=limits.OPTIONAL_TEXT_PATTERN)]
+Note = Annotated[str, StringConstraints(max_length=limits.NOTE_TEXT, pattern=limits.OPTIONAL_TEXT_PATTERN)]
 
 
 class Strict(BaseModel):
@@ -82,7 +78,7 @@ class CommissionRequest(Strict):
     service: CommissionedService
     provider: ShortText
     amount: Amount
-    school_urns: list[Urn] = Field(min_length=1, max_length=200)
+    school_urns: list[Urn] = Field(min_length=1, max_length=limits.MAX_COMMISSIONED_SCHOOLS)
     description: LongText
 
 
@@ -137,9 +133,9 @@ class SubmitRequest(Strict):
     financial_year: Year
     amount_requested: Amount
     reason: TopUpReason
-    pupil_count: int = Field(ge=1, le=2000, strict=True)
+    pupil_count: int = Field(ge=limits.MIN_PUPIL_COUNT, le=limits.MAX_PUPIL_COUNT, strict=True)
     needs_summary: LongText = Field(description="Counts and needs only: never a pupil's name or identifier")
-    planned_provision: list[ProvisionLineBody] = Field(min_length=1, max_length=50)
+    planned_provision: list[ProvisionLineBody] = Field(min_length=1, max_length=limits.MAX_LINES)
 
 
 class SpendLineBody(Strict):
@@ -150,13 +146,13 @@ class SpendLineBody(Strict):
 
 class DocumentBody(Strict):
     name: ShortText
-    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    sha256: Annotated[str, StringConstraints(pattern=limits.SHA256_PATTERN)]
 
 
 class EvidenceRequest(Strict):
     notional_sen_budget: Amount
-    spend: list[SpendLineBody] = Field(min_length=1, max_length=50)
-    documents: list[DocumentBody] = Field(default_factory=list, max_length=50)
+    spend: list[SpendLineBody] = Field(min_length=1, max_length=limits.MAX_LINES)
+    documents: list[DocumentBody] = Field(default_factory=list, max_length=limits.MAX_LINES)
 
 
 class InformationRequestRequest(Strict):

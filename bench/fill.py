@@ -21,12 +21,12 @@ from bench.baseline import BareApplication, BareBudget, BareMembership, BareRequ
 from domain.clusters import Cluster, SchoolMembership
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget
+from domain.money import Money
 from domain.values import (
     Actor,
     ClusterId,
     EvidenceDocument,
     FinancialYear,
-    Money,
     ProvisionCategory,
     ProvisionLine,
     SchoolUrn,

@@ -193,12 +193,12 @@ def prepare_ours(url: str, allocation_pence: int, evidenced: int) -> list[str]:
     server starts, so the first measured request does not pay for the preparation.
     """
     from domain.funding_request import FundingRequest
+    from domain.money import Money
     from domain.values import (
         Actor,
         ClusterId,
         EvidenceDocument,
         FinancialYear,
-        Money,
         ProvisionLine,
         SchoolUrn,
         SpendLine,

@@ -40,7 +40,8 @@ from bench.baseline import BareApplication, BareBudget
 from bench.common import Spread, fresh_store, summary_row, table, verdict, write_result
 from domain.clusters import Cluster
 from domain.funds import ClusterBudget
-from domain.values import Actor, ClusterId, FinancialYear, Money
+from domain.money import Money
+from domain.values import Actor, ClusterId, FinancialYear
 from funding_engine.application import FundingApplication
 from funding_engine.settings import Store
 

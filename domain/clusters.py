@@ -2,7 +2,7 @@
 
 "A school is in at most one cluster" spans clusters, so it cannot be guarded by one ``Cluster``
 alone. Each school therefore has a ``SchoolMembership`` aggregate with an id derived from its URN;
-joining saves the cluster and the membership together, and two councils officers adding one
+joining saves the cluster and the membership together, and two council officers adding one
 school to two clusters at once collide on the membership's version.
 """
 
@@ -14,7 +14,9 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import SchoolInAnotherCluster, SchoolNotInCluster
 from domain.funds import ID_NAMESPACE
-from domain.values import SHORT_TEXT, Actor, ClusterId, SchoolUrn, check_text
+from domain.limits import SHORT_TEXT
+from domain.text import check_text
+from domain.values import Actor, ClusterId, SchoolUrn
 
 
 class Cluster(Aggregate):

@@ -27,9 +27,10 @@ from domain.errors import (
     PaymentExceedsApproved,
 )
 from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.limits import MAX_LINES, SHORT_TEXT
+from domain.money import MAX_AMOUNT, Money
+from domain.text import check_text
 from domain.values import (
-    MAX_AMOUNT,
-    SHORT_TEXT,
     Actor,
     ClusterId,
     Decision,
@@ -37,7 +38,6 @@ from domain.values import (
     DeclineReasonCode,
     EvidenceDocument,
     FinancialYear,
-    Money,
     ProvisionLine,
     RequestStatus,
     SchoolUrn,
@@ -45,15 +45,12 @@ from domain.values import (
     SpendLine,
     TopUpReason,
     check_pupil_count,
-    check_text,
 )
 
 S = RequestStatus
 OPEN_STATUSES = frozenset({S.SUBMITTED, S.EVIDENCED, S.INFORMATION_REQUESTED})
 PAYABLE_STATUSES = frozenset({S.CLUSTER_APPROVED, S.COUNCIL_APPROVED})
 FINAL_STATUSES = frozenset({S.CLUSTER_DECLINED, S.COUNCIL_DECLINED, S.WITHDRAWN, S.PAID})
-
-MAX_LINES = 50
 
 
 class FundingRequest(Aggregate):

@@ -14,16 +14,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.errors import AmountNotAllowed, InsufficientFunds, InvalidValue, PaymentExceedsApproved
-from domain.values import (
-    SHORT_TEXT,
-    Actor,
-    ClusterId,
-    CommissionedService,
-    FinancialYear,
-    Money,
-    SchoolUrn,
-    check_text,
-)
+from domain.limits import NOTE_TEXT, SHORT_TEXT
+from domain.money import Money
+from domain.text import check_text
+from domain.values import Actor, ClusterId, CommissionedService, FinancialYear, SchoolUrn
 
 # Fixed for all time: changing it would orphan every stored budget and fund.
 ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:send-top-up-funding-engine")
@@ -101,7 +95,7 @@ class Fund(Aggregate):
     # -- commands ----------------------------------------------------------------------------
 
     def allocate(self, amount: Money, note: str, actor: Actor) -> None:
-        check_text(note, field="note", max_length=SHORT_TEXT * 5, required=False)
+        check_text(note, field="note", max_length=NOTE_TEXT, required=False)
         if amount.pence == 0:
             raise InvalidValue("an allocation must not be zero")
         if amount.is_negative:

@@ -1,148 +1,34 @@
-"""Value objects and vocabularies of the funding domain.
+"""Value objects and vocabularies of the funding domain: identifiers, the enums, actors, and the
+lines and records that events carry.
 
-Each value validates itself when made, so a malformed URN, year or amount can never reach an
-aggregate or the event log. Enums are plain ``Enum`` (not ``str, Enum``): the library's JSON
-transcoder would otherwise store them as bare strings and hand back ``str`` on reload.
+Each value validates itself when made (against ``domain.limits``), so a malformed URN, year or
+amount can never reach an aggregate or the event log. Money and written text have modules of their
+own (``domain.money``, ``domain.text``). Enums are plain ``Enum`` (not ``str, Enum``): the library's
+JSON transcoder would otherwise store them as bare strings and hand back ``str`` on reload.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from domain import limits
+from domain.copying import shared_when_copied
 from domain.errors import InvalidValue
-from domain.formatting import pounds
-
-V = TypeVar("V")
-
-
-def _shared_when_copied(cls: type[V]) -> type[V]:
-    """A frozen value whose fields are all immutable is its own copy.
-
-    The library deep-copies every cached aggregate it hands to a command; without this, copying
-    a request's amounts, actors and decision record field by field was most of a cached read.
-    Not for values that hold a list (``SpendEvidence``): those are copied as usual.
-    """
-    cls.__copy__ = lambda self: self  # type: ignore[attr-defined]
-    cls.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
-    return cls
-
-
-# ---------------------------------------------------------------------------------------------
-# Money
-# ---------------------------------------------------------------------------------------------
-
-_MONEY_PATTERN = re.compile(r"^-?[0-9]{1,16}(\.[0-9]{1,2})?\Z")
-
-
-@_shared_when_copied
-@dataclass(frozen=True, slots=True, order=True)
-class Money:
-    """Pounds sterling held as integer pence. Never a float, anywhere."""
-
-    pence: int
-
-    # Larger than any council's whole budget; anything beyond is a typo or an attack.
-    LIMIT_PENCE = 10**14
-
-    def __post_init__(self) -> None:
-        if type(self.pence) is not int:  # bool is an int subclass and is refused too
-            raise InvalidValue(f"money must be whole pence, got {type(self.pence).__name__}")
-        if abs(self.pence) > Money.LIMIT_PENCE:
-            raise InvalidValue("money amount is absurdly large")
-
-    @classmethod
-    def parse(cls, value: Money | str | Decimal) -> Money:
-        """Reads ``"1500.00"``, ``"1500.5"``, ``"1500"`` or a Decimal with at most 2 dp."""
-        if isinstance(value, Money):
-            return value
-        if isinstance(value, float):
-            raise InvalidValue("money must not be a float; send a string such as \"1500.00\"")
-        if isinstance(value, str):
-            if not _MONEY_PATTERN.match(value):
-                raise InvalidValue(
-                    f"money must be a decimal string with at most 2 decimal places, got {value!r}"
-                )
-            value = Decimal(value)
-        if not isinstance(value, Decimal):
-            raise InvalidValue(f"money must be a string such as \"1500.00\", got {type(value).__name__}")
-        try:
-            exponent = value.as_tuple().exponent
-            if not isinstance(exponent, int) or exponent < -2:
-                raise InvalidValue(f"money has more than 2 decimal places: {value}")
-            pence = int((value * 100).to_integral_exact())
-        except (InvalidOperation, OverflowError, ValueError) as error:
-            raise InvalidValue(f"not a money amount: {value}") from error
-        return cls(pence)
-
-    @classmethod
-    def zero(cls) -> Money:
-        return cls(0)
-
-    def __str__(self) -> str:
-        return pounds(self.pence)
-
-    def __repr__(self) -> str:
-        return f"Money('{self}')"
-
-    def __add__(self, other: Money) -> Money:
-        if not isinstance(other, Money):
-            return NotImplemented
-        return Money(self.pence + other.pence)
-
-    def __sub__(self, other: Money) -> Money:
-        if not isinstance(other, Money):
-            return NotImplemented
-        return Money(self.pence - other.pence)
-
-    def __neg__(self) -> Money:
-        return Money(-self.pence)
-
-    @property
-    def is_positive(self) -> bool:
-        return self.pence > 0
-
-    @property
-    def is_negative(self) -> bool:
-        return self.pence < 0
-
-
-MAX_AMOUNT = Money(10_000_000_00)
-"""The largest single amount any command accepts (10,000,000.00)."""
-
-
-def parse_amount(value: Money | str | Decimal, *, field: str = "amount", allow_negative: bool = False) -> Money:
-    """An amount for a command: never zero, positive unless allowed, at most ``MAX_AMOUNT``."""
-    try:
-        amount = Money.parse(value)
-    except InvalidValue as error:
-        raise InvalidValue(f"{field}: {error}") from None
-    if amount.pence == 0:
-        raise InvalidValue(f"{field} must not be zero")
-    if amount.is_negative and not allow_negative:
-        raise InvalidValue(f"{field} must be positive")
-    if abs(amount.pence) > MAX_AMOUNT.pence:
-        raise InvalidValue(f"{field} must be at most {MAX_AMOUNT}")
-    return amount
-
-
-def sum_money(amounts: Any) -> Money:
-    return Money(sum(amount.pence for amount in amounts))
-
+from domain.money import Money, parse_amount, sum_money
+from domain.text import check_identity, check_text
 
 # ---------------------------------------------------------------------------------------------
 # Identifiers
 # ---------------------------------------------------------------------------------------------
 
-_YEAR_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})\Z")
+_FINANCIAL_YEAR = re.compile(limits.FINANCIAL_YEAR_PATTERN)
 
 
-@_shared_when_copied
+@shared_when_copied
 @dataclass(frozen=True, slots=True, order=True)
 class FinancialYear:
     """An English public-sector financial year, 1 April to 31 March, written ``"2026-27"``."""
@@ -150,17 +36,17 @@ class FinancialYear:
     start_year: int
 
     def __post_init__(self) -> None:
-        if type(self.start_year) is not int or not 2000 <= self.start_year <= 2098:
-            raise InvalidValue(f"financial year must start between 2000 and 2098, got {self.start_year!r}")
+        first, last = limits.FIRST_FINANCIAL_YEAR, limits.LAST_FINANCIAL_YEAR
+        if type(self.start_year) is not int or not first <= self.start_year <= last:
+            raise InvalidValue(f"financial year must start between {first} and {last}, got {self.start_year!r}")
 
     @classmethod
     def parse(cls, value: FinancialYear | str) -> FinancialYear:
         if isinstance(value, FinancialYear):
             return value
-        match = _YEAR_PATTERN.match(value) if isinstance(value, str) else None
-        if match is None:
-            raise InvalidValue(f"financial year must look like \"2026-27\", got {value!r}")
-        first, second = int(match.group(1)), int(match.group(2))
+        if not isinstance(value, str) or not _FINANCIAL_YEAR.fullmatch(value):
+            raise InvalidValue(f'financial year must look like "2026-27", got {value!r}')
+        first, second = int(value[:4]), int(value[5:])
         if second != (first + 1) % 100:
             raise InvalidValue(f"financial year {value!r}: the second part must be the year after the first")
         return cls(first)
@@ -189,10 +75,10 @@ class FinancialYear:
         return f"FinancialYear('{self}')"
 
 
-_URN_PATTERN = re.compile(r"^[0-9]{6}\Z")
+_URN = re.compile(limits.URN_PATTERN)
 
 
-@_shared_when_copied
+@shared_when_copied
 @dataclass(frozen=True, slots=True, order=True)
 class SchoolUrn:
     """A school's unique reference number: six digits."""
@@ -200,8 +86,8 @@ class SchoolUrn:
     value: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, str) or not _URN_PATTERN.match(self.value):
-            raise InvalidValue(f"school URN must be 6 digits, got {self.value!r}")
+        if not isinstance(self.value, str) or not _URN.fullmatch(self.value):
+            raise InvalidValue(f"school URN must be {limits.URN_DIGITS} digits, got {self.value!r}")
 
     @classmethod
     def parse(cls, value: SchoolUrn | str) -> SchoolUrn:
@@ -211,10 +97,10 @@ class SchoolUrn:
         return self.value
 
 
-_SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}\Z")
+_CLUSTER_ID = re.compile(limits.CLUSTER_ID_PATTERN)
 
 
-@_shared_when_copied
+@shared_when_copied
 @dataclass(frozen=True, slots=True, order=True)
 class ClusterId:
     """A cluster's slug, e.g. ``"northmere-coast"``."""
@@ -222,9 +108,10 @@ class ClusterId:
     value: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, str) or not _SLUG_PATTERN.match(self.value):
+        if not isinstance(self.value, str) or not _CLUSTER_ID.fullmatch(self.value):
             raise InvalidValue(
-                f"cluster id must be a lower-case slug of 2-63 letters, digits and hyphens, got {self.value!r}"
+                f"cluster id must be a lower-case slug of {limits.CLUSTER_ID_MIN_LENGTH}-{limits.CLUSTER_ID_MAX_LENGTH}"
+                f" letters, digits and hyphens, got {self.value!r}"
             )
 
     @classmethod
@@ -336,59 +223,14 @@ def parse_enum(enum_class: type[E], value: E | str, *, field: str) -> E:
 
 
 # ---------------------------------------------------------------------------------------------
-# Free text and counts
+# Counts
 # ---------------------------------------------------------------------------------------------
-
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# A lone surrogate is not a character: it cannot be encoded as UTF-8, so no store can hold it.
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-
-SHORT_TEXT = 200
-LONG_TEXT = 4000
-
-
-def check_text(value: str, *, field: str, max_length: int = LONG_TEXT, required: bool = True) -> str:
-    """Free text as written, refusing blanks (when required), control characters and essays."""
-    if not isinstance(value, str):
-        raise InvalidValue(f"{field} must be text")
-    if required and not value.strip():
-        raise InvalidValue(f"{field} must not be blank")
-    if len(value) > max_length:
-        raise InvalidValue(f"{field} must be at most {max_length} characters")
-    if _CONTROL_CHARACTERS.search(value):
-        raise InvalidValue(f"{field} must not contain control characters")
-    if _SURROGATES.search(value):
-        raise InvalidValue(f"{field} must be valid Unicode text (it contains a lone surrogate)")
-    return value
-
-
-# An identity is compared, logged and shown to auditors: it must read as it compares. Control
-# characters (Cc), format characters such as the bidirectional overrides and isolates, zero-width
-# joiners and marks (Cf), line and paragraph separators (Zl, Zp) and lone surrogates (Cs) can make
-# two different ids look alike or reorder what a log line shows.
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
-def check_identity(value: str, *, field: str) -> str:
-    """A staff id as a token carries it: short text with nothing invisible or reordering in it."""
-    check_text(value, field=field, max_length=SHORT_TEXT)
-    if value.isascii() and value.isprintable():  # the usual case, and none of those categories
-        return value
-    for character in value:
-        if unicodedata.category(character) in _INVISIBLE_CATEGORIES:
-            raise InvalidValue(
-                f"{field} must not contain control, formatting or bidirectional characters "
-                f"(it contains U+{ord(character):04X})"
-            )
-    return value
-
-
-MAX_PUPIL_COUNT = 2000
 
 
 def check_pupil_count(value: int) -> int:
-    if type(value) is not int or not 1 <= value <= MAX_PUPIL_COUNT:
-        raise InvalidValue(f"pupil_count must be a whole number from 1 to {MAX_PUPIL_COUNT}")
+    fewest, most = limits.MIN_PUPIL_COUNT, limits.MAX_PUPIL_COUNT
+    if type(value) is not int or not fewest <= value <= most:
+        raise InvalidValue(f"pupil_count must be a whole number from {fewest} to {most}")
     return value
 
 
@@ -397,7 +239,7 @@ def check_pupil_count(value: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-@_shared_when_copied
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who acts: a staff id (``sub``) and a role, scoped to a school or cluster where the role is."""
@@ -437,7 +279,7 @@ class Actor:
         return cls(sub, Role.FINANCE)
 
 
-@_shared_when_copied
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class ProvisionLine:
     """One line of planned provision: what kind, and how much of the top-up it needs."""
@@ -453,7 +295,7 @@ class ProvisionLine:
         )
 
 
-@_shared_when_copied
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class SpendLine:
     """How the school already spent its own notional SEN budget, by category."""
@@ -467,14 +309,14 @@ class SpendLine:
         return cls(
             parse_enum(ProvisionCategory, category, field="spend.category"),
             parse_amount(amount, field="spend.amount"),
-            check_text(note, field="spend.note", max_length=SHORT_TEXT * 5, required=False),
+            check_text(note, field="spend.note", max_length=limits.NOTE_TEXT, required=False),
         )
 
 
-_SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}\Z")
+_SHA256 = re.compile(limits.SHA256_PATTERN)
 
 
-@_shared_when_copied
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class EvidenceDocument:
     """A supporting document, by name and content hash only; the file itself is held by the school."""
@@ -483,11 +325,12 @@ class EvidenceDocument:
     sha256: str
 
     def __post_init__(self) -> None:
-        check_text(self.name, field="documents.name", max_length=SHORT_TEXT)
-        if not isinstance(self.sha256, str) or not _SHA256_PATTERN.match(self.sha256):
+        check_text(self.name, field="documents.name", max_length=limits.SHORT_TEXT)
+        if not isinstance(self.sha256, str) or not _SHA256.fullmatch(self.sha256):
             raise InvalidValue("documents.sha256 must be 64 lower-case hex digits")
 
 
+# Not shared when copied: its lists could be changed in place, so each copy gets its own.
 @dataclass(frozen=True, slots=True)
 class SpendEvidence:
     """What the school showed of its own SEN spend before asking for more."""
@@ -503,7 +346,7 @@ class SpendEvidence:
         return sum_money(line.amount for line in self.spend)
 
 
-@_shared_when_copied
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One entry of a request's decision record, as an auditor reads it."""

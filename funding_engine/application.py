@@ -30,6 +30,8 @@ from domain.errors import (
 )
 from domain.funding_request import PAYABLE_STATUSES, FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.limits import SHORT_TEXT
+from domain.money import Money, parse_amount
 from domain.permissions import (
     check_is_the_school,
     check_leads_the_cluster,
@@ -37,8 +39,8 @@ from domain.permissions import (
     check_may_read_request,
     check_role,
 )
+from domain.text import check_text
 from domain.values import (
-    SHORT_TEXT,
     Actor,
     ClusterId,
     CommissionedService,
@@ -46,15 +48,12 @@ from domain.values import (
     DeclineReasonCode,
     EvidenceDocument,
     FinancialYear,
-    Money,
     ProvisionLine,
     RequestStatus,
     Role,
     SchoolUrn,
     SpendLine,
     TopUpReason,
-    check_text,
-    parse_amount,
     parse_enum,
 )
 from funding_engine.audit import Audit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from funding_engine.application import FundingApplication
 from funding_engine.idempotency import IdempotencyStore
 from funding_engine.read_side import ReadSide
 from funding_engine.settings import PostgresStore, Settings, SQLiteStore, Store, ensure_sqlite_file
+from projections.database import advisory_lock_key
 
 
 def bootstrap(settings: Settings | None = None) -> FundingApplication:
@@ -51,12 +51,6 @@ def start_anchoring(app: FundingApplication, settings: Settings) -> None:
         app.read_side.start_anchoring(settings.audit_anchor_dir, settings.audit_anchor_interval_minutes * 60)
 
 
-def schema_lock_key(schema: str) -> int:
-    """The PostgreSQL advisory lock under which a process creates the tables in ``schema``."""
-    digest = hashlib.sha256(f"funding-engine/{schema}/create-tables".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 @contextmanager
 def _creating_tables(store: Store) -> Iterator[None]:
     """One process at a time creates the tables (e.g. ``serve --workers 4`` on a new database).
@@ -71,11 +65,11 @@ def _creating_tables(store: Store) -> Iterator[None]:
     import psycopg
 
     with psycopg.connect(store.conninfo(), autocommit=True) as connection:
-        connection.execute("SELECT pg_advisory_lock(%s)", (schema_lock_key(store.schema),))
+        connection.execute("SELECT pg_advisory_lock(%s)", (advisory_lock_key(store.schema, "create-tables"),))
         try:
             yield
         finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (schema_lock_key(store.schema),))
+            connection.execute("SELECT pg_advisory_unlock(%s)", (advisory_lock_key(store.schema, "create-tables"),))
 
 
 def _ensure_sqlite_wal(path: str, *, timeout: float = 30.0) -> None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.funding_request import FundingRequest
-from domain.values import Actor, FinancialYear, Money, RequestStatus
+from domain.money import Money
+from domain.values import Actor, FinancialYear, RequestStatus
 from funding_engine.application import FundingApplication
 
 COUNCIL = Actor.council("demo-council-officer")

@@ -16,7 +16,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain import values
+from domain import money, values
 
 # Every stored event is decoded again by every catch-up of the read models and every load of an
 # aggregate, so decoding is kept cheap: the few distinct years, URNs and cluster ids are parsed
@@ -41,14 +41,14 @@ def _cluster_id(data: str) -> values.ClusterId:
 
 
 class MoneyAsPence(Transcoding):
-    type = values.Money
+    type = money.Money
     name = "money_pence"
 
-    def encode(self, obj: values.Money) -> int:
+    def encode(self, obj: money.Money) -> int:
         return obj.pence
 
-    def decode(self, data: int) -> values.Money:
-        return values.Money(data)
+    def decode(self, data: int) -> money.Money:
+        return money.Money(data)
 
 
 class FinancialYearAsStr(Transcoding):

@@ -8,6 +8,7 @@ projection's tracking row, so rows and position commit or roll back as one.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import threading
@@ -260,3 +261,13 @@ class PostgresProjectionDatabase(ProjectionDatabase):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def advisory_lock_key(schema: str, name: str) -> int:
+    """The PostgreSQL advisory lock (a signed 64-bit number) that guards ``name`` in ``schema``.
+
+    Every process sharing a database must compute the same number for the same lock, so the
+    formula is fixed: the first 8 bytes of SHA-256 of ``funding-engine/<schema>/<name>``.
+    """
+    digest = hashlib.sha256(f"funding-engine/{schema}/{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

@@ -27,7 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from projections.database import Cursor, PostgresProjectionDatabase, ProjectionDatabase, SQLiteProjectionDatabase
+from projections.database import (
+    Cursor,
+    PostgresProjectionDatabase,
+    ProjectionDatabase,
+    SQLiteProjectionDatabase,
+    advisory_lock_key,
+)
 from projections.unreadable import LogUnreadable, one_line
 
 TRACKING_TABLE = """
@@ -372,7 +378,7 @@ def _worker_locks(database: ProjectionDatabase, names: Sequence[str]) -> Iterato
     if isinstance(database, PostgresProjectionDatabase):
         with database.session() as session:
             for name in names:
-                key = _advisory_key(database.schema, name)
+                key = advisory_lock_key(database.schema, name)
                 row = session.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
                 if not row or not row[0]:
                     raise ProjectionBusy(f"projection {name} is held by another worker; stop that one first")
@@ -418,10 +424,3 @@ def _open_lock_file(path: str) -> int:
     # A file left by an older version (made with the process's umask) becomes owner-only too.
     os.fchmod(descriptor, 0o600)
     return descriptor
-
-
-def _advisory_key(schema: str, name: str) -> int:
-    import hashlib
-
-    digest = hashlib.sha256(f"funding-engine/{schema}/{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)

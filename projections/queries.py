@@ -21,10 +21,9 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from domain.formatting import pounds, utc_text
+from domain.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from projections.database import ProjectionDatabase
 from projections.read_models import DECISION_LOG_COLUMNS, FINANCE_LEDGER_COLUMNS, REQUEST_INDEX_COLUMNS
-
-MAX_LIMIT = 500
 
 
 class InvalidQuery(ValueError):
@@ -43,7 +42,6 @@ POSITION_KEY = (int,)
 TEXT_KEY = (str,)
 REQUEST_KEY = (str, str)
 
-MAX_CURSOR_LENGTH = 500
 # Positions are BIGINT on both stores: a larger number fails in the driver instead of matching nothing.
 MAX_POSITION = 2**63 - 1
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,%d}\Z" % MAX_CURSOR_LENGTH)
@@ -104,8 +102,8 @@ def time_bound(moment: datetime) -> str:
 
 
 def check_limit(limit: int) -> int:
-    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidQuery(f"limit must be from 1 to {MAX_LIMIT}")
+    if type(limit) is not int or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidQuery(f"limit must be from 1 to {MAX_PAGE_SIZE}")
     return limit
 
 

@@ -12,6 +12,7 @@ from api import presenters
 from api.deps import AppDep, allowed
 from api.routes.common import Cursor, Limit
 from api.schemas import DecisionLogResponse, ReconciliationResponse, VerifyResponse
+from domain.limits import DEFAULT_PAGE_SIZE, SHORT_TEXT
 from domain.values import Actor, ClusterId, FinancialYear
 
 router = APIRouter(tags=["audit and finance"])
@@ -26,10 +27,10 @@ def decisions(
     app: AppDep,
     actor: Annotated[Actor, allowed("read_decisions")],
     cluster_id: str | None = None,
-    actor_sub: Annotated[str | None, Query(alias="actor", max_length=200, description="staff id (sub)")] = None,
+    actor_sub: Annotated[str | None, Query(alias="actor", max_length=SHORT_TEXT, description="staff id (sub)")] = None,
     decided_from: Annotated[datetime | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
     decided_to: Annotated[datetime | None, Query(alias="to", description="ISO 8601, inclusive")] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> DecisionLogResponse:
     """Every decision (approve, decline, escalate, council decision, commission, information request), newest first."""

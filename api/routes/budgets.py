@@ -17,6 +17,7 @@ from api.schemas import (
     CommissionRequest,
     CouncilFundResponse,
 )
+from domain.limits import DEFAULT_PAGE_SIZE
 from domain.values import Actor, ClusterId, FinancialYear
 
 router = APIRouter(tags=["budgets"])
@@ -93,7 +94,7 @@ def balances(
     app: AppDep,
     actor: Annotated[Actor, allowed("read_all_balances")],
     financial_year: Annotated[str | None, Query(description="e.g. 2026-27; default: the current year")] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> BalancesResponse:
     """Every cluster's budget for a year, with totals (council, finance)."""

@@ -9,11 +9,15 @@ from uuid import UUID
 from fastapi import Query, Response
 
 from domain.errors import InvalidValue, NotFound
+from domain.limits import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 
 T = TypeVar("T")
 
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size (default 50, at most 500)")]
-Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` from the previous page")]
+Limit = Annotated[
+    int,
+    Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size (default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE})"),
+]
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` from the previous page")]
 
 
 def path_id(parse: Callable[[str], T], value: str, what: str) -> T:

@@ -10,6 +10,7 @@ from api import presenters
 from api.deps import AppDep, allowed
 from api.routes.common import Cursor, Limit, path_id, with_etag
 from api.schemas import ClusterCreateRequest, ClusterListResponse, ClusterResponse
+from domain.limits import DEFAULT_PAGE_SIZE
 from domain.values import Actor, ClusterId, SchoolUrn
 from projections.queries import TEXT_KEY, decode_cursor, encode_cursor
 
@@ -28,7 +29,10 @@ def register_cluster(
 
 @router.get("/clusters", response_model=ClusterListResponse)
 def list_clusters(
-    app: AppDep, actor: Annotated[Actor, allowed("read_cluster")], limit: Limit = 50, cursor: Cursor = None
+    app: AppDep,
+    actor: Annotated[Actor, allowed("read_cluster")],
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
 ) -> ClusterListResponse:
     """Every cluster, by id."""
     clusters = app.list_clusters(actor)

@@ -25,6 +25,7 @@ from api.schemas import (
     WithdrawRequest,
 )
 from domain.funding_request import FundingRequest
+from domain.limits import DEFAULT_PAGE_SIZE
 from domain.values import Actor, RequestStatus
 
 router = APIRouter(prefix="/requests", tags=["funding requests"])
@@ -222,7 +223,7 @@ def list_requests(
     school_urn: str | None = None,
     status: RequestStatus | None = None,
     financial_year: str | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> RequestListResponse:
     """The requests the caller may read, oldest first: a school its own, a lead its cluster's."""

@@ -16,7 +16,8 @@ from uuid import UUID
 from domain.formatting import utc_text
 from domain.funding_request import OPEN_STATUSES, FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund
-from domain.values import DecisionKind, FinancialYear, Money, RequestStatus
+from domain.money import Money
+from domain.values import DecisionKind, FinancialYear, RequestStatus
 from projections.reconciliation.fold import Step
 
 Row = tuple[Any, ...]

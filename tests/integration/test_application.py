@@ -35,16 +35,8 @@ from domain.errors import (
 )
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
-from domain.values import (
-    Actor,
-    ClusterId,
-    DecisionKind,
-    DeclineReasonCode,
-    FinancialYear,
-    Money,
-    RequestStatus,
-    SchoolUrn,
-)
+from domain.money import Money
+from domain.values import Actor, ClusterId, DecisionKind, DeclineReasonCode, FinancialYear, RequestStatus, SchoolUrn
 from funding_engine.application import FundStatement, FundingApplication
 from tests.conftest import STORES
 from tests.support import (

@@ -14,7 +14,8 @@ from uuid import UUID
 import pytest
 
 from domain.errors import InvalidValue, NotFound
-from domain.values import Money, RequestStatus, SchoolUrn
+from domain.money import Money
+from domain.values import RequestStatus, SchoolUrn
 from funding_engine.application import FundingApplication
 from tests.conftest import STORES
 from tests.support import (

@@ -16,7 +16,8 @@ import pytest
 from domain.errors import ConcurrencyConflict, InsufficientFunds
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
-from domain.values import ClusterId, FinancialYear, Money, RequestStatus
+from domain.money import Money
+from domain.values import ClusterId, FinancialYear, RequestStatus
 from funding_engine.application import FundingApplication
 from tests.support import (
     CLUSTER,

@@ -33,7 +33,8 @@ from hypothesis import strategies as st
 from domain.errors import FundingError
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget
-from domain.values import ClusterId, FinancialYear, Money, ProvisionLine, SchoolUrn, SpendLine, TopUpReason
+from domain.money import Money
+from domain.values import ClusterId, FinancialYear, ProvisionLine, SchoolUrn, SpendLine, TopUpReason
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings, SQLiteStore, parse_database_url

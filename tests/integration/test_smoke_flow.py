@@ -1,4 +1,5 @@
-from domain.values import Money, RequestStatus
+from domain.money import Money
+from domain.values import RequestStatus
 from tests.support import CLUSTER, FINANCE, LEAD, YEAR, evidenced_request, set_up_world
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from domain.errors import InsufficientFunds
 from domain.funds import ClusterBudget
-from domain.values import ClusterId, FinancialYear, Money
+from domain.money import Money
+from domain.values import ClusterId, FinancialYear
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings

@@ -80,6 +80,7 @@ from domain.errors import (
 )
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, state_of
+from domain.money import Money
 from domain.values import (
     Actor,
     ClusterId,
@@ -87,7 +88,6 @@ from domain.values import (
     DecisionKind,
     DeclineReasonCode,
     FinancialYear,
-    Money,
     RequestStatus,
     Role,
     SchoolUrn,

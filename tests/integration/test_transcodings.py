@@ -24,6 +24,7 @@ from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEvent, Snap
 from domain.clusters import Cluster, SchoolMembership
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, state_of
+from domain.money import Money
 from domain.values import (
     ClusterId,
     CommissionedService,
@@ -32,7 +33,6 @@ from domain.values import (
     DeclineReasonCode,
     EvidenceDocument,
     FinancialYear,
-    Money,
     ProvisionCategory,
     ProvisionLine,
     RequestStatus,

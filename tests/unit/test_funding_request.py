@@ -27,6 +27,7 @@ from domain.errors import (
 )
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.money import Money
 from domain.values import (
     Actor,
     ClusterId,
@@ -34,7 +35,6 @@ from domain.values import (
     DeclineReasonCode,
     EvidenceDocument,
     FinancialYear,
-    Money,
     ProvisionCategory,
     ProvisionLine,
     RequestStatus,

@@ -11,7 +11,8 @@ import pytest
 
 from domain.errors import AmountNotAllowed, InsufficientFunds, InvalidValue, PaymentExceedsApproved
 from domain.funds import ClusterBudget, CouncilFund, Fund
-from domain.values import Actor, ClusterId, CommissionedService, FinancialYear, Money, SchoolUrn
+from domain.money import Money
+from domain.values import Actor, ClusterId, CommissionedService, FinancialYear, SchoolUrn
 
 YEAR = FinancialYear.parse("2026-27")
 NEXT_YEAR = FinancialYear.parse("2027-28")

@@ -10,10 +10,11 @@ from enum import Enum
 import pytest
 
 from domain.errors import InvalidValue
+from domain.limits import LONG_TEXT
+from domain.money import MAX_AMOUNT, Money, parse_amount, sum_money
+from domain.text import check_text
 from domain.values import (
     ENUMS,
-    LONG_TEXT,
-    MAX_AMOUNT,
     Actor,
     ClusterId,
     CommissionedService,
@@ -21,7 +22,6 @@ from domain.values import (
     DeclineReasonCode,
     EvidenceDocument,
     FinancialYear,
-    Money,
     ProvisionCategory,
     ProvisionLine,
     RequestStatus,
@@ -30,10 +30,7 @@ from domain.values import (
     SpendLine,
     TopUpReason,
     check_pupil_count,
-    check_text,
-    parse_amount,
     parse_enum,
-    sum_money,
 )
 
 # ---------------------------------------------------------------------------------------------
