@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import errors
+from api import docs, errors
 from api.idempotency import Idempotency, answer_recorded_first
 from api.middleware import Authentication, BodyLimit
 from api.routes import audit, budgets, reference, requests
@@ -65,10 +65,13 @@ def create_app(
         description=DESCRIPTION,
         responses=ERROR_RESPONSES,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs, without a CDN
+        redoc_url=None,
     )
     api.state.application = application
     api.state.jwt_secret = jwt_secret
     errors.install(api)
+    docs.install(api)
     api.add_exception_handler(AlreadyAnswered, answer_recorded_first)
     _document_problems_as_problem_json(api)
 

@@ -15,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in ``cwd``, with its default database in ``cwd/var`` (not the project's) unless ``env`` says."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FUNDING_ENGINE_")}
     environment["PYTHONPATH"] = str(ROOT)
+    environment["FUNDING_ENGINE_DATA_DIR"] = str(cwd / "var")
     environment.update(env)
     return subprocess.run([*CLI, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
 

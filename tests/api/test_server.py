@@ -99,7 +99,8 @@ class Server:
         self.port = free_port()
         self.starts += 1
         log = open(self.folder / f"server-{time.time_ns()}.log", "wb")  # noqa: SIM115 - closed with the process
-        settings = dict(self.settings)
+        # The default database and dev mode's files go in this folder, not in the project's var/.
+        settings = {"FUNDING_ENGINE_DATA_DIR": str(self.folder / "var"), **self.settings}
         if self.database_url is not None:
             settings["FUNDING_ENGINE_DATABASE_URL"] = self.database_url
         if self.secret is not None:
@@ -167,7 +168,7 @@ def run_serve(folder: Path, *options: str, **settings: str) -> subprocess.Comple
     return subprocess.run(
         [*CLI, "serve", "--port", str(free_port()), *options],
         cwd=folder,
-        env=environment(**settings),
+        env=environment(**{"FUNDING_ENGINE_DATA_DIR": str(folder / "var"), **settings}),
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,12 +1,26 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from funding_engine.settings import PostgresStore, Settings, SQLiteStore, parse_database_url
 
+ROOT = Path(__file__).resolve().parents[2]
 
-def test_the_default_store_is_a_sqlite_file_under_var(monkeypatch):
+
+def test_the_default_store_is_a_sqlite_file_under_the_projects_var_whatever_the_current_folder(
+    monkeypatch, tmp_path
+):
     monkeypatch.delenv("FUNDING_ENGINE_DATABASE_URL", raising=False)
-    assert Settings().store == SQLiteStore("var/funding.sqlite3")
+    monkeypatch.delenv("FUNDING_ENGINE_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Settings().store == SQLiteStore(str(ROOT / "var" / "funding.sqlite3"))
+
+
+def test_the_data_dir_moves_the_default_store(monkeypatch, tmp_path):
+    monkeypatch.delenv("FUNDING_ENGINE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("FUNDING_ENGINE_DATA_DIR", str(tmp_path / "data"))
+    assert Settings().store == SQLiteStore(str(tmp_path / "data" / "funding.sqlite3"))
 
 
 def test_the_database_url_is_read_from_the_environment(monkeypatch):
@@ -39,7 +53,10 @@ def test_a_postgresql_url_defaults_to_the_public_schema_and_port_5432():
         ("sqlite:///", "needs a file path"),
         ("postgresql://postgres@localhost", "needs a database name"),
         ("postgresql://postgres@localhost:port/funding", "port must be a number"),
-        ("postgresql://postgres@localhost/funding?sslmode=disable", "unsupported PostgreSQL URL option"),
+        ("postgresql://postgres@localhost/funding?ssl_mode=disable", "unsupported PostgreSQL URL option"),
+        ("postgresql://postgres@localhost/funding?sslmode=maybe", "sslmode must be one of"),
+        ("postgresql://postgres@localhost/funding?sslmode=require&sslmode=disable", "more than once"),
+        ("postgresql://postgres@localhost/funding?connect_timeout=soon", "connect_timeout must be"),
         ("postgresql://postgres@localhost/funding?schema=a;drop", "schema must be letters"),
     ],
 )
