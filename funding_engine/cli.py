@@ -22,7 +22,13 @@ from domain.values import FinancialYear, Role
 from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication, FundStatement
 from funding_engine.bootstrap import bootstrap
-from funding_engine.cli_failures import FAILED, describe_failure, probe_database, require_existing_database
+from funding_engine.cli_failures import (
+    FAILED,
+    describe_failure,
+    one_line,
+    probe_database,
+    require_existing_database,
+)
 from funding_engine.cli_operations import (
     CLI_READER,
     run_audit_anchor,
@@ -55,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if getattr(args, "reads_existing_log", False):
             require_existing_database(settings.store)
-        return int(args.handler(args, settings) or 0)
+        status = int(args.handler(args, settings) or 0)
+        # Here, not at exit, so that an output closed early (`| head`) is reported as one.
+        sys.stdout.flush()
+        return status
     except (FundingError, ProjectionError, LogUnreadable) as error:
         print(f"funding-engine: {error}", file=sys.stderr)
         return FAILED
@@ -63,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         failure = describe_failure(error, settings.store if settings is not None else None)
         if failure is None and traceback:
             raise
-        unexpected = f"unexpected error: {type(error).__name__}: {error} (run again with --traceback to report it)"
+        unexpected = f"unexpected error: {type(error).__name__}: {one_line(error)} (--traceback shows where)"
         message, status = failure or (unexpected, FAILED)
         print(f"funding-engine: {message}", file=sys.stderr)
         return status

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 from eventsourcing.persistence import PersistenceError
+from psycopg.conninfo import make_conninfo
 
 from funding_engine.settings import PostgresStore, SQLiteStore, Store, ensure_sqlite_file
 
@@ -69,8 +70,10 @@ def probe_database(store: Store) -> None:
 
 
 def _connect(store: PostgresStore) -> psycopg.Connection[tuple[object, ...]]:
-    timeout = {} if "connect_timeout" in dict(store.options) else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-    return psycopg.connect(store.conninfo(), autocommit=True, **timeout)  # type: ignore[arg-type]
+    conninfo = store.conninfo()
+    if "connect_timeout" not in dict(store.options):
+        conninfo = make_conninfo(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    return psycopg.connect(conninfo, autocommit=True)
 
 
 def describe_failure(error: BaseException, store: Store | None) -> tuple[str, int] | None:
@@ -84,15 +87,15 @@ def describe_failure(error: BaseException, store: Store | None) -> tuple[str, in
         return str(error), FAILED
     if isinstance(error, DATABASE_ERRORS):
         where = store.describe() if store is not None else "the database"
-        return f"cannot use {where}: {_one_line(error)}", FAILED
+        return f"cannot use {where}: {one_line(error)}", FAILED
     if isinstance(error, OSError):
         if error.filename is not None:
-            return f"{error.filename}: {error.strerror or _one_line(error)}", FAILED
-        return _one_line(error), FAILED
+            return f"{error.filename}: {error.strerror or one_line(error)}", FAILED
+        return one_line(error), FAILED
     return None
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
