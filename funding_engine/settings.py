@@ -288,6 +288,14 @@ class Settings(BaseSettings):
             raise ValueError("FUNDING_ENGINE_HEADER_TIMEOUT_SECONDS must be more than 0 and at most 300 (seconds)")
         return value
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_is_named(cls, value: object) -> object:
+        # An empty value would silently mean the current folder: the trap this setting avoids.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("FUNDING_ENGINE_DATA_DIR is empty: name a folder, or unset it for the default")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_is_usable(cls, value: str | None) -> str | None:
