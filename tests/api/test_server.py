@@ -480,6 +480,23 @@ def test_the_sqlite_file_is_created_readable_by_its_owner_only(tmp_path, servers
     assert server.stop() == 0
 
 
+def test_serve_says_which_database_it_serves_and_never_its_password(database_url, tmp_path, servers):
+    from urllib.parse import urlsplit, urlunsplit
+
+    from funding_engine.settings import parse_database_url
+
+    parts = urlsplit(database_url)
+    if parts.scheme.startswith("postgres") and parts.password is None:
+        # The local server trusts its clients: a password is sent, and must never be printed.
+        user_at = f"{parts.username or 'postgres'}:pw-Kq83sLm@"
+        database_url = urlunsplit(parts._replace(netloc=user_at + parts.netloc.rsplit("@", 1)[-1]))
+    server = serve(servers, tmp_path, database_url)
+    assert f"Database: {parse_database_url(database_url).describe()}\n" in server.log
+    password = urlsplit(database_url).password
+    assert password is None or password not in server.log
+    assert server.stop() == 0
+
+
 def test_a_token_printed_by_the_cli_is_accepted_by_the_server(tmp_path, servers):
     server = serve(servers, tmp_path, sqlite_url(tmp_path))
     printed = subprocess.run(
