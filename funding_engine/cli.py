@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"funding-engine: bad settings: {_settings_problems(error)}", file=sys.stderr)
             return 2
         if getattr(args, "reads_existing_log", False):
-            require_existing_database(settings.store)
+            require_existing_database(settings.store, _dev_database_hint(settings))
         status = int(args.handler(args, settings) or 0)
         # Here, not at exit, so that an output closed early (`| head`) is reported as one.
         sys.stdout.flush()
@@ -76,6 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         message, status = failure or (unexpected, FAILED)
         print(f"funding-engine: {message}", file=sys.stderr)
         return status
+
+
+def _dev_database_hint(settings: Settings) -> str:
+    """After `make run`, the demo data a person looks for is in the development server's own file."""
+    dev_database = dev_mode.dev_database(settings)
+    if settings.database_url is not None or not dev_database.is_file():
+        return ""
+    return f" (`serve --dev`'s demo data is in {dev_database}: FUNDING_ENGINE_DATABASE_URL=sqlite:///{dev_database})"
 
 
 def _settings_problems(error: ValidationError) -> str:

@@ -33,15 +33,15 @@ class NoDatabase(Exception):
     """A command that only reads found no database where the settings point."""
 
 
-def require_existing_database(store: Store) -> None:
-    """Raise ``NoDatabase`` unless ``store`` holds an event log (creating nothing)."""
+def require_existing_database(store: Store, hint: str = "") -> None:
+    """Raise ``NoDatabase`` unless ``store`` holds an event log (creating nothing); ``hint`` ends the line."""
     if isinstance(store, SQLiteStore):
         if store.path == ":memory:" or store.path.startswith("file:") or Path(store.path).exists():
             return
         raise NoDatabase(
             f"there is no database at {os.path.abspath(store.path)}: nothing has been recorded there. "
             "Create one with `funding-engine demo` or `funding-engine serve`, or point "
-            "FUNDING_ENGINE_DATABASE_URL (or FUNDING_ENGINE_DATA_DIR) at the one you meant"
+            f"FUNDING_ENGINE_DATABASE_URL (or FUNDING_ENGINE_DATA_DIR) at the one you meant{hint}"
         )
     with _connect(store) as connection:
         row = connection.execute(

@@ -136,7 +136,7 @@ def parse_database_url(url: str) -> Store:
             raise ValueError("a SQLite URL has no host: use sqlite:///relative/path or sqlite:////absolute/path")
         path = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
         if not path:
-            raise ValueError("a SQLite URL needs a file path, e.g. sqlite:///var/funding.sqlite3")
+            raise ValueError("a SQLite URL needs a file path, e.g. sqlite:////srv/funding/funding.sqlite3")
         return SQLiteStore(path)
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         dbname = unquote(parts.path.lstrip("/"))

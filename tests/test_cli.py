@@ -517,3 +517,16 @@ def test_token_never_uses_the_dev_servers_secret_when_a_database_is_configured(t
 
     assert result.returncode == 2
     assert "FUNDING_ENGINE_JWT_SECRET is not set" in result.stderr and result.stdout == ""
+
+
+def test_after_make_run_a_missing_database_points_at_the_dev_servers_demo_data(tmp_path):
+    leave_a_dev_servers_files(tmp_path, SECRET)
+    dev_database = tmp_path / "var" / "dev.sqlite3"
+
+    result = run(["balances", "--year", "2026-27"], tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        f" (`serve --dev`'s demo data is in {dev_database}: FUNDING_ENGINE_DATABASE_URL=sqlite:///{dev_database})\n"
+    )
+    assert result.stderr.count("\n") == 1
