@@ -71,7 +71,6 @@ def create_app(
     api.state.application = application
     api.state.jwt_secret = jwt_secret
     errors.install(api)
-    docs.install(api)
     api.add_exception_handler(AlreadyAnswered, answer_recorded_first)
     _document_problems_as_problem_json(api)
 
@@ -82,6 +81,7 @@ def create_app(
 
     for router in (reference.router, budgets.router, requests.router, audit.router):
         api.include_router(router)
+    docs.install(api)  # after the API's routes, which every request is matched against first
 
     if application.read_side is None:
         raise RuntimeError("the API needs the read models (build the application with bootstrap())")
