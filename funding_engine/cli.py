@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     anchor.add_argument(
         "--to", type=Path, default=None, help="a new file, or a folder (default: FUNDING_ENGINE_AUDIT_ANCHOR_DIR)"
     )
-    anchor.set_defaults(handler=run_audit_anchor, reads_existing_log=True)
+    anchor.set_defaults(handler=run_audit_anchor)  # checks its target, then the log
     return parser
 
 

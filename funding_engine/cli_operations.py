@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from domain.values import Actor
 from funding_engine.bootstrap import bootstrap, start_anchoring
+from funding_engine.cli_failures import require_existing_database
 from funding_engine.reconciliation_report import print_reconciliation
 from funding_engine.settings import Settings
 from projections.engine import ProjectionBusy
@@ -141,6 +142,14 @@ def run_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
+    if args.to is None and settings.audit_anchor_dir is None:
+        # Said before whether there is a log to anchor: it is what the command was not told.
+        print(
+            "funding-engine: say where to write the anchor (--to FILE|DIR, or FUNDING_ENGINE_AUDIT_ANCHOR_DIR)",
+            file=sys.stderr,
+        )
+        return 1
+    require_existing_database(settings.store)
     with bootstrap(settings) as app:
         anchor, path = app.anchor_audit_chain(CLI_AUDITOR, args.to)
     # Printed as well, so it can be copied into the minutes of a meeting or an email to the auditor.
