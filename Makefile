@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run PORT=9000` (or PORT in the environment) serves on another port.
+PORT ?= 8000
 
 .PHONY: run test bench bench-full demo clean
 
@@ -13,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/funding-engine serve --dev
+	$(BIN)/funding-engine serve --dev --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import errors
+from api import docs, errors
 from api.idempotency import Idempotency, answer_recorded_first
 from api.middleware import Authentication, BodyLimit
 from api.routes import audit, budgets, reference, requests
@@ -65,6 +65,8 @@ def create_app(
         description=DESCRIPTION,
         responses=ERROR_RESPONSES,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs, without a CDN
+        redoc_url=None,
     )
     api.state.application = application
     api.state.jwt_secret = jwt_secret
@@ -79,6 +81,7 @@ def create_app(
 
     for router in (reference.router, budgets.router, requests.router, audit.router):
         api.include_router(router)
+    docs.install(api)  # after the API's routes, which every request is matched against first
 
     if application.read_side is None:
         raise RuntimeError("the API needs the read models (build the application with bootstrap())")

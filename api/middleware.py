@@ -93,7 +93,7 @@ class BodyLimit:
                 scope, receive, send
             )
             return
-        await self.app(scope, replay_receive(body), send)
+        await self.app(scope, replay_receive(body, then=receive), send)
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:
@@ -112,7 +112,10 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def replay_receive(body: bytes) -> Receive:
+def replay_receive(body: bytes, then: Receive | None = None) -> Receive:
+    """``receive`` for the app once the body has been read: the body, then what the client does
+    next (``then``; without it, a disconnect). A streamed answer (a file) waits on ``receive`` to
+    learn of a disconnect, and stops sending at a false one."""
     sent = False
 
     async def receive() -> Message:
@@ -120,6 +123,8 @@ def replay_receive(body: bytes) -> Receive:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
+        if then is not None:
+            return await then()
         return {"type": "http.disconnect"}
 
     return receive

@@ -1,63 +1,125 @@
 """The ``funding-engine`` command line.
 
 Settings come from the environment (``FUNDING_ENGINE_DATABASE_URL``); a bad setting stops the
-command with a one-line explanation and exit status 2, before anything connects.
+command with a one-line explanation and exit status 2, before anything connects. Any other failure
+a person can act on is one line and exit status 1 or more (``funding_engine.cli_failures``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from domain.errors import FundingError
-from domain.values import Actor, FinancialYear, Role
+from domain.values import FinancialYear, Role
 from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication, FundStatement
-from funding_engine.bootstrap import bootstrap, start_anchoring
-from funding_engine.reconciliation_report import print_reconciliation
+from funding_engine.bootstrap import bootstrap
+from funding_engine.cli_failures import (
+    FAILED,
+    describe_failure,
+    one_line,
+    probe_database,
+    require_existing_database,
+)
+from funding_engine.cli_operations import (
+    CLI_READER,
+    run_audit_anchor,
+    run_audit_verify,
+    run_ledger,
+    run_projection_rebuild,
+    run_projection_status,
+    run_projection_worker,
+    run_reconcile,
+)
 from funding_engine.settings import GENERATE_A_SECRET, Settings
-from projections.engine import ProjectionBusy, ProjectionError
+from projections.engine import ProjectionError
 from projections.unreadable import LogUnreadable
-
-# The command line is an operator's tool on the server itself. It reads as finance (balances,
-# reconciliation, ledger) or as the council (audit); none of these readers is recorded on an event.
-CLI_READER = Actor.finance("funding-engine-cli")
-CLI_AUDITOR = Actor.council("funding-engine-cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return 0
+    settings: Settings | None = None
+    traceback = False
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        traceback = args.traceback
+        if not hasattr(args, "handler"):
+            parser.print_help()
+            return 0
+        try:
+            settings = Settings()
+        except ValidationError as error:
+            print(f"funding-engine: bad settings: {_settings_problems(error)}", file=sys.stderr)
+            return 2
+        if getattr(args, "reads_existing_log", False):
+            require_existing_database(settings.store, _dev_database_hint(settings))
+        status = int(args.handler(args, settings) or 0)
+        # Here, not at exit, so that an output closed early (`| head`) is reported as one.
+        sys.stdout.flush()
+        return status
+    except (FundingError, ProjectionError, LogUnreadable) as error:
+        print(f"funding-engine: {error}", file=sys.stderr)
+        return FAILED
+    except (Exception, KeyboardInterrupt) as error:
+        failure = describe_failure(error, settings.store if settings is not None else None)
+        if failure is None and traceback:
+            raise
+        unexpected = f"unexpected error: {type(error).__name__}: {one_line(error)} (--traceback shows where)"
+        message, status = failure or (unexpected, FAILED)
+        print(f"funding-engine: {message}", file=sys.stderr)
+        return status
+
+
+def _dev_database_hint(settings: Settings) -> str:
+    """After `make run`, the demo data a person looks for is in the development server's own file."""
+    dev_database = dev_mode.dev_database(settings)
+    if settings.database_url is not None or not dev_database.is_file():
+        return ""
+    return f" (`serve --dev`'s demo data is in {dev_database}: FUNDING_ENGINE_DATABASE_URL=sqlite:///{dev_database})"
+
+
+def _settings_problems(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+
+
+def _version() -> str:
+    try:
+        return metadata.version("funding-engine")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def _database_in_use() -> str:
+    """For --help: the database a command would use here, as settings name it (never a password)."""
     try:
         settings = Settings()
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
-        print(f"funding-engine: bad settings: {problems}", file=sys.stderr)
-        return 2
-    try:
-        return int(args.handler(args, settings) or 0)
-    except (FundingError, ProjectionError, LogUnreadable) as error:
-        print(f"funding-engine: {error}", file=sys.stderr)
-        return 1
+        return f"none: the settings are refused ({_settings_problems(error)})"
+    configured = "FUNDING_ENGINE_DATABASE_URL" if settings.database_url is not None else "the default"
+    return f"{settings.store.describe()} ({configured})"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="funding-engine",
         description="SEND top-up funding engine: decide, fund, audit and reconcile top-up funding.",
-        epilog="Settings: FUNDING_ENGINE_DATABASE_URL (default sqlite:///var/funding.sqlite3).",
+        epilog=(
+            f"Database in use: {_database_in_use()}. Set FUNDING_ENGINE_DATABASE_URL (sqlite:///path or "
+            "postgresql://user@host:5432/dbname) to choose another; unset, it is funding.sqlite3 in "
+            "FUNDING_ENGINE_DATA_DIR, else in the project's var/ folder, whatever the current folder."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"funding-engine {_version()}")
+    parser.add_argument(
+        "--traceback", action="store_true", help="on an unexpected error, show Python's traceback (for a bug report)"
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -67,19 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     balances = commands.add_parser("balances", help="print every cluster's budget and the council fund for a year")
     balances.add_argument("--year", type=_year, default=None, help="financial year, e.g. 2026-27 (default: current)")
-    balances.set_defaults(handler=run_balances)
+    balances.set_defaults(handler=run_balances, reads_existing_log=True)
 
     serve = commands.add_parser("serve", help="serve the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     serve.add_argument(
         "--dev",
         action="store_true",
         help=(
-            f"development only: serve the demo data from its own file ({dev_mode.DEV_DATABASE_PATH}) with a fresh "
-            "throwaway token secret, and print demo tokens; refused when a database, token secret or "
-            "audit key is configured"
+            f"development only: serve the demo data from its own file ({dev_mode.DEV_DATABASE_FILE} in the data "
+            "folder) with a fresh throwaway token secret, and print demo tokens; refused when a database, "
+            "token secret or audit key is configured"
         ),
     )
     serve.set_defaults(handler=run_serve)
@@ -108,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--poll", type=float, default=0.2, help="seconds between polls when idle (default 0.2)")
     worker.set_defaults(handler=run_projection_worker)
     status = projection_commands.add_parser("status", help="position and lag of each read model")
-    status.set_defaults(handler=run_projection_status)
+    status.set_defaults(handler=run_projection_status, reads_existing_log=True)
     rebuild = projection_commands.add_parser("rebuild", help="drop a read model and rebuild it from the log")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
     rebuild.add_argument(
@@ -116,18 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild the audit chain even though it reports tampering (this re-chains the altered log)",
     )
-    rebuild.set_defaults(handler=run_projection_rebuild)
+    rebuild.set_defaults(handler=run_projection_rebuild, reads_existing_log=True)
 
     finance = commands.add_parser("finance", help="reconciliation and the ledger")
     finance_commands = finance.add_subparsers(title="finance commands", metavar="ACTION", required=True)
     reconcile = finance_commands.add_parser("reconcile", help="read models against the log; exit 1 if they differ")
     reconcile.add_argument("--year", type=_year, required=True, help="financial year, e.g. 2026-27")
-    reconcile.set_defaults(handler=run_reconcile)
+    reconcile.set_defaults(handler=run_reconcile, reads_existing_log=True)
     ledger = finance_commands.add_parser("ledger", help="every money movement of a year")
     ledger.add_argument("--year", type=_year, required=True, help="financial year, e.g. 2026-27")
     ledger.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
     ledger.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
-    ledger.set_defaults(handler=run_ledger)
+    ledger.set_defaults(handler=run_ledger, reads_existing_log=True)
 
     audit = commands.add_parser("audit", help="the tamper-evident audit chain")
     audit_commands = audit.add_subparsers(title="audit commands", metavar="ACTION", required=True)
@@ -140,14 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="an anchor file, or a folder of them (default: FUNDING_ENGINE_AUDIT_ANCHOR_DIR, if set)",
     )
-    verify.set_defaults(handler=run_audit_verify)
+    verify.set_defaults(handler=run_audit_verify, reads_existing_log=True)
     anchor = audit_commands.add_parser(
         "anchor", help="write the chain's head (position, hash, time, HMAC) to a file or folder outside the database"
     )
     anchor.add_argument(
         "--to", type=Path, default=None, help="a new file, or a folder (default: FUNDING_ENGINE_AUDIT_ANCHOR_DIR)"
     )
-    anchor.set_defaults(handler=run_audit_anchor)
+    anchor.set_defaults(handler=run_audit_anchor)  # checks its target, then the log
     return parser
 
 
@@ -156,6 +218,12 @@ def _year(value: str) -> FinancialYear:
         return FinancialYear.parse(value)
     except FundingError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {value!r}")
+    return int(value)
 
 
 def _positive_minutes(value: str) -> int:
@@ -198,7 +266,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         if refused:
             print(f"funding-engine: {refused}", file=sys.stderr)
             return 2
-        dev_mode.start(args.host, args.port)
+        dev_mode.start(settings, args.host, args.port)
     elif settings.jwt_secret is None:
         print(
             "funding-engine: FUNDING_ENGINE_JWT_SECRET is not set; set a secret of 32+ characters "
@@ -207,6 +275,9 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    else:
+        probe_database(settings.store)
+        print(f"Database: {settings.store.describe()}", flush=True)
     # Uvicorn drains and closes on SIGTERM, then re-raises the signal for the handler it found;
     # under the default handler a clean stop would end with status -15. A stop that was asked for
     # is a success: exit 0 (this also covers a SIGTERM that arrives before uvicorn is listening).
@@ -234,7 +305,16 @@ def _exit_cleanly(signal_number: int, frame: object) -> None:
 def run_token(args: argparse.Namespace, settings: Settings) -> int:
     from api.auth import issue_token
 
-    if settings.jwt_secret is None:
+    if settings.jwt_secret is not None:
+        secret = settings.jwt_secret.get_secret_value()
+    elif development := dev_mode.secret_for_tokens(settings):
+        secret, file = development
+        print(
+            f"funding-engine: signed with the development server's throwaway secret ({file}): only "
+            "`serve --dev` accepts this token; set FUNDING_ENGINE_JWT_SECRET to sign for a real server",
+            file=sys.stderr,
+        )
+    else:
         print(
             f"funding-engine: FUNDING_ENGINE_JWT_SECRET is not set (generate one with: {GENERATE_A_SECRET})",
             file=sys.stderr,
@@ -250,7 +330,7 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         token = issue_token(
-            settings.jwt_secret.get_secret_value(),
+            secret,
             role=args.role,
             sub=args.sub,
             school_urn=args.school_urn,
@@ -261,128 +341,6 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
         print(f"funding-engine: {error}", file=sys.stderr)
         return 2
     print(token)
-    return 0
-
-
-def run_projection_worker(args: argparse.Namespace, settings: Settings) -> int:
-    stop = threading.Event()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signal_number, lambda *_: stop.set())
-    with bootstrap(settings) as app:
-        start_anchoring(app, settings)
-        projector = app.read_side.projector  # type: ignore[union-attr]
-        names = ", ".join(projector.projections)
-        print(f"projection worker on {settings.store.describe()}: {names}", flush=True)
-        applied = 0
-
-        def report(count: int) -> None:
-            nonlocal applied
-            applied += count
-            print(f"applied {count} events (total {applied}); log head {projector.source.head()}", flush=True)
-
-        try:
-            projector.run_worker(poll_interval=args.poll, stop=stop, on_batch=report)
-        except ProjectionBusy as error:
-            print(f"funding-engine: {error}", file=sys.stderr)
-            return 1
-    print("projection worker stopped", flush=True)
-    return 0
-
-
-def run_projection_status(args: argparse.Namespace, settings: Settings) -> int:
-    with bootstrap(settings) as app:
-        statuses = app.read_side.projector.status()  # type: ignore[union-attr]
-    width = max(len(status.name) for status in statuses)
-    print(f"{'projection':<{width}}  {'position':>10}  {'head':>10}  {'lag':>8}")
-    for status in statuses:
-        print(f"{status.name:<{width}}  {status.position:>10}  {status.head:>10}  {status.lag:>8}")
-    return 0
-
-
-def run_projection_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    with bootstrap(settings) as app:
-        projector = app.read_side.projector  # type: ignore[union-attr]
-        names = [args.name] if args.name else list(projector.projections)
-        unknown = [name for name in names if name not in projector.projections]
-        if unknown:
-            print(f"funding-engine: no projection called {unknown[0]}; known: {', '.join(projector.projections)}",
-                  file=sys.stderr)
-            return 2
-        if "audit_chain" in names and not args.force:
-            # Re-chaining an altered log would make it verify again and hide the alteration.
-            result = app.verify_audit_chain(CLI_AUDITOR).chain
-            if not result.ok:
-                print(
-                    f"funding-engine: the audit chain reports an alteration at position {result.first_bad_position}; "
-                    "rebuilding it would hide that. Investigate first; --force rebuilds anyway.",
-                    file=sys.stderr,
-                )
-                return 1
-        for name in names:
-            started = time.perf_counter()
-            try:
-                count = projector.rebuild(name, progress=_progress_bar(name))
-            except ProjectionBusy as error:
-                print(f"\nfunding-engine: {error}", file=sys.stderr)
-                return 1
-            seconds = time.perf_counter() - started
-            rate = count / seconds if seconds > 0 else 0.0
-            print(f"\rrebuilt {name}: {count} events in {seconds:.2f}s ({rate:,.0f} events/s)" + " " * 20,
-                  file=sys.stderr)
-    return 0
-
-
-def _progress_bar(name: str, width: int = 30) -> Callable[[int, int], None]:
-    def show(done: int, total: int) -> None:
-        filled = width if total == 0 else width * done // total
-        percent = 100 if total == 0 else 100 * done // total
-        bar = "#" * filled + "." * (width - filled)
-        print(f"\r{name:<18} [{bar}] {percent:3d}% {done}/{total} events", end="", file=sys.stderr, flush=True)
-
-    return show
-
-
-def run_reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    with bootstrap(settings) as app:
-        result = app.reconcile(CLI_READER, args.year)
-    print_reconciliation(result, sys.stdout)
-    return 0 if result.consistent else 1
-
-
-def run_ledger(args: argparse.Namespace, settings: Settings) -> int:
-    with bootstrap(settings) as app:
-        if args.output == "-":
-            app.write_ledger_csv(CLI_READER, args.year, sys.stdout)
-            return 0
-        with open(args.output, "w", newline="", encoding="utf-8") as out:
-            count = app.write_ledger_csv(CLI_READER, args.year, out)
-    print(f"wrote {count} ledger lines for {args.year} to {args.output}", file=sys.stderr)
-    return 0
-
-
-def run_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    with bootstrap(settings) as app:
-        report = app.verify_audit_chain(CLI_AUDITOR, args.anchor)
-    chain = report.chain
-    print(f"ok: {'true' if report.ok else 'false'}")
-    print(f"events_checked: {chain.events_checked}")
-    print(f"head: {chain.head}")
-    print(f"first_bad_position: {'null' if chain.first_bad_position is None else chain.first_bad_position}")
-    print(f"snapshots_checked: {report.snapshots.checked}")
-    for bad in report.snapshots.bad:
-        print(f"bad snapshot: {bad.aggregate_id} version {bad.version}: {bad.problem}")
-    for check in report.anchors:
-        where = f" (position {check.anchor.position})" if check.anchor else ""
-        print(f"anchor {check.source}{where}: {'ok' if check.ok else 'FAILED: ' + str(check.problem)}")
-    return 0 if report.ok else 1
-
-
-def run_audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
-    with bootstrap(settings) as app:
-        anchor, path = app.anchor_audit_chain(CLI_AUDITOR, args.to)
-    # Printed as well, so it can be copied into the minutes of a meeting or an email to the auditor.
-    print(json.dumps(anchor.fields(), indent=2))
-    print(f"wrote the anchor to {path}", file=sys.stderr)
     return 0
 
 

@@ -1,23 +1,27 @@
 """Settings, read once from the environment at start-up and validated with a clear message.
 
-Only ``FUNDING_ENGINE_*`` variables are read. Nothing here connects to anything: the composition
+Only ``FUNDING_ENGINE_*`` variables are read (and ``XDG_DATA_HOME`` to find the default data folder
+of an engine installed outside a checkout). Nothing here connects to anything: the composition
 root (``funding_engine.bootstrap``) does that, when asked.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DATABASE_URL = "sqlite:///var/funding.sqlite3"
+# The default database is this file in the data folder (see ``default_data_dir``).
+DATABASE_FILE = "funding.sqlite3"
 # Twelve hours: a working day with margin. A token cannot be revoked, so its lifetime is the
 # window in which a leaked one works.
 DEFAULT_TOKEN_MAX_LIFETIME_MINUTES = 720
@@ -36,7 +40,28 @@ class SQLiteStore:
         }
 
     def describe(self) -> str:
-        return f"SQLite file {self.path}"
+        return f"SQLite file {self.path if self.path == ':memory:' else os.path.abspath(self.path)}"
+
+
+# libpq connection parameters a PostgreSQL URL may carry (``?sslmode=verify-full&sslrootcert=...``),
+# as managed PostgreSQL services ask for them; every connection the engine opens passes them on as
+# given. Host, port, user, password and database come from the URL's own parts; anything else is
+# refused, so a misspelt option stops the start instead of being ignored.
+# fmt: off
+LIBPQ_OPTIONS = frozenset({
+    "sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl", "sslcrldir", "sslsni",
+    "sslnegotiation", "sslcertmode", "ssl_min_protocol_version", "ssl_max_protocol_version",
+    "channel_binding", "require_auth", "gssencmode", "krbsrvname", "gsslib", "gssdelegation",
+    "requirepeer", "passfile", "hostaddr", "connect_timeout", "application_name",
+    "fallback_application_name", "target_session_attrs", "load_balance_hosts", "options",
+    "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+})
+# fmt: on
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# Where the library's PostgreSQL factory (funding_engine/postgres_factory.py) finds them.
+LIBPQ_OPTIONS_VARIABLE = "FUNDING_ENGINE_LIBPQ_OPTIONS"
+# Shown only as set or not: they may be secrets or name where the secrets are.
+_UNSHOWN_OPTIONS = frozenset({"sslpassword", "passfile", "sslkey"})
 
 
 @dataclass(frozen=True)
@@ -49,8 +74,19 @@ class PostgresStore:
     schema: str
     pool_size: int = 5
     max_overflow: int = 10
+    # (name, value) pairs from LIBPQ_OPTIONS, in the URL's order.
+    options: tuple[tuple[str, str], ...] = ()
 
     def library_env(self) -> dict[str, str]:
+        extra: dict[str, str] = {}
+        if self.options:
+            # The library's own factory connects with host, port, user, password and dbname only.
+            from psycopg.conninfo import make_conninfo
+
+            extra = {
+                "PERSISTENCE_MODULE": "funding_engine.postgres_factory:PostgresFactory",
+                LIBPQ_OPTIONS_VARIABLE: make_conninfo(**dict(self.options)),
+            }
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_HOST": self.host,
@@ -63,25 +99,36 @@ class PostgresStore:
             "POSTGRES_MAX_OVERFLOW": str(self.max_overflow),
             "POSTGRES_CONNECT_TIMEOUT": "10",
             "POSTGRES_LOCK_TIMEOUT": "30",
+            **extra,
         }
 
     def conninfo(self) -> str:
         from psycopg.conninfo import make_conninfo
 
         return make_conninfo(
-            host=self.host, port=self.port, user=self.user, password=self.password or None, dbname=self.dbname
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname=self.dbname,
+            **dict(self.options),
         )
 
     def describe(self) -> str:
-        return f"PostgreSQL database {self.dbname} on {self.host}:{self.port}, schema {self.schema}"
+        """Where the log is, for a person: never the password."""
+        described = f"PostgreSQL database {self.dbname} on {self.host}:{self.port}, schema {self.schema}"
+        if self.options:
+            shown = (f"{name}=***" if name in _UNSHOWN_OPTIONS else f"{name}={value}" for name, value in self.options)
+            described += f" ({', '.join(shown)})"
+        return described
 
 
 Store = SQLiteStore | PostgresStore
 
 
 def parse_database_url(url: str) -> Store:
-    """``sqlite:///relative.sqlite3``, ``sqlite:////absolute.sqlite3``, ``sqlite:///:memory:``,
-    or ``postgresql://user:password@host:port/dbname[?schema=name]``."""
+    """``sqlite:///relative.sqlite3`` (to the current folder), ``sqlite:////absolute.sqlite3``,
+    ``sqlite:///:memory:``, or ``postgresql://user:password@host:port/dbname[?schema=name&sslmode=...]``."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
@@ -89,7 +136,7 @@ def parse_database_url(url: str) -> Store:
             raise ValueError("a SQLite URL has no host: use sqlite:///relative/path or sqlite:////absolute/path")
         path = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
         if not path:
-            raise ValueError("a SQLite URL needs a file path, e.g. sqlite:///var/funding.sqlite3")
+            raise ValueError("a SQLite URL needs a file path, e.g. sqlite:////srv/funding/funding.sqlite3")
         return SQLiteStore(path)
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         dbname = unquote(parts.path.lstrip("/"))
@@ -99,13 +146,22 @@ def parse_database_url(url: str) -> Store:
             port = parts.port or 5432
         except ValueError:
             raise ValueError("the PostgreSQL port must be a number") from None
-        query = parse_qs(parts.query)
-        unknown = sorted(set(query) - {"schema"})
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        names = [name for name, _ in query]
+        unknown = sorted(set(names) - LIBPQ_OPTIONS - {"schema"})
         if unknown:
-            raise ValueError(f"unsupported PostgreSQL URL option(s): {', '.join(unknown)} (only 'schema')")
-        schema = query.get("schema", ["public"])[0]
+            raise ValueError(
+                f"unsupported PostgreSQL URL option(s): {', '.join(unknown)} "
+                "(known: schema and libpq's connection options, e.g. sslmode, sslrootcert, connect_timeout)"
+            )
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"a PostgreSQL URL option is given more than once: {', '.join(repeated)}")
+        given = dict(query)
+        schema = given.pop("schema", "public")
         if not schema.replace("_", "").isalnum():
             raise ValueError("the PostgreSQL schema must be letters, digits and underscores")
+        _check_libpq_options(given)
         return PostgresStore(
             host=parts.hostname or "localhost",
             port=port,
@@ -113,10 +169,21 @@ def parse_database_url(url: str) -> Store:
             password=unquote(parts.password or ""),
             dbname=dbname,
             schema=schema,
+            options=tuple(given.items()),
         )
     raise ValueError(
         f"FUNDING_ENGINE_DATABASE_URL must start with sqlite:/// or postgresql://, got {scheme or 'no scheme'}://..."
     )
+
+
+def _check_libpq_options(options: dict[str, str]) -> None:
+    """Refuse now what libpq would refuse at the first connection, for the options people mistype."""
+    sslmode = options.get("sslmode")
+    if sslmode is not None and sslmode not in SSL_MODES:
+        raise ValueError(f"sslmode must be one of {', '.join(SSL_MODES)}")
+    timeout = options.get("connect_timeout")
+    if timeout is not None and not timeout.isdigit():
+        raise ValueError("connect_timeout must be a whole number of seconds")
 
 
 MIN_SECRET_LENGTH = 32
@@ -146,7 +213,7 @@ def secret_weakness(secret: str) -> str | None:
         return f"has too little variety: fewer than {MIN_SECRET_DISTINCT_CHARACTERS} different characters"
     if _repeats_a_shorter_string(secret):
         return "has too little variety: it repeats a shorter string"
-    steps = [ord(after) - ord(before) for before, after in zip(secret, secret[1:])]
+    steps = [ord(after) - ord(before) for before, after in itertools.pairwise(secret)]
     if min(_shannon_bits(secret), _shannon_bits(steps)) < MIN_SECRET_BITS:
         return "has too little variety: it looks like a pattern rather than a random string"
     return None
@@ -168,7 +235,10 @@ class Settings(BaseSettings):
     # A refused value is not repeated in the error: it may be a secret, or a URL with a password.
     model_config = SettingsConfigDict(env_prefix="FUNDING_ENGINE_", extra="ignore", hide_input_in_errors=True)
 
-    database_url: str = DEFAULT_DATABASE_URL
+    # Unset: the SQLite file DATABASE_FILE in the data folder, wherever the command is run from.
+    database_url: str | None = None
+    # The folder of the default database and of development mode's files; unset: default_data_dir().
+    data_dir: Path | None = None
     # "inline": the application catches read models up itself; "worker": a separate
     # `funding-engine projections run` process does, and queries wait for it (see read_side.py).
     projections: Literal["inline", "worker"] = "inline"
@@ -218,15 +288,44 @@ class Settings(BaseSettings):
             raise ValueError("FUNDING_ENGINE_HEADER_TIMEOUT_SECONDS must be more than 0 and at most 300 (seconds)")
         return value
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_is_named(cls, value: object) -> object:
+        # An empty value would silently mean the current folder: the trap this setting avoids.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("FUNDING_ENGINE_DATA_DIR is empty: name a folder, or unset it for the default")
+        return value
+
     @field_validator("database_url")
     @classmethod
-    def _database_url_is_usable(cls, value: str) -> str:
-        parse_database_url(value)
+    def _database_url_is_usable(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_database_url(value)
         return value
 
     @property
+    def data_folder(self) -> Path:
+        return Path(os.path.abspath(self.data_dir if self.data_dir is not None else default_data_dir()))
+
+    @property
     def store(self) -> Store:
+        if self.database_url is None:
+            return SQLiteStore(str(self.data_folder / DATABASE_FILE))
         return parse_database_url(self.database_url)
+
+
+def default_data_dir() -> Path:
+    """Where the default database lives when neither FUNDING_ENGINE_DATABASE_URL nor _DATA_DIR says.
+
+    Found from where the engine is installed, never from the current folder, so a command run
+    from another folder reads the same log instead of quietly starting an empty one. In a checkout
+    (``make run`` installs it there, editable) that is the checkout's ``var/``; an engine installed
+    from a wheel has no checkout and uses the platform's data folder.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "var"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "funding-engine"
 
 
 def ensure_sqlite_file(path: str) -> None:

@@ -220,6 +220,14 @@ class _PostgresCursor:
                 self._pipelined = outer
 
 
+def _with_search_path(conninfo: str, schema: str) -> str:
+    """libpq ``options`` that set the search path, keeping any the database URL gave."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(conninfo).get("options")
+    return f"{given} -c search_path={schema}" if given else f"-c search_path={schema}"
+
+
 class PostgresProjectionDatabase(ProjectionDatabase):
     kind = "postgres"
 
@@ -232,7 +240,7 @@ class PostgresProjectionDatabase(ProjectionDatabase):
             conninfo,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": False, "options": f"-c search_path={schema}"},
+            kwargs={"autocommit": False, "options": _with_search_path(conninfo, schema)},
             open=True,
         )
 
@@ -253,7 +261,8 @@ class PostgresProjectionDatabase(ProjectionDatabase):
         """A dedicated connection for the life of a worker (it holds the worker's advisory lock)."""
         import psycopg
 
-        connection = psycopg.connect(self.conninfo, autocommit=True, options=f"-c search_path={self.schema}")
+        options = _with_search_path(self.conninfo, self.schema)
+        connection = psycopg.connect(self.conninfo, autocommit=True, options=options)
         try:
             yield connection
         finally:

@@ -1,4 +1,4 @@
-"""Every row of ../shared/API.md over HTTP, on SQLite and on PostgreSQL.
+"""Every row of docs/API.md, the HTTP contract of record, over HTTP, on SQLite and on PostgreSQL.
 
 Each test drives the FastAPI app in-process (``TestClient``) over a ``FundingApplication`` built by
 ``bootstrap``; statuses, problem ``type`` values, ETags, money formats and the log position (for

@@ -99,7 +99,8 @@ class Server:
         self.port = free_port()
         self.starts += 1
         log = open(self.folder / f"server-{time.time_ns()}.log", "wb")  # noqa: SIM115 - closed with the process
-        settings = dict(self.settings)
+        # The default database and dev mode's files go in this folder, not in the project's var/.
+        settings = {"FUNDING_ENGINE_DATA_DIR": str(self.folder / "var"), **self.settings}
         if self.database_url is not None:
             settings["FUNDING_ENGINE_DATABASE_URL"] = self.database_url
         if self.secret is not None:
@@ -167,7 +168,7 @@ def run_serve(folder: Path, *options: str, **settings: str) -> subprocess.Comple
     return subprocess.run(
         [*CLI, "serve", "--port", str(free_port()), *options],
         cwd=folder,
-        env=environment(**settings),
+        env=environment(**{"FUNDING_ENGINE_DATA_DIR": str(folder / "var"), **settings}),
         capture_output=True,
         text=True,
         timeout=60,
@@ -476,6 +477,23 @@ def test_the_sqlite_file_is_created_readable_by_its_owner_only(tmp_path, servers
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     for companion in (tmp_path / "data").glob("funding.sqlite3-*"):  # WAL and shared memory
         assert stat.S_IMODE(companion.stat().st_mode) & 0o077 == 0, companion
+    assert server.stop() == 0
+
+
+def test_serve_says_which_database_it_serves_and_never_its_password(database_url, tmp_path, servers):
+    from urllib.parse import urlsplit, urlunsplit
+
+    from funding_engine.settings import parse_database_url
+
+    parts = urlsplit(database_url)
+    if parts.scheme.startswith("postgres") and parts.password is None:
+        # The local server trusts its clients: a password is sent, and must never be printed.
+        user_at = f"{parts.username or 'postgres'}:pw-Kq83sLm@"
+        database_url = urlunsplit(parts._replace(netloc=user_at + parts.netloc.rsplit("@", 1)[-1]))
+    server = serve(servers, tmp_path, database_url)
+    assert f"Database: {parse_database_url(database_url).describe()}\n" in server.log
+    password = urlsplit(database_url).password
+    assert password is None or password not in server.log
     assert server.stop() == 0
 
 

@@ -1,12 +1,24 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from funding_engine.settings import PostgresStore, Settings, SQLiteStore, parse_database_url
 
+ROOT = Path(__file__).resolve().parents[2]
 
-def test_the_default_store_is_a_sqlite_file_under_var(monkeypatch):
+
+def test_the_default_store_is_a_sqlite_file_under_the_projects_var_whatever_the_current_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("FUNDING_ENGINE_DATABASE_URL", raising=False)
-    assert Settings().store == SQLiteStore("var/funding.sqlite3")
+    monkeypatch.delenv("FUNDING_ENGINE_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Settings().store == SQLiteStore(str(ROOT / "var" / "funding.sqlite3"))
+
+
+def test_the_data_dir_moves_the_default_store(monkeypatch, tmp_path):
+    monkeypatch.delenv("FUNDING_ENGINE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("FUNDING_ENGINE_DATA_DIR", str(tmp_path / "data"))
+    assert Settings().store == SQLiteStore(str(tmp_path / "data" / "funding.sqlite3"))
 
 
 def test_the_database_url_is_read_from_the_environment(monkeypatch):
@@ -39,7 +51,10 @@ def test_a_postgresql_url_defaults_to_the_public_schema_and_port_5432():
         ("sqlite:///", "needs a file path"),
         ("postgresql://postgres@localhost", "needs a database name"),
         ("postgresql://postgres@localhost:port/funding", "port must be a number"),
-        ("postgresql://postgres@localhost/funding?sslmode=disable", "unsupported PostgreSQL URL option"),
+        ("postgresql://postgres@localhost/funding?ssl_mode=disable", "unsupported PostgreSQL URL option"),
+        ("postgresql://postgres@localhost/funding?sslmode=maybe", "sslmode must be one of"),
+        ("postgresql://postgres@localhost/funding?sslmode=require&sslmode=disable", "more than once"),
+        ("postgresql://postgres@localhost/funding?connect_timeout=soon", "connect_timeout must be"),
         ("postgresql://postgres@localhost/funding?schema=a;drop", "schema must be letters"),
     ],
 )
@@ -145,3 +160,71 @@ def test_a_token_lifetime_cap_outside_a_minute_to_a_week_is_refused(monkeypatch,
     monkeypatch.setenv("FUNDING_ENGINE_TOKEN_MAX_LIFETIME_MINUTES", minutes)
     with pytest.raises(ValidationError, match="token_max_lifetime_minutes"):
         Settings()
+
+
+def test_an_empty_data_dir_is_refused_rather_than_taken_as_the_current_folder(monkeypatch):
+    monkeypatch.setenv("FUNDING_ENGINE_DATA_DIR", "")
+    with pytest.raises(ValidationError, match="FUNDING_ENGINE_DATA_DIR is empty"):
+        Settings()
+
+
+# -- libpq's connection options in a PostgreSQL URL --------------------------------------------------
+
+MANAGED = (
+    "postgresql://engine:s3cret@db.example:5432/funding?schema=county&sslmode=verify-full"
+    "&sslrootcert=%2Fetc%2Fssl%2Fca.pem&sslcert=/etc/ssl/client.crt&sslkey=/etc/ssl/client.key"
+    "&sslpassword=k3y-pass&connect_timeout=7&application_name=funding-engine&target_session_attrs=read-write"
+    "&options=-c%20statement_timeout%3D5000"
+)
+
+
+def test_libpq_options_in_the_url_are_kept_in_order():
+    store = parse_database_url(MANAGED)
+    assert isinstance(store, PostgresStore)
+    assert store.schema == "county"
+    assert store.options == (
+        ("sslmode", "verify-full"),
+        ("sslrootcert", "/etc/ssl/ca.pem"),
+        ("sslcert", "/etc/ssl/client.crt"),
+        ("sslkey", "/etc/ssl/client.key"),
+        ("sslpassword", "k3y-pass"),
+        ("connect_timeout", "7"),
+        ("application_name", "funding-engine"),
+        ("target_session_attrs", "read-write"),
+        ("options", "-c statement_timeout=5000"),
+    )
+
+
+def test_the_conninfo_carries_every_libpq_option():
+    from psycopg.conninfo import conninfo_to_dict
+
+    store = parse_database_url(MANAGED)
+    assert isinstance(store, PostgresStore)
+    assert conninfo_to_dict(store.conninfo()) == {
+        "host": "db.example",
+        "port": "5432",
+        "user": "engine",
+        "password": "s3cret",
+        "dbname": "funding",
+        **dict(store.options),
+    }
+
+
+def test_the_librarys_connections_get_the_libpq_options_through_the_engines_factory():
+    from psycopg.conninfo import conninfo_to_dict
+
+    store = parse_database_url(MANAGED)
+    assert isinstance(store, PostgresStore)
+    env = store.library_env()
+    assert env["PERSISTENCE_MODULE"] == "funding_engine.postgres_factory:PostgresFactory"
+    assert conninfo_to_dict(env["FUNDING_ENGINE_LIBPQ_OPTIONS"]) == dict(store.options)
+    plain = parse_database_url("postgresql://postgres@localhost/funding").library_env()
+    assert plain["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert "FUNDING_ENGINE_LIBPQ_OPTIONS" not in plain
+
+
+def test_a_store_is_described_without_its_password_or_key_secrets():
+    described = parse_database_url(MANAGED).describe()
+    assert described.startswith("PostgreSQL database funding on db.example:5432, schema county (sslmode=verify-full")
+    assert "s3cret" not in described and "k3y-pass" not in described
+    assert "sslpassword=***" in described and "sslkey=***" in described
