@@ -14,7 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.formatting import utc_text
-from domain.funding_request import OPEN_STATUSES, FundingRequest
+from domain.funding_request import FundingRequest
+from domain.lifecycle import OPEN_STATUSES
 from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.values import DecisionKind, FinancialYear, Money, RequestStatus
 from projections.reconciliation.fold import Step
