@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from domain.errors import FundingError
+from domain.funds import FundFigures
 from domain.values import Actor, FinancialYear, Role
 from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication, FundStatement
@@ -386,7 +387,7 @@ def run_audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COLUMNS = ("allocated", "committed", "commissioned", "available", "paid")
+COLUMNS = FundFigures.NAMES
 
 
 def print_balances(app: FundingApplication, year: FinancialYear) -> None:

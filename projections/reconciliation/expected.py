@@ -147,7 +147,7 @@ class Expectations:
     def _cluster_balances(self) -> list[Row]:
         figures: dict[str, list[Any]] = {}
         for budget in self.budgets.values():
-            money = budget.figures()
+            money = budget.figures().named()
             figures[str(budget.cluster_id)] = [
                 budget.id.hex,
                 money["allocated"].pence,
@@ -175,7 +175,7 @@ class Expectations:
         fund = self.council_fund
         if fund is None:
             return []
-        money = fund.figures()
+        money = fund.figures().named()
         return [
             (
                 str(fund.financial_year),

@@ -886,7 +886,7 @@ class FundingMachine(RuleBasedStateMachine):
             if not isinstance(fund, (ClusterBudget, CouncilFund)):
                 continue
             label = fund.label
-            figures = {name: money.pence for name, money in fund.figures().items()}
+            figures = {name: money.pence for name, money in fund.figures().named().items()}
             assert figures["available"] >= 0, f"{label} is overdrawn: {figures}"
             assert figures["available"] == figures["allocated"] - figures["committed"] - figures["commissioned"]
             assert figures["committed"] == committed.get(fund_id, 0), f"{label}: committed is not its approvals"
