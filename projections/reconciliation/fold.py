@@ -18,7 +18,7 @@ from typing import Any
 from eventsourcing.domain import CanInitAggregate
 
 from domain.values import FinancialYear, RequestStatus
-from projections.engine import NotificationSource
+from projections.source import NotificationSource
 from projections.unreadable import LogUnreadable, one_line
 
 
@@ -98,7 +98,7 @@ class LogFold:
         status_before = getattr(current, "status", None)
         decisions_before = len(getattr(current, "decisions", ()))
         try:
-            aggregate = event.mutate(current)
+            aggregate: Any = event.mutate(current)  # ours, or whatever the log's damage makes of it
         except Exception as error:  # any failure to apply a stored event is the log's damage
             raise LogUnreadable(
                 position,
