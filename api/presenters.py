@@ -41,7 +41,7 @@ from domain.funds import FundFigures
 from domain.values import Actor, ClusterId, FinancialYear, Money, RequestStatus, SchoolUrn
 from funding_engine.application import HistoryEntry
 from funding_engine.audit import AuditReport
-from projections.queries import BalanceRow, BalanceTotalsRow, CouncilFundRow, DecisionRow, RequestRow
+from projections.queries import BalanceRow, BalanceTotalsRow, ClusterRow, CouncilFundRow, DecisionRow, RequestRow
 from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation
 
 
@@ -55,6 +55,13 @@ def cluster(value: Cluster) -> ClusterResponse:
         name=value.name,
         school_urns=[str(urn) for urn in value.school_urns],
         version=value.version,
+    )
+
+
+def cluster_listed(row: ClusterRow) -> ClusterResponse:
+    """A cluster as the clusters read model lists it."""
+    return ClusterResponse(
+        cluster_id=row.cluster_id, name=row.name, school_urns=list(row.school_urns), version=row.version
     )
 
 

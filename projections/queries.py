@@ -24,6 +24,7 @@ from domain.formatting import pounds, utc_text
 from domain.funds import FundFigures
 from projections.database import ProjectionDatabase
 from projections.read_models.cluster_balances import CLUSTER_FIGURES, BalanceRow, BalanceTotalsRow, CouncilFundRow
+from projections.read_models.clusters import ClusterRow, school_urns_of
 from projections.read_models.decision_log import DECISION_LOG_COLUMNS, DecisionRow
 from projections.read_models.finance_ledger import FINANCE_LEDGER_COLUMNS, LedgerRow
 from projections.read_models.request_index import REQUEST_INDEX_COLUMNS, RequestRow
@@ -31,6 +32,7 @@ from projections.read_models.request_index import REQUEST_INDEX_COLUMNS, Request
 __all__ = [
     "BalanceRow",
     "BalanceTotalsRow",
+    "ClusterRow",
     "CouncilFundRow",
     "DecisionRow",
     "InvalidQuery",
@@ -208,6 +210,26 @@ def council_fund_row(database: ProjectionDatabase, year: str) -> CouncilFundRow 
         return None
     financial_year, allocated, committed, paid, version = rows[0]
     return CouncilFundRow(financial_year, FundFigures(int(allocated), int(committed), 0, int(paid)), int(version))
+
+
+# -- clusters --------------------------------------------------------------------------------------
+
+
+def clusters_page(database: ProjectionDatabase, *, limit: int = 50, cursor: str | None = None) -> Page[ClusterRow]:
+    """Every registered cluster, by cluster id."""
+    check_limit(limit)
+    sql, params = "SELECT cluster_id, name, school_urns, version FROM clusters", []
+    if cursor:
+        (after,) = decode_cursor(cursor, TEXT_KEY)
+        sql += " WHERE cluster_id > ?"
+        params.append(after)
+    rows = [
+        ClusterRow(cluster_id, name, school_urns_of(urns), int(version))
+        for cluster_id, name, urns, version in _rows(
+            database, sql + " ORDER BY cluster_id LIMIT ?", [*params, limit + 1]
+        )
+    ]
+    return _page(rows, limit, lambda row: [row.cluster_id])
 
 
 # -- request index ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from projections.projection import Projection
 from projections.read_models.cluster_balances import ClusterBalances
+from projections.read_models.clusters import Clusters
 from projections.read_models.decision_log import DecisionLog
 from projections.read_models.finance_ledger import FinanceLedger
 from projections.read_models.request_index import RequestIndex
@@ -17,4 +18,4 @@ from projections.read_models.request_index import RequestIndex
 
 def read_models() -> list[Projection]:
     """A fresh instance of every read model (the audit chain is built beside them, with its key)."""
-    return [ClusterBalances(), RequestIndex(), DecisionLog(), FinanceLedger()]
+    return [ClusterBalances(), RequestIndex(), DecisionLog(), FinanceLedger(), Clusters()]

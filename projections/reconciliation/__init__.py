@@ -4,7 +4,7 @@ The log is folded into the domain's own aggregates (``event.mutate``, as the app
 them) and each row a read model should hold is derived from the events and those aggregates
 (``expected``), sharing no code with the projections. Each table is then compared with what its
 projection has applied: rows keyed by log position (the decision log, the ledger) in step with
-the fold, state tables (balances, the request index) at their projection's position. The report
+the fold, state tables (balances, the request index, the clusters) at their projection's position. The report
 names, per table, the first differing row in key order with both values of each differing column,
 and counts missing and extra rows. A damaged log stops it with ``LogUnreadable`` and a position.
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.clusters import Cluster
 from domain.formatting import utc_text
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund, FundFigures
@@ -38,6 +39,7 @@ class Expectations:
         self.requests: dict[UUID, FundingRequest] = {}
         self.budgets: dict[UUID, ClusterBudget] = {}
         self.council_fund: CouncilFund | None = None
+        self.clusters: dict[UUID, Cluster] = {}
         self.status_since: dict[UUID, datetime] = {}
 
     # -- rows keyed by log position, one event at a time ------------------------------------------
@@ -45,6 +47,9 @@ class Expectations:
     def observe(self, step: Step) -> tuple[Row | None, Row | None]:
         """The decision-log row and the finance-ledger row this event should have produced, if any."""
         aggregate, event = step.aggregate, step.event
+        if isinstance(aggregate, Cluster):
+            self.clusters.setdefault(aggregate.id, aggregate)
+            return None, None
         if isinstance(aggregate, FundingRequest):
             self.requests.setdefault(aggregate.id, aggregate)
             if aggregate.status != step.status_before:
@@ -141,6 +146,7 @@ class Expectations:
     def state_rows(self, table: str) -> dict[Any, Row]:
         """The rows ``table`` should hold now, by key."""
         rows = {
+            "clusters": self._clusters,
             "cluster_balances": self._cluster_balances,
             "council_fund_balances": self._council_fund_balances,
             "cluster_balances_requests": self._cluster_balances_requests,
@@ -237,6 +243,13 @@ class Expectations:
         if fund is not None:
             rows.append((fund.id.hex, "council", None, str(fund.financial_year), fund.available.pence, fund.paid.pence))
         return rows
+
+    def _clusters(self) -> list[Row]:
+        return [
+            (str(cluster.cluster_id), cluster.id.hex, cluster.name,
+             ",".join(str(urn) for urn in cluster.school_urns), cluster.version)
+            for cluster in self.clusters.values()
+        ]  # fmt: skip
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Every read-model table reconciliation checks, and how its rows for one year are read.
 
 People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances), ``request_index``
-(queues), ``decision_log`` (the auditors' search) and ``finance_ledger`` (finance's CSV). The
+(queues), ``decision_log`` (the auditors' search), ``finance_ledger`` (finance's CSV) and
+``clusters`` (the listing of clusters, which belongs to no year and is checked whole). The
 projections' helper tables are checked too: nobody reads them, but later rows are computed from
 them (a request's amount, a fund's running balance), so an edit there would pass every check
 until it surfaced, later, as a wrong figure somewhere else.
@@ -179,6 +180,16 @@ FINANCE_LEDGER_FUNDS = Table(
     "fund_id",
 )
 
+CLUSTERS = Table(
+    "clusters",
+    "clusters",
+    ("cluster_id", "aggregate_id", "name", "school_urns", "version"),
+    frozenset(),
+    "clusters",
+    "cluster_id",
+    year_sql=None,  # a cluster belongs to no year: every reconciliation checks every cluster
+)
+
 # In the order a report lists them: each read model's own table, then its helpers.
 TABLES = (
     CLUSTER_BALANCES,
@@ -190,5 +201,6 @@ TABLES = (
     DECISION_LOG_BUDGETS,
     FINANCE_LEDGER,
     FINANCE_LEDGER_FUNDS,
+    CLUSTERS,
 )
-READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger")
+READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger", "clusters")

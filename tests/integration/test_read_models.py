@@ -29,7 +29,8 @@ from domain.errors import NotPermitted
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
-from projections.queries import LEDGER_COLUMNS, BalanceRow, BalanceTotalsRow, DecisionRow, RequestRow
+from projections import queries
+from projections.queries import LEDGER_COLUMNS, BalanceRow, BalanceTotalsRow, ClusterRow, DecisionRow, Page, RequestRow
 from tests.conftest import STORES
 from tests.integration.test_read_model_properties import dump_tables, fresh_store, tracking_positions
 from tests.support import (
@@ -228,7 +229,14 @@ def test_the_follower_brings_every_read_model_to_the_log_head_after_commands_wit
     positions = tracking_positions(world.read_side.database)
 
     assert set(positions.values()) == {head}
-    assert sorted(positions) == ["audit_chain", "cluster_balances", "decision_log", "finance_ledger", "request_index"]
+    assert sorted(positions) == [
+        "audit_chain",
+        "cluster_balances",
+        "clusters",
+        "decision_log",
+        "finance_ledger",
+        "request_index",
+    ]
 
 
 def test_a_command_returns_without_waiting_for_the_read_models(world, monkeypatch):
@@ -563,6 +571,59 @@ def test_paginating_a_filtered_list_keeps_to_the_filter(world, five_requests):
     pages = walk(world, limit=1, school_urn=SECOND_SCHOOL)
 
     assert pages == [[five_requests[1]], [five_requests[4]]]
+
+
+# ================================================================================================
+# The clusters
+# ================================================================================================
+
+
+def listed_clusters(app: FundingApplication, **paging: Any) -> Page[ClusterRow]:
+    app.read_side.make_fresh()
+    return queries.clusters_page(app.read_side.database, **paging)
+
+
+def test_the_clusters_read_model_lists_every_cluster_by_id_as_its_aggregate_has_it(world):
+    world.register_cluster(COUNCIL, "aylsham-and-reepham", "Aylsham and Reepham")
+    world.remove_school(COUNCIL, CLUSTER, SCHOOL)
+    world.add_school(COUNCIL, OTHER_CLUSTER, SCHOOL)
+
+    page = listed_clusters(world)
+
+    assert [row.cluster_id for row in page.items] == ["aylsham-and-reepham", OTHER_CLUSTER, CLUSTER]
+    assert page.next_cursor is None
+    for row in page.items:
+        cluster = world.get_cluster(COUNCIL, row.cluster_id)
+        assert row == ClusterRow(str(cluster.cluster_id), cluster.name, tuple(map(str, cluster.school_urns)),
+                                 cluster.version)  # fmt: skip
+    assert {row.cluster_id: row.school_urns for row in page.items} == {
+        "aylsham-and-reepham": (),
+        OTHER_CLUSTER: (SCHOOL, OTHER_SCHOOL),
+        CLUSTER: (SECOND_SCHOOL,),
+    }
+
+
+def test_the_clusters_read_model_pages_by_cluster_id_without_gaps_or_repeats(world):
+    for number in range(5):
+        world.register_cluster(COUNCIL, f"cluster-{number}", f"Cluster {number}")
+    everything = [row.cluster_id for row in listed_clusters(world).items]
+    walked, cursor = [], None
+    while True:
+        page = listed_clusters(world, limit=2, cursor=cursor)
+        walked.extend(row.cluster_id for row in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+        # A cluster registered mid-walk sorts where its id puts it; the walk ahead still finds it.
+        world.register_cluster(COUNCIL, f"zz-late-{len(walked)}", "Late")
+
+    assert everything == sorted(everything) and len(everything) == 7
+    assert walked == sorted(walked) and set(everything) < set(walked)
+
+
+def test_the_clusters_read_model_refuses_a_cursor_it_did_not_give_out(world):
+    with pytest.raises(queries.InvalidQuery):
+        listed_clusters(world, cursor="not-a-cursor!")
 
 
 # ================================================================================================
