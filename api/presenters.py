@@ -37,10 +37,12 @@ from api.schemas import (
 from domain.clusters import Cluster
 from domain.formatting import pounds, utc_text
 from domain.funding_request import FundingRequest
+from domain.funds import FundFigures
 from domain.money import Money
-from domain.values import Actor, ClusterId, FinancialYear, SchoolUrn
+from domain.values import Actor, ClusterId, FinancialYear, RequestStatus, SchoolUrn
 from funding_engine.application import HistoryEntry
 from funding_engine.audit import AuditReport
+from projections.queries import BalanceRow, BalanceTotalsRow, ClusterRow, CouncilFundRow, DecisionRow, RequestRow
 from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation
 
 
@@ -57,27 +59,41 @@ def cluster(value: Cluster) -> ClusterResponse:
     )
 
 
-BUDGET_MONEY = ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid")
-
-
-def budget(row: dict[str, Any]) -> BudgetResponse:
-    return BudgetResponse(
-        cluster_id=row["cluster_id"],
-        financial_year=row["financial_year"],
-        version=row["version"],
-        **{name: pounds(row[name]) for name in BUDGET_MONEY},
+def cluster_listed(row: ClusterRow) -> ClusterResponse:
+    """A cluster as the clusters read model lists it."""
+    return ClusterResponse(
+        cluster_id=row.cluster_id, name=row.name, school_urns=list(row.school_urns), version=row.version
     )
 
 
-def totals(row: dict[str, int]) -> BalanceTotals:
-    return BalanceTotals(**{name: pounds(row[name]) for name in BUDGET_MONEY})
+def _figures(figures: FundFigures[int]) -> dict[str, str]:
+    return {name: pounds(pence) for name, pence in figures.named().items()}
 
 
-def council_fund(row: dict[str, Any]) -> CouncilFundResponse:
+def budget(row: BalanceRow) -> BudgetResponse:
+    return BudgetResponse(
+        cluster_id=row.cluster_id,
+        financial_year=row.financial_year,
+        version=row.version,
+        pending=pounds(row.pending),
+        escalated=pounds(row.escalated),
+        **_figures(row.figures),
+    )
+
+
+def totals(row: BalanceTotalsRow) -> BalanceTotals:
+    return BalanceTotals(pending=pounds(row.pending), escalated=pounds(row.escalated), **_figures(row.figures))
+
+
+def council_fund(row: CouncilFundRow) -> CouncilFundResponse:
+    figures = row.figures  # a council fund commissions nothing, and its answer has no such figure
     return CouncilFundResponse(
-        financial_year=row["financial_year"],
-        version=row["version"],
-        **{name: pounds(row[name]) for name in ("allocated", "committed", "available", "paid")},
+        financial_year=row.financial_year,
+        version=row.version,
+        allocated=pounds(figures.allocated),
+        committed=pounds(figures.committed),
+        available=pounds(figures.available),
+        paid=pounds(figures.paid),
     )
 
 
@@ -135,24 +151,24 @@ def funding_request(value: FundingRequest) -> FundingRequestResponse:
     )
 
 
-def request_summary(row: dict[str, Any]) -> RequestSummaryResponse:
-    escalated = row["amount_escalated"]
+def request_summary(row: RequestRow) -> RequestSummaryResponse:
+    escalated = row.amount_escalated
     return RequestSummaryResponse(
-        id=_uuid_text(row["request_id"]),
-        school_urn=row["school_urn"],
-        cluster_id=row["cluster_id"],
-        financial_year=row["financial_year"],
-        status=row["status"],
-        reason=row["reason"],
-        pupil_count=int(row["pupil_count"]),
-        amount_requested=pounds(row["amount_requested"]),
+        id=str(UUID(row.request_id)),
+        school_urn=row.school_urn,
+        cluster_id=row.cluster_id,
+        financial_year=row.financial_year,
+        status=RequestStatus(row.status),
+        reason=row.reason,
+        pupil_count=int(row.pupil_count),
+        amount_requested=pounds(row.amount_requested),
         amount_escalated=None if escalated is None else pounds(escalated),
-        amount_approved=pounds(row["amount_approved"]),
-        amount_paid=pounds(row["amount_paid"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        status_since=row["status_since"],
-        version=int(row["version"]),
+        amount_approved=pounds(row.amount_approved),
+        amount_paid=pounds(row.amount_paid),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        status_since=row.status_since,
+        version=int(row.version),
     )
 
 
@@ -162,20 +178,20 @@ def _uuid_text(hex_value: str | None) -> str | None:
     return str(UUID(hex_value))
 
 
-def decision_item(row: dict[str, Any]) -> DecisionLogItemResponse:
+def decision_item(row: DecisionRow) -> DecisionLogItemResponse:
     return DecisionLogItemResponse(
-        position=int(row["position"]),
-        kind=row["kind"],
-        request_id=_uuid_text(row["request_id"]),
-        school_urn=row["school_urn"],
-        cluster_id=row["cluster_id"],
-        financial_year=row["financial_year"],
-        actor=ActorResponse(sub=row["actor_sub"], role=row["actor_role"]),
-        decided_at=row["decided_at"],
-        amount=None if row["amount"] is None else pounds(row["amount"]),
-        reason_code=row["reason_code"],
-        reason=row["reason"],
-        details=row["details"],
+        position=int(row.position),
+        kind=row.kind,
+        request_id=_uuid_text(row.request_id),
+        school_urn=row.school_urn,
+        cluster_id=row.cluster_id,
+        financial_year=row.financial_year,
+        actor=ActorResponse(sub=row.actor_sub, role=row.actor_role),
+        decided_at=row.decided_at,
+        amount=None if row.amount is None else pounds(row.amount),
+        reason_code=row.reason_code,
+        reason=row.reason,
+        details=row.details,
     )
 
 

@@ -720,7 +720,7 @@ def check_budget(url: str, endpoint: str, warm: dict[str, Any], report: dict[str
         "available_not_negative": available >= 0,
         "committed_equals_approvals_answered": committed == approved_amount,
         "allocated_as_prepared": allocated == allocation,
-        "read_model_agrees": (row["committed"], row["allocated"]) == (committed, allocated),
+        "read_model_agrees": (row.figures.committed, row.figures.allocated) == (committed, allocated),
         # A refusal is only right once the money is gone.
         "refused_only_when_spent": refused == 0 or available < APPROVE_PENCE,
     }
@@ -737,7 +737,7 @@ def check_budget(url: str, endpoint: str, warm: dict[str, Any], report: dict[str
         "allocated": allocated,
         "committed": committed,
         "available": available,
-        "read_model_committed": row["committed"],
+        "read_model_committed": row.figures.committed,
         "events_written": events,
     }
 

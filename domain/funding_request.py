@@ -1,15 +1,10 @@
 """A school's application to its cluster for top-up funding, from submission to payment.
 
-    submitted --evidence--> evidenced --approve--> cluster_approved --payments--> paid
-       |  ^                  |  |  |
-       |  +--evidence-- information_requested <--request_information
-       +--decline/withdraw---+  +--escalate (cluster cannot afford it)--> escalated
-                                                  council approve / decline --+
-                                     council_approved --payments--> paid / council_declined
-
-Each command checks its named guards, then records one event. Money decisions touch a second
-aggregate (the cluster budget or council fund); the request calls it here, so both events are
-pending together and the application saves them in one atomic ``save()``.
+The lifecycle itself (which event may follow which status, where it leads, what it records) is
+stated in ``domain/lifecycle.py``; each command here checks its named guards against it, then
+records one event, and each event applies the status and decision the lifecycle gives it. Money
+decisions touch a second aggregate (the cluster budget or council fund); the request calls it
+here, so both events are pending together and the application saves them in one atomic ``save()``.
 """
 
 from __future__ import annotations
@@ -30,11 +25,16 @@ from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.limits import MAX_LINES, SHORT_TEXT
 from domain.money import MAX_AMOUNT, Money
 from domain.text import check_text
+from domain.lifecycle import (
+    PAYABLE_STATUSES,  # noqa: F401 - the application imports it from here
+    TRANSITIONS,
+    Transition,
+    status_after_payment,
+)
 from domain.values import (
     Actor,
     ClusterId,
     Decision,
-    DecisionKind,
     DeclineReasonCode,
     EvidenceDocument,
     FinancialYear,
@@ -47,10 +47,6 @@ from domain.values import (
     check_pupil_count,
 )
 
-S = RequestStatus
-OPEN_STATUSES = frozenset({S.SUBMITTED, S.EVIDENCED, S.INFORMATION_REQUESTED})
-PAYABLE_STATUSES = frozenset({S.CLUSTER_APPROVED, S.COUNCIL_APPROVED})
-FINAL_STATUSES = frozenset({S.CLUSTER_DECLINED, S.COUNCIL_DECLINED, S.WITHDRAWN, S.PAID})
 
 
 class FundingRequest(Aggregate):
@@ -83,7 +79,7 @@ class FundingRequest(Aggregate):
                 provided_by=self.actor,
                 provided_at=self.timestamp,
             )
-            request.status = S.EVIDENCED
+            request.moved_by(self)
 
     class InformationRequested(Aggregate.Event):
         class_version = 1
@@ -91,8 +87,7 @@ class FundingRequest(Aggregate):
         actor: Actor
 
         def apply(self, request: FundingRequest) -> None:
-            request.record(DecisionKind.INFORMATION_REQUEST, self.actor, self.timestamp, self.question)
-            request.status = S.INFORMATION_REQUESTED
+            request.decided(self, self.actor, self.question)
 
     class ClusterApproved(Aggregate.Event):
         class_version = 1
@@ -102,11 +97,10 @@ class FundingRequest(Aggregate):
         actor: Actor
 
         def apply(self, request: FundingRequest) -> None:
-            request.record(DecisionKind.CLUSTER_APPROVAL, self.actor, self.timestamp, self.reason, self.amount)
+            request.decided(self, self.actor, self.reason, self.amount)
             request.amount_approved = self.amount
             request.conditions = self.conditions
             request.funded_by = "cluster"
-            request.status = S.CLUSTER_APPROVED
 
     class ClusterDeclined(Aggregate.Event):
         class_version = 1
@@ -115,10 +109,7 @@ class FundingRequest(Aggregate):
         actor: Actor
 
         def apply(self, request: FundingRequest) -> None:
-            request.record(
-                DecisionKind.CLUSTER_DECLINE, self.actor, self.timestamp, self.reason, reason_code=self.reason_code
-            )
-            request.status = S.CLUSTER_DECLINED
+            request.decided(self, self.actor, self.reason, reason_code=self.reason_code)
 
     class Escalated(Aggregate.Event):
         class_version = 1
@@ -128,11 +119,8 @@ class FundingRequest(Aggregate):
         actor: Actor
 
         def apply(self, request: FundingRequest) -> None:
-            request.record(
-                DecisionKind.ESCALATION, self.actor, self.timestamp, self.exceptional_circumstances, self.amount
-            )
+            request.decided(self, self.actor, self.exceptional_circumstances, self.amount)
             request.amount_escalated = self.amount
-            request.status = S.ESCALATED
 
     class CouncilApproved(Aggregate.Event):
         class_version = 1
@@ -141,10 +129,9 @@ class FundingRequest(Aggregate):
         actor: Actor
 
         def apply(self, request: FundingRequest) -> None:
-            request.record(DecisionKind.COUNCIL_APPROVAL, self.actor, self.timestamp, self.reason, self.amount)
+            request.decided(self, self.actor, self.reason, self.amount)
             request.amount_approved = self.amount
             request.funded_by = "council"
-            request.status = S.COUNCIL_APPROVED
 
     class CouncilDeclined(Aggregate.Event):
         class_version = 1
@@ -152,8 +139,7 @@ class FundingRequest(Aggregate):
         actor: Actor
 
         def apply(self, request: FundingRequest) -> None:
-            request.record(DecisionKind.COUNCIL_DECLINE, self.actor, self.timestamp, self.reason)
-            request.status = S.COUNCIL_DECLINED
+            request.decided(self, self.actor, self.reason)
 
     class Withdrawn(Aggregate.Event):
         class_version = 1
@@ -161,8 +147,7 @@ class FundingRequest(Aggregate):
         actor: Actor
 
         def apply(self, request: FundingRequest) -> None:
-            request.record(DecisionKind.WITHDRAWAL, self.actor, self.timestamp, self.reason)
-            request.status = S.WITHDRAWN
+            request.decided(self, self.actor, self.reason)
 
     class PaymentRecorded(Aggregate.Event):
         class_version = 1
@@ -172,8 +157,7 @@ class FundingRequest(Aggregate):
 
         def apply(self, request: FundingRequest) -> None:
             request.amount_paid += self.amount
-            if request.amount_paid == request.amount_approved:
-                request.status = S.PAID
+            request.status = status_after_payment(request.status, request.amount_paid, request.amount_approved)
 
     def __init__(
         self,
@@ -196,7 +180,7 @@ class FundingRequest(Aggregate):
         self.needs_summary = needs_summary
         self.planned_provision = list(planned_provision)
         self.submitted_by = actor
-        self.status = S.SUBMITTED
+        self.status = TRANSITIONS["Submitted"].leads_to or RequestStatus.SUBMITTED
         self.evidence: SpendEvidence | None = None
         self.decisions: list[Decision] = []
         self.conditions = ""
@@ -205,22 +189,36 @@ class FundingRequest(Aggregate):
         self.amount_paid = Money.zero()
         self.funded_by: str | None = None
 
-    def record(
+    # -- what an event does, as the lifecycle says -----------------------------------------------
+
+    def moved_by(self, event: Aggregate.Event) -> None:
+        """Enter the status ``event`` leads to."""
+        self.status = TRANSITION_OF[type(event)].leads_to or self.status
+
+    def decided(
         self,
-        kind: DecisionKind,
+        event: Aggregate.Event,
         actor: Actor,
-        at: object,
         reason: str,
         amount: Money | None = None,
         reason_code: DeclineReasonCode | None = None,
     ) -> None:
-        self.decisions = [*self.decisions, Decision(kind, actor, at, reason, amount, reason_code)]  # type: ignore[arg-type]
+        """Record the decision ``event`` records, and enter the status it leads to."""
+        transition = TRANSITION_OF[type(event)]
+        if transition.records is not None:
+            decision = Decision(transition.records, actor, event.timestamp, reason, amount, reason_code)
+            self.decisions = [*self.decisions, decision]
+        self.status = transition.leads_to or self.status
 
     # -- guards --------------------------------------------------------------------------------
 
     def check_status_in(self, allowed: frozenset[RequestStatus], action: str) -> None:
         if self.status not in allowed:
             raise InvalidTransition(f"cannot {action} a request that is {self.status.value}")
+
+    def check_may_follow(self, event_class: type[Aggregate.Event], action: str) -> None:
+        """The request's status is one the lifecycle lets ``event_class`` follow."""
+        self.check_status_in(TRANSITION_OF[event_class].allowed_from, action)
 
     def check_has_spend_evidence(self) -> None:
         if self.evidence is None:
@@ -294,7 +292,7 @@ class FundingRequest(Aggregate):
         documents: list[EvidenceDocument],
         actor: Actor,
     ) -> None:
-        self.check_status_in(OPEN_STATUSES, "add spend evidence to")
+        self.check_may_follow(self.SpendEvidenceProvided, "add spend evidence to")
         if notional_sen_budget.is_negative:
             raise InvalidValue("notional_sen_budget must not be negative")
         if not spend:
@@ -310,12 +308,12 @@ class FundingRequest(Aggregate):
         )
 
     def request_information(self, question: str, actor: Actor) -> None:
-        self.check_status_in(frozenset({S.SUBMITTED, S.EVIDENCED}), "request information on")
+        self.check_may_follow(self.InformationRequested, "request information on")
         check_text(question, field="question")
         self.trigger_event(self.InformationRequested, question=question, actor=actor)
 
     def approve(self, amount: Money, reason: str, conditions: str, actor: Actor, budget: ClusterBudget) -> None:
-        self.check_status_in(frozenset({S.EVIDENCED}), "approve")
+        self.check_may_follow(self.ClusterApproved, "approve")
         self.check_has_spend_evidence()
         check_text(reason, field="reason")
         check_text(conditions, field="conditions", required=False)
@@ -325,7 +323,7 @@ class FundingRequest(Aggregate):
         self.trigger_event(self.ClusterApproved, amount=amount, reason=reason, conditions=conditions, actor=actor)
 
     def decline(self, reason_code: DeclineReasonCode, reason: str, actor: Actor) -> None:
-        self.check_status_in(OPEN_STATUSES, "decline")
+        self.check_may_follow(self.ClusterDeclined, "decline")
         if not isinstance(reason_code, DeclineReasonCode):
             raise InvalidValue("a decline needs one of the decline reason codes")
         check_text(reason, field="reason")
@@ -335,7 +333,7 @@ class FundingRequest(Aggregate):
         self, amount: Money, exceptional_circumstances: str, actor: Actor, budget: ClusterBudget | None
     ) -> None:
         """``budget`` is None when the cluster has no budget for the year yet (nothing available)."""
-        self.check_status_in(frozenset({S.EVIDENCED}), "escalate")
+        self.check_may_follow(self.Escalated, "escalate")
         check_text(exceptional_circumstances, field="exceptional_circumstances")
         if not amount.is_positive:
             raise AmountNotAllowed("the escalated amount must be positive")
@@ -357,7 +355,7 @@ class FundingRequest(Aggregate):
         )
 
     def approve_as_council(self, amount: Money | None, reason: str, actor: Actor, fund: CouncilFund) -> None:
-        self.check_status_in(frozenset({S.ESCALATED}), "decide")
+        self.check_may_follow(self.CouncilApproved, "decide")
         check_text(reason, field="reason")
         escalated = self.amount_escalated or self.amount_requested
         amount = escalated if amount is None else amount
@@ -369,17 +367,17 @@ class FundingRequest(Aggregate):
         self.trigger_event(self.CouncilApproved, amount=amount, reason=reason, actor=actor)
 
     def decline_as_council(self, reason: str, actor: Actor) -> None:
-        self.check_status_in(frozenset({S.ESCALATED}), "decide")
+        self.check_may_follow(self.CouncilDeclined, "decide")
         check_text(reason, field="reason")
         self.trigger_event(self.CouncilDeclined, reason=reason, actor=actor)
 
     def withdraw(self, reason: str, actor: Actor) -> None:
-        self.check_status_in(OPEN_STATUSES, "withdraw")
+        self.check_may_follow(self.Withdrawn, "withdraw")
         check_text(reason, field="reason")
         self.trigger_event(self.Withdrawn, reason=reason, actor=actor)
 
     def record_payment(self, amount: Money, reference: str, actor: Actor, fund: Fund) -> None:
-        self.check_status_in(PAYABLE_STATUSES, "pay")
+        self.check_may_follow(self.PaymentRecorded, "pay")
         check_text(reference, field="reference", max_length=SHORT_TEXT)
         if not amount.is_positive:
             raise InvalidValue("a payment must be positive")
@@ -391,3 +389,10 @@ class FundingRequest(Aggregate):
     @property
     def amount_outstanding(self) -> Money:
         return self.amount_approved - self.amount_paid
+
+
+# The lifecycle by event class, for whoever looks an event up by its type (the aggregate's own
+# events as they apply, the read models as they catch up).
+TRANSITION_OF: dict[type[Aggregate.Event], Transition] = {
+    getattr(FundingRequest, name): transition for name, transition in TRANSITIONS.items()
+}

@@ -1,14 +1,17 @@
 """Money held for one financial year: a cluster's budget and the council's exceptional fund.
 
 Both follow one rule above all: ``available = allocated - committed - commissioned`` never goes
-below zero. Ids are derived from the cluster and year (or the year alone), so two writers who both
-open "the" budget for a cluster-year collide in the store instead of creating two.
+below zero. ``FundFigures`` is where that sum is done, for the aggregates and for every read of a
+fund's figures (the read models, reconciliation, the API). Ids are derived from the cluster and
+year (or the year alone), so two writers who both open "the" budget for a cluster-year collide in
+the store instead of creating two.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -24,6 +27,34 @@ ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:send-top-up-funding-engine")
 # Ids are pure functions of (cluster, year) and asked for on every request's event by the read
 # models; a few thousand covers every cluster-year a council has, and bounds a flood of bad input.
 ID_CACHE_SIZE = 4096
+
+Amount = TypeVar("Amount", Money, int)
+
+
+@dataclass(frozen=True, slots=True)
+class FundFigures(Generic[Amount]):
+    """A fund's figures, as ``Money`` in the domain or as pence where read models store them.
+
+    A council fund commissions nothing: its ``commissioned`` is zero.
+    """
+
+    allocated: Amount
+    committed: Amount
+    commissioned: Amount
+    paid: Amount
+
+    # Every figure, in the order people read them (``available`` is derived, never stored).
+    NAMES: ClassVar[tuple[str, ...]] = ("allocated", "committed", "commissioned", "available", "paid")
+
+    @property
+    def available(self) -> Amount:
+        """What is left to commit: the one place this is worked out."""
+        return self.allocated - self.committed - self.commissioned
+
+    def named(self) -> dict[str, Amount]:
+        """Each figure by name, in ``NAMES`` order."""
+        named: dict[str, Amount] = {name: getattr(self, name) for name in self.NAMES}
+        return named
 
 
 class Fund(Aggregate):
@@ -76,7 +107,7 @@ class Fund(Aggregate):
 
     @property
     def available(self) -> Money:
-        return self.allocated - self.committed - self.commissioned
+        return self.figures().available
 
     # -- guards ------------------------------------------------------------------------------
 
@@ -116,14 +147,8 @@ class Fund(Aggregate):
             self.PaymentRecorded, request_id=request_id, amount=amount, reference=reference, actor=actor
         )
 
-    def figures(self) -> dict[str, Money]:
-        return {
-            "allocated": self.allocated,
-            "committed": self.committed,
-            "commissioned": self.commissioned,
-            "available": self.available,
-            "paid": self.paid,
-        }
+    def figures(self) -> FundFigures[Money]:
+        return FundFigures(self.allocated, self.committed, self.commissioned, self.paid)
 
 
 class ClusterBudget(Fund):

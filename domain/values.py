@@ -196,6 +196,7 @@ class DecisionKind(Enum):
     COUNCIL_APPROVAL = "council_approval"
     COUNCIL_DECLINE = "council_decline"
     WITHDRAWAL = "withdrawal"
+    COMMISSION = "commission"
 
 
 ENUMS: tuple[type[Enum], ...] = (

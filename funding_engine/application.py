@@ -80,7 +80,7 @@ class FundStatement:
         if fund is None:
             zero = Money.zero()
             return cls(cluster_id, financial_year, zero, zero, zero, zero, zero, 0)
-        return cls(cluster_id, financial_year, version=fund.version, **fund.figures())
+        return cls(cluster_id, financial_year, version=fund.version, **fund.figures().named())
 
 
 @dataclass(frozen=True)

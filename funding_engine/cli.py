@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from domain.errors import FundingError
+from domain.funds import FundFigures
 from domain.values import FinancialYear, Role
 from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication, FundStatement
@@ -344,7 +345,7 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COLUMNS = ("allocated", "committed", "commissioned", "available", "paid")
+COLUMNS = FundFigures.NAMES
 
 
 def print_balances(app: FundingApplication, year: FinancialYear) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from domain.formatting import pounds
-from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation
+from projections.reconciliation import BUDGET_FIGURES, Reconciliation, ReconciliationRow, TableReconciliation
 
-FIGURES = ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid")
+# A budget's figures, in the order people read them; the council fund's are a few of these.
+FIGURES = BUDGET_FIGURES
 MAX_CELL = 60
 
 

@@ -18,14 +18,13 @@ import hashlib
 import hmac
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from projections.audit_chain import GENESIS
 from projections.database import ProjectionDatabase
-from projections.engine import ProjectionError
+from projections.engine import ProjectionError, utc_now_text
 
 FORMAT = "funding-engine-audit-anchor/1"
 SUFFIX = ".anchor.json"
@@ -79,7 +78,7 @@ def chain_head(database: ProjectionDatabase) -> tuple[int, str]:
 
 def take_anchor(database: ProjectionDatabase, key: bytes | None) -> Anchor:
     position, link = chain_head(database)
-    written_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    written_at = utc_now_text()  # to the second: the anchor format (docs/AUDIT_CHAIN.md) and its HMAC say so
     return Anchor(position, link, written_at, anchor_hmac(key, position, link, written_at) if key else None)
 
 
@@ -167,7 +166,9 @@ def _problem(anchor: Anchor, links_at: dict[int, str], log_head: int, chain_ok: 
         if not hmac.compare_digest(anchor.hmac, anchor_hmac(key, anchor.position, anchor.hash, anchor.written_at)):
             return "the anchor's own HMAC does not verify: the file was altered, or written under another key"
     if anchor.position > log_head:
-        return f"the log ends at position {log_head}, before this anchor's position {anchor.position}: events were removed"
+        return (
+            f"the log ends at position {log_head}, before this anchor's position {anchor.position}: events were removed"
+        )
     if anchor.position == 0:
         return None if anchor.hash == GENESIS else "an anchor at position 0 must hold the genesis value"
     computed = links_at.get(anchor.position)

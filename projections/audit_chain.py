@@ -17,10 +17,13 @@ import hashlib
 import hmac
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+
+from eventsourcing.domain import Aggregate
 
 from projections.database import Cursor, ProjectionDatabase
-from projections.engine import NotificationLike, NotificationSource, Projection, utc_now_text
+from projections.engine import utc_now_text
+from projections.projection import Projection
+from projections.source import NotificationLike, NotificationSource
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = 1000
@@ -67,7 +70,7 @@ class AuditChain(Projection):
         # The batch's links, written together at its end.
         self._links, self._checkpoints = [], []
 
-    def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None:
+    def apply(self, cursor: Cursor, notification: NotificationLike, event: Aggregate.Event | None) -> None:
         digest = link(self._previous, notification, self.key)
         self._links.append((notification.id, digest))
         self._previous = digest

@@ -21,12 +21,12 @@ import os
 import stat
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import UTC, datetime
 
+from domain.formatting import utc_text
 from projections.database import (
     Cursor,
     PostgresProjectionDatabase,
@@ -34,7 +34,24 @@ from projections.database import (
     SQLiteProjectionDatabase,
     advisory_lock_key,
 )
-from projections.unreadable import LogUnreadable, one_line
+from projections.projection import Projection
+from projections.source import LibraryNotificationSource, NotificationLike, NotificationSource
+
+# What a projection is (``projections.projection``) and where it reads (``projections.source``) live
+# beside this module; their names are still found here.
+__all__ = [
+    "LibraryNotificationSource",
+    "NotificationLike",
+    "NotificationSource",
+    "Projection",
+    "ProjectionBusy",
+    "ProjectionError",
+    "ProjectionStatus",
+    "ProjectionTimeout",
+    "Projector",
+    "TrackingConflict",
+    "utc_now_text",
+]
 
 TRACKING_TABLE = """
 CREATE TABLE IF NOT EXISTS projection_tracking (
@@ -47,73 +64,6 @@ CREATE TABLE IF NOT EXISTS projection_tracking (
 
 # Batches of fewer notifications than this end inside the pipeline (see ``_apply_batch``).
 PIPELINED_BATCH_BELOW = 64
-
-
-class NotificationLike(Protocol):
-    id: int
-    originator_id: Any
-    originator_version: int
-    topic: str
-    state: bytes
-
-
-class NotificationSource(Protocol):
-    """What a projection reads: the application's notification log and its mapper."""
-
-    def select(self, after: int, limit: int) -> Sequence[NotificationLike]: ...
-
-    def head(self) -> int: ...
-
-    def to_event(self, notification: NotificationLike) -> Any: ...
-
-
-class LibraryNotificationSource:
-    """The notification log of an ``eventsourcing`` application (its recorder and mapper)."""
-
-    def __init__(self, recorder: Any, mapper: Any) -> None:
-        self.recorder = recorder
-        self.mapper = mapper
-
-    def select(self, after: int, limit: int) -> Sequence[NotificationLike]:
-        return self.recorder.select_notifications(after, limit, inclusive_of_start=False)
-
-    def head(self) -> int:
-        return self.recorder.max_notification_id() or 0
-
-    def to_event(self, notification: NotificationLike) -> Any:
-        try:
-            return self.mapper.to_domain_event(notification)
-        except Exception as error:  # whatever the stored bytes break in the mapper, the log is damaged
-            raise LogUnreadable(notification.id, f"the stored event cannot be decoded ({one_line(error)})") from error
-
-
-class Projection(ABC):
-    """A read model: its tables, and how one stored event changes them."""
-
-    name: str
-    tables: tuple[str, ...]
-    # Raw projections (the audit chain) read the stored bytes and never need the domain event.
-    needs_events: bool = True
-
-    @abstractmethod
-    def create_statements(self) -> list[str]: ...
-
-    @abstractmethod
-    def apply(self, cursor: Cursor, notification: NotificationLike, event: Any) -> None: ...
-
-    def begin_batch(self, cursor: Cursor) -> None:
-        """Called at the start of each batch's transaction: reset per-batch caches here.
-
-        Caches live for one batch only, so a batch that rolls back leaves nothing behind.
-        """
-
-    def end_batch(self, cursor: Cursor) -> None:
-        """Called after the batch's last ``apply``, in the same transaction, before positions move.
-
-        A projection may hold back its writes until here and send them together: a statement
-        costs far more than a row, on PostgreSQL above all. Whatever ``apply`` reads back within
-        the batch must then come from what it holds, not from the tables.
-        """
 
 
 class ProjectionError(Exception):
@@ -144,7 +94,13 @@ class ProjectionStatus:
 
 
 def utc_now_text() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """Now, to the second (``2026-11-27T20:06:44Z``): when a tracking row moved or a checkpoint was written.
+
+    Written by the one formatter, less its fraction of a second: docs/AUDIT_CHAIN.md documents the
+    audit checkpoints' ``recorded_at`` as ``YYYY-MM-DDTHH:MM:SSZ``, and people file those copies.
+    """
+    text = utc_text(datetime.now(UTC))
+    return text[: text.index(".")] + "Z"
 
 
 class Projector:
@@ -163,7 +119,6 @@ class Projector:
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size = batch_size
         self._catch_up_lock = threading.Lock()
-        self._held_locks: dict[str, Any] = {}
 
     # -- set-up ------------------------------------------------------------------------------
 

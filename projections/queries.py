@@ -1,4 +1,4 @@
-"""Reads from the read models: filtered, ordered and paginated by stable cursors.
+"""Reads from the read models as typed rows: filtered, ordered and paginated by stable cursors.
 
 Cursors are opaque to clients (url-safe base64 of the last row's sort key), so a page boundary
 never shifts when rows are added: new requests sort after the cursor, new decisions before it.
@@ -14,16 +14,35 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import MINYEAR, UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Generic, TextIO, TypeVar
 from uuid import UUID
 
 from domain.formatting import pounds, utc_text
+from domain.funds import FundFigures
 from domain.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from projections.database import ProjectionDatabase
-from projections.read_models import DECISION_LOG_COLUMNS, FINANCE_LEDGER_COLUMNS, REQUEST_INDEX_COLUMNS
+from projections.read_models.cluster_balances import CLUSTER_FIGURES, BalanceRow, BalanceTotalsRow, CouncilFundRow
+from projections.read_models.clusters import ClusterRow, school_urns_of
+from projections.read_models.decision_log import DECISION_LOG_COLUMNS, DecisionRow
+from projections.read_models.finance_ledger import FINANCE_LEDGER_COLUMNS, LedgerRow
+from projections.read_models.request_index import REQUEST_INDEX_COLUMNS, RequestRow
+
+__all__ = [
+    "BalanceRow",
+    "BalanceTotalsRow",
+    "ClusterRow",
+    "CouncilFundRow",
+    "DecisionRow",
+    "InvalidQuery",
+    "LedgerRow",
+    "Page",
+    "RequestRow",
+]
+
+T = TypeVar("T")
 
 
 class InvalidQuery(ValueError):
@@ -31,8 +50,10 @@ class InvalidQuery(ValueError):
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
+class Page(Generic[T]):
+    """One page of rows, and the cursor of the next (None on the last)."""
+
+    items: list[T]
     next_cursor: str | None
 
 
@@ -107,98 +128,106 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def _rows(database: ProjectionDatabase, sql: str, params: Sequence[Any], columns: Sequence[str]) -> list[dict[str, Any]]:
+def _rows(database: ProjectionDatabase, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with database.reading() as cursor:
         cursor.execute(sql, tuple(params))
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _page(rows: list[T], limit: int, key: Callable[[T], Sequence[Any]]) -> Page[T]:
+    """The first ``limit`` of ``rows`` (one more was asked for, to learn whether a next page exists)."""
+    items = rows[:limit]
+    return Page(items, encode_cursor(key(items[-1])) if len(rows) > limit else None)
 
 
 # -- balances ------------------------------------------------------------------------------------
 
-BUDGET_COLUMNS = (
-    "cluster_id",
-    "financial_year",
-    "allocated",
-    "committed",
-    "commissioned",
-    "pending",
-    "escalated",
-    "paid",
-    "version",
-)
+_BUDGET_SELECT = f"SELECT cluster_id, financial_year, {', '.join(CLUSTER_FIGURES)}, version FROM cluster_balances"
 
 
-def _with_available(row: dict[str, Any]) -> dict[str, Any]:
-    row = {key: (int(value) if key not in ("cluster_id", "financial_year") else value) for key, value in row.items()}
-    row["available"] = row["allocated"] - row["committed"] - row["commissioned"]
-    return row
+def _budget_figures(stored: Sequence[Any]) -> tuple[FundFigures[int], int, int]:
+    """A budget's figures, pending and escalated, from its stored figures (``CLUSTER_FIGURES`` order)."""
+    value = {name: int(pence) for name, pence in zip(CLUSTER_FIGURES, stored, strict=True)}
+    figures = FundFigures(value["allocated"], value["committed"], value["commissioned"], value["paid"])
+    return figures, value["pending"], value["escalated"]
 
 
-def zero_budget(cluster_id: str, year: str) -> dict[str, Any]:
+def _budget(row: tuple[Any, ...]) -> BalanceRow:
+    cluster_id, year, *stored, version = row
+    figures, pending, escalated = _budget_figures(stored)
+    return BalanceRow(cluster_id, year, figures, pending, escalated, int(version))
+
+
+def zero_budget(cluster_id: str, year: str) -> BalanceRow:
     """A cluster's budget for a year nobody has allocated yet reads as zeros, version 0."""
-    row: dict[str, Any] = {"cluster_id": cluster_id, "financial_year": year}
-    row.update(dict.fromkeys(BUDGET_COLUMNS[2:], 0))
-    return _with_available(row)
+    return BalanceRow(cluster_id, year, FundFigures(0, 0, 0, 0), 0, 0, 0)
 
 
-def zero_fund(year: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"financial_year": year, **dict.fromkeys(FUND_COLUMNS[1:], 0)}
-    row["available"] = 0
-    return row
+def zero_fund(year: str) -> CouncilFundRow:
+    return CouncilFundRow(year, FundFigures(0, 0, 0, 0), 0)
 
 
-def budget_rows(database: ProjectionDatabase, year: str, *, cluster_id: str | None = None) -> list[dict[str, Any]]:
-    sql = f"SELECT {', '.join(BUDGET_COLUMNS)} FROM cluster_balances WHERE financial_year = ?"
-    params: list[Any] = [year]
+def budget_rows(database: ProjectionDatabase, year: str, *, cluster_id: str | None = None) -> list[BalanceRow]:
+    sql, params = f"{_BUDGET_SELECT} WHERE financial_year = ?", [year]
     if cluster_id is not None:
         sql += " AND cluster_id = ?"
         params.append(cluster_id)
-    return [_with_available(row) for row in _rows(database, sql + " ORDER BY cluster_id", params, BUDGET_COLUMNS)]
+    return [_budget(row) for row in _rows(database, sql + " ORDER BY cluster_id", params)]
 
 
-def budget_row(database: ProjectionDatabase, cluster_id: str, year: str) -> dict[str, Any] | None:
+def budget_row(database: ProjectionDatabase, cluster_id: str, year: str) -> BalanceRow | None:
     rows = budget_rows(database, year, cluster_id=cluster_id)
     return rows[0] if rows else None
 
 
-def balances_page(database: ProjectionDatabase, year: str, *, limit: int = 50, cursor: str | None = None) -> Page:
+def balances_page(
+    database: ProjectionDatabase, year: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[BalanceRow]:
     check_limit(limit)
-    sql = f"SELECT {', '.join(BUDGET_COLUMNS)} FROM cluster_balances WHERE financial_year = ?"
-    params: list[Any] = [year]
+    sql, params = f"{_BUDGET_SELECT} WHERE financial_year = ?", [year]
     if cursor:
         (after,) = decode_cursor(cursor, TEXT_KEY)
         sql += " AND cluster_id > ?"
         params.append(after)
-    rows = _rows(database, sql + " ORDER BY cluster_id LIMIT ?", [*params, limit + 1], BUDGET_COLUMNS)
-    items = [_with_available(row) for row in rows[:limit]]
-    next_cursor = encode_cursor([items[-1]["cluster_id"]]) if len(rows) > limit else None
-    return Page(items, next_cursor)
+    rows = [_budget(row) for row in _rows(database, sql + " ORDER BY cluster_id LIMIT ?", [*params, limit + 1])]
+    return _page(rows, limit, lambda row: [row.cluster_id])
 
 
-def balance_totals(database: ProjectionDatabase, year: str) -> dict[str, int]:
-    figures = ("allocated", "committed", "commissioned", "pending", "escalated", "paid")
-    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in figures)
-    rows = _rows(database, f"SELECT {sums} FROM cluster_balances WHERE financial_year = ?", [year], figures)
-    totals = {name: int(value) for name, value in rows[0].items()}
-    totals["available"] = totals["allocated"] - totals["committed"] - totals["commissioned"]
-    return totals
+def balance_totals(database: ProjectionDatabase, year: str) -> BalanceTotalsRow:
+    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in CLUSTER_FIGURES)
+    (row,) = _rows(database, f"SELECT {sums} FROM cluster_balances WHERE financial_year = ?", [year])
+    return BalanceTotalsRow(*_budget_figures(row))
 
 
-FUND_COLUMNS = ("financial_year", "allocated", "committed", "paid", "version")
-
-
-def council_fund_row(database: ProjectionDatabase, year: str) -> dict[str, Any] | None:
-    rows = _rows(
-        database,
-        f"SELECT {', '.join(FUND_COLUMNS)} FROM council_fund_balances WHERE financial_year = ?",
-        [year],
-        FUND_COLUMNS,
+def council_fund_row(database: ProjectionDatabase, year: str) -> CouncilFundRow | None:
+    sql = (
+        "SELECT financial_year, allocated, committed, paid, version FROM council_fund_balances WHERE financial_year = ?"
     )
+    rows = _rows(database, sql, [year])
     if not rows:
         return None
-    row = {key: (value if key == "financial_year" else int(value)) for key, value in rows[0].items()}
-    row["available"] = row["allocated"] - row["committed"]
-    return row
+    financial_year, allocated, committed, paid, version = rows[0]
+    return CouncilFundRow(financial_year, FundFigures(int(allocated), int(committed), 0, int(paid)), int(version))
+
+
+# -- clusters --------------------------------------------------------------------------------------
+
+
+def clusters_page(database: ProjectionDatabase, *, limit: int = 50, cursor: str | None = None) -> Page[ClusterRow]:
+    """Every registered cluster, by cluster id."""
+    check_limit(limit)
+    sql, params = "SELECT cluster_id, name, school_urns, version FROM clusters", []
+    if cursor:
+        (after,) = decode_cursor(cursor, TEXT_KEY)
+        sql += " WHERE cluster_id > ?"
+        params.append(after)
+    rows = [
+        ClusterRow(cluster_id, name, school_urns_of(urns), int(version))
+        for cluster_id, name, urns, version in _rows(
+            database, sql + " ORDER BY cluster_id LIMIT ?", [*params, limit + 1]
+        )
+    ]
+    return _page(rows, limit, lambda row: [row.cluster_id])
 
 
 # -- request index ---------------------------------------------------------------------------------
@@ -216,7 +245,7 @@ def requests_page(
     financial_year: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page:
+) -> Page[RequestRow]:
     """Oldest first (a queue): ordered by creation time, then id."""
     check_limit(limit)
     where, params = [], []
@@ -237,10 +266,8 @@ def requests_page(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY created_at, request_id LIMIT ?"
-    rows = _rows(database, sql, [*params, limit + 1], REQUEST_COLUMNS)
-    items = rows[:limit]
-    next_cursor = encode_cursor([items[-1]["created_at"], items[-1]["request_id"]]) if len(rows) > limit else None
-    return Page(items, next_cursor)
+    rows = [RequestRow._make(row) for row in _rows(database, sql, [*params, limit + 1])]
+    return _page(rows, limit, lambda row: [row.created_at, row.request_id])
 
 
 # -- decision log ------------------------------------------------------------------------------------
@@ -258,7 +285,7 @@ def decisions_page(
     decided_to: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page:
+) -> Page[DecisionRow]:
     """Newest first. ``decided_from`` and ``decided_to`` are ISO 8601 UTC bounds, both inclusive."""
     check_limit(limit)
     where, params = [], []
@@ -281,10 +308,10 @@ def decisions_page(
     sql = f"SELECT {', '.join(DECISION_COLUMNS)} FROM decision_log"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    rows = _rows(database, sql + " ORDER BY position DESC LIMIT ?", [*params, limit + 1], DECISION_COLUMNS)
-    items = rows[:limit]
-    next_cursor = encode_cursor([int(items[-1]["position"])]) if len(rows) > limit else None
-    return Page(items, next_cursor)
+    rows = [
+        DecisionRow._make(row) for row in _rows(database, sql + " ORDER BY position DESC LIMIT ?", [*params, limit + 1])
+    ]
+    return _page(rows, limit, lambda row: [int(row.position)])
 
 
 # -- finance ledger ------------------------------------------------------------------------------------
@@ -294,7 +321,7 @@ LEDGER_COLUMNS = FINANCE_LEDGER_COLUMNS
 LEDGER_MONEY = ("amount", "available_after", "paid_after")
 
 
-def ledger_rows(database: ProjectionDatabase, year: str, *, batch_size: int = 2000) -> Iterator[dict[str, Any]]:
+def ledger_rows(database: ProjectionDatabase, year: str, *, batch_size: int = 2000) -> Iterator[LedgerRow]:
     """The year's money movements in log order, streamed in batches (a year can be long)."""
     after = 0
     while True:
@@ -303,12 +330,11 @@ def ledger_rows(database: ProjectionDatabase, year: str, *, batch_size: int = 20
             f"SELECT {', '.join(LEDGER_COLUMNS)} FROM finance_ledger "
             "WHERE financial_year = ? AND position > ? ORDER BY position LIMIT ?",
             [year, after, batch_size],
-            LEDGER_COLUMNS,
         )
         if not rows:
             return
-        yield from rows
-        after = int(rows[-1]["position"])
+        yield from (LedgerRow._make(row) for row in rows)
+        after = int(rows[-1][0])
 
 
 # What a spreadsheet may run as a formula when a cell starts with it (OWASP's list; LibreOffice
@@ -332,8 +358,7 @@ def spreadsheet_safe(text: str) -> str:
     return f"'{safe}" if safe[:1] in ("\r", "\n") else safe
 
 
-def _ledger_cell(row: dict[str, Any], column: str) -> str:
-    value = row[column]
+def _ledger_cell(column: str, value: Any) -> str:
     if value is None:
         return ""
     if column in LEDGER_MONEY:
@@ -343,7 +368,7 @@ def _ledger_cell(row: dict[str, Any], column: str) -> str:
     return spreadsheet_safe(str(value))
 
 
-def write_ledger(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+def write_ledger(rows: Iterable[LedgerRow], out: TextIO) -> int:
     """CSV with a header row, ISO 8601 times and 2-dp amounts; returns the number of movements.
 
     Every field of every movement is quoted: Python 3.11 and 3.12 leave a field with a bare
@@ -354,7 +379,7 @@ def write_ledger(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     count = 0
     for row in rows:
-        writer.writerow([_ledger_cell(row, column) for column in LEDGER_COLUMNS])
+        writer.writerow([_ledger_cell(column, value) for column, value in zip(LEDGER_COLUMNS, row, strict=True)])
         count += 1
     return count
 

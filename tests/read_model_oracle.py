@@ -5,9 +5,9 @@ code, which shares every bug of it (payments of 400.00 or more left out of the l
 ``paid_after`` passed them). This model is told each command that succeeded, with the amounts,
 actors and texts the test sent, and works out from the rules of DESIGN.md and README.md alone
 what every row of every table must then hold: balances (pending = asked for by open requests,
-escalated = awaiting the council), the request index, the decision log and the finance ledger
-with the fund's available and paid balances after each movement. It never imports the read
-models or their queries.
+escalated = awaiting the council), the request index, the decision log, the finance ledger
+with the fund's available and paid balances after each movement, and the clusters with their
+schools. It never imports the read models or their queries.
 
 Only what a test cannot know beforehand is taken from the log, read raw: each new event's position
 and timestamp (from the stored JSON). The command's events are matched by aggregate and type, and
@@ -82,6 +82,18 @@ class FundModel:
 
 
 @dataclass
+class ClusterModel:
+    cluster_id: str
+    name: str
+    school_urns: list[str]
+    version: int
+
+    @property
+    def aggregate_id(self) -> str:
+        return uuid5(_IDS, f"cluster/{self.cluster_id}").hex
+
+
+@dataclass
 class RequestModel:
     request_id: str
     school_urn: str
@@ -107,7 +119,11 @@ class RequestModel:
 
 
 class ReadModelOracle:
-    """Tell it each command that succeeded (after it returns); ask it for every table's rows."""
+    """Tell it each command that succeeded (after it returns); ask it for every table's rows.
+
+    ``clusters`` (id -> name) and ``membership`` (URN -> cluster id) are the world the test sets up
+    before it tells the model anything: each cluster registered, then each of its schools added once.
+    """
 
     def __init__(
         self,
@@ -116,11 +132,16 @@ class ReadModelOracle:
         *,
         audit_key: str | None = None,
         membership: dict[str, str] | None = None,
+        clusters: dict[str, str] | None = None,
     ) -> None:
         self.app = app
         self.database_url = database_url
         self.audit_key = audit_key
         self.membership: dict[str, str | None] = dict(membership or {})
+        self.clusters: dict[str, ClusterModel] = {}
+        for cluster_id, name in (clusters or {}).items():
+            urns = sorted(urn for urn, member_of in self.membership.items() if member_of == cluster_id)
+            self.clusters[cluster_id] = ClusterModel(cluster_id, name, urns, 1 + len(urns))
         self.seen = 0  # the last log position whose event the model has accounted for
         self.funds: dict[str, FundModel] = {}
         self.requests: dict[str, RequestModel] = {}
@@ -161,17 +182,26 @@ class ReadModelOracle:
     # -- reference data ---------------------------------------------------------------------------
 
     def reference_data(self) -> None:
-        """Clusters registered, schools joining or leaving: no read model shows these."""
+        """Clusters registered, schools joining or leaving: only the clusters' own events."""
         new = self._new_events()
         others = [e for e in new if not e.type.startswith(("Cluster.", "SchoolMembership."))]
         assert not others, f"reference-data commands wrote other events: {others}"
 
     def school_joined(self, cluster_id: str, urn: str) -> None:
         self.reference_data()
+        if self.membership.get(urn) != cluster_id:  # joining its own cluster again changes nothing
+            cluster = self.clusters[cluster_id]
+            cluster.school_urns = sorted([*cluster.school_urns, urn])
+            cluster.version += 1
         self.membership[urn] = cluster_id
 
     def school_left(self, urn: str) -> None:
         self.reference_data()
+        left = self.membership[urn]
+        assert left is not None, f"the model has school {urn} in no cluster, yet it could leave one"
+        cluster = self.clusters[left]
+        cluster.school_urns = [other for other in cluster.school_urns if other != urn]
+        cluster.version += 1
         self.membership[urn] = None
 
     # -- money in ---------------------------------------------------------------------------------
@@ -410,6 +440,10 @@ class ReadModelOracle:
             "finance_ledger_funds": [
                 (f.fund_id, f.kind, f.cluster_id, f.year, f.available, f.paid) for f in self.funds.values() if f.opened
             ],
+            "clusters": [
+                (c.cluster_id, c.aggregate_id, c.name, ",".join(c.school_urns), c.version)
+                for c in self.clusters.values()
+            ],
             "audit_chain": links,
             "audit_checkpoints": reference_checkpoints(links),
         }  # fmt: skip
@@ -438,6 +472,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "finance_ledger": ("position", "recorded_at", "fund", "cluster_id", "financial_year", "movement", "request_id",
                        "amount", "available_after", "paid_after", "reference", "actor_sub"),
     "finance_ledger_funds": ("fund_id", "fund", "cluster_id", "financial_year", "available", "paid"),
+    "clusters": ("cluster_id", "aggregate_id", "name", "school_urns", "version"),
     "audit_chain": ("position", "hash"),
     "audit_checkpoints": ("position", "hash"),
 }  # fmt: skip

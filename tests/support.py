@@ -20,6 +20,7 @@ OTHER_CLUSTER = "fenwick-broads"
 SCHOOL = "900001"
 SECOND_SCHOOL = "900002"
 OTHER_SCHOOL = "900101"  # in OTHER_CLUSTER
+CLUSTER_NAMES = {CLUSTER: "Northmere Coast", OTHER_CLUSTER: "Fenwick Broads"}
 
 COUNCIL = Actor.council("council-officer-1")
 FINANCE = Actor.finance("finance-officer-1")
@@ -32,8 +33,8 @@ OTHER_HEAD = Actor.school("senco-900101", OTHER_SCHOOL)
 
 def set_up_world(app: FundingApplication, *, budget: str | None = "5000.00", council_fund: str | None = None) -> None:
     """Two clusters with their schools; the first with a budget (and the council fund, if given)."""
-    app.register_cluster(COUNCIL, CLUSTER, "Northmere Coast")
-    app.register_cluster(COUNCIL, OTHER_CLUSTER, "Fenwick Broads")
+    for cluster_id, name in CLUSTER_NAMES.items():
+        app.register_cluster(COUNCIL, cluster_id, name)
     app.add_school(COUNCIL, CLUSTER, SCHOOL)
     app.add_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
     app.add_school(COUNCIL, OTHER_CLUSTER, OTHER_SCHOOL)

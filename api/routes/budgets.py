@@ -44,7 +44,7 @@ def allocate_budget(
     year = _year(fy)
     app.allocate_budget(actor, cluster, year, body.amount, body.note, expected_version=expected_version)
     row = app.balance(actor, cluster, year)
-    with_etag(response, row["version"])
+    with_etag(response, row.version)
     return presenters.budget(row)
 
 
@@ -75,7 +75,7 @@ def commission_service(
         expected_version=expected_version,
     )
     row = app.balance(actor, cluster, year)
-    with_etag(response, row["version"])
+    with_etag(response, row.version)
     return presenters.budget(row)
 
 
@@ -85,7 +85,7 @@ def get_budget(
 ) -> BudgetResponse:
     """A cluster's budget for a year; zeros if nothing is allocated yet."""
     row = app.balance(actor, path_id(ClusterId, cluster_id, "cluster"), _year(fy))
-    with_etag(response, row["version"])
+    with_etag(response, row.version)
     return presenters.budget(row)
 
 
@@ -120,7 +120,7 @@ def allocate_council_fund(
     year = _year(fy)
     app.allocate_council_fund(actor, year, body.amount, body.note, expected_version=expected_version)
     row = app.council_fund_balance(actor, year)
-    with_etag(response, row["version"])
+    with_etag(response, row.version)
     return presenters.council_fund(row)
 
 
@@ -130,5 +130,5 @@ def get_council_fund(
 ) -> CouncilFundResponse:
     """The council fund for a year (council, finance)."""
     row = app.council_fund_balance(actor, _year(fy))
-    with_etag(response, row["version"])
+    with_etag(response, row.version)
     return presenters.council_fund(row)

@@ -4,7 +4,7 @@ The log is folded into the domain's own aggregates (``event.mutate``, as the app
 them) and each row a read model should hold is derived from the events and those aggregates
 (``expected``), sharing no code with the projections. Each table is then compared with what its
 projection has applied: rows keyed by log position (the decision log, the ledger) in step with
-the fold, state tables (balances, the request index) at their projection's position. The report
+the fold, state tables (balances, the request index, the clusters) at their projection's position. The report
 names, per table, the first differing row in key order with both values of each differing column,
 and counts missing and extra rows. A damaged log stops it with ``LogUnreadable`` and a position.
 
@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from domain.values import FinancialYear
 from projections.database import Cursor, ProjectionDatabase
-from projections.engine import NotificationSource
 from projections.reconciliation.compare import Difference, InStep, TableReconciliation, by_key
 from projections.reconciliation.expected import Expectations, Row
 from projections.reconciliation.fold import LogFold
@@ -31,7 +30,9 @@ from projections.reconciliation.tables import (
     READ_MODELS,
     TABLES,
     Table,
+    whole,
 )
+from projections.source import NotificationSource
 from projections.unreadable import LogUnreadable
 
 __all__ = [
@@ -46,8 +47,9 @@ __all__ = [
     "reconcile",
 ]
 
-BUDGET_FIGURES = ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid")
-FUND_FIGURES = ("allocated", "committed", "available", "paid")
+# The figures a balance row of the report shows, in the order people read them: the table's money.
+BUDGET_FIGURES = CLUSTER_BALANCES.money_columns
+FUND_FIGURES = COUNCIL_FUND_BALANCES.money_columns
 
 
 @dataclass
@@ -108,11 +110,11 @@ def reconcile(
     tables = [in_step.get(table.name) or state_tables[table.name] for table in TABLES]
     result = Reconciliation(year_text, tables=tables, log_position=fold.position)
     result.clusters = sorted(
-        (_balance_row(pair, BUDGET_FIGURES, CLUSTER_BALANCES) for pair in state_tables[CLUSTER_BALANCES.name].kept),
+        (_balance_row(pair, CLUSTER_BALANCES) for pair in state_tables[CLUSTER_BALANCES.name].kept),
         key=lambda row: str(row.cluster_id),
     )
     fund_pairs = state_tables[COUNCIL_FUND_BALANCES.name].kept or [(None, None)]
-    result.council_fund = _balance_row(fund_pairs[0], FUND_FIGURES, COUNCIL_FUND_BALANCES)
+    result.council_fund = _balance_row(fund_pairs[0], COUNCIL_FUND_BALANCES)
     result.council_fund.cluster_id = None
     return result
 
@@ -128,29 +130,23 @@ def _state_tables(model: str) -> Iterable[Table]:
     return (table for table in TABLES if table.read_model == model and not table.by_position)
 
 
-def _balance_row(pair: tuple[Row | None, Row | None], figures: tuple[str, ...], table: Table) -> ReconciliationRow:
+def _balance_row(pair: tuple[Row | None, Row | None], table: Table) -> ReconciliationRow:
     projected, expected = pair
     index = {column: position for position, column in enumerate(table.columns)}
 
     # A figure someone overwrote with something that is not a whole number (SQLite stores text in
     # a BIGINT column) is reported as None: it differs from the log, and the row says so.
     def money(row: Row | None) -> dict[str, int | None]:
-        return {name: (0 if row is None else _whole(row[index[name]])) for name in figures}
+        return {name: (0 if row is None else whole(row[index[name]])) for name in table.money_columns}
 
     def version(row: Row | None) -> int | None:
-        return 0 if row is None else _whole(row[index["version"]])
+        return 0 if row is None else whole(row[index["version"]])
 
+    # What the log says is always whole numbers.
+    recomputed = {name: (0 if expected is None else int(expected[index[name]])) for name in table.money_columns}
+    recomputed_version = 0 if expected is None else int(expected[index["version"]])
     key = (projected or expected or (None,))[0]
-    return ReconciliationRow(key, money(projected), money(expected), version(projected), version(expected))
-
-
-def _whole(value: object) -> int | None:
-    if type(value) is int:
-        return value
-    try:
-        return int(str(value)) if str(value).lstrip("-").isdigit() else None
-    except ValueError:
-        return None
+    return ReconciliationRow(key, money(projected), recomputed, version(projected), recomputed_version)
 
 
 def recompute(source: NotificationSource, year: FinancialYear) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
@@ -159,8 +155,8 @@ def recompute(source: NotificationSource, year: FinancialYear) -> tuple[dict[str
     for step in fold.steps(source.head()):
         expectations.observe(step)
     budgets = {
-        key: _balance_row((None, row), BUDGET_FIGURES, CLUSTER_BALANCES).recomputed
+        key: _balance_row((None, row), CLUSTER_BALANCES).recomputed
         for key, row in expectations.state_rows(CLUSTER_BALANCES.name).items()
     }
-    funds = list(expectations.state_rows(COUNCIL_FUND_BALANCES.name).values()) or [None]
-    return budgets, _balance_row((None, funds[0]), FUND_FIGURES, COUNCIL_FUND_BALANCES).recomputed
+    funds: list[Row | None] = [*expectations.state_rows(COUNCIL_FUND_BALANCES.name).values()] or [None]
+    return budgets, _balance_row((None, funds[0]), COUNCIL_FUND_BALANCES).recomputed

@@ -82,13 +82,13 @@ def _differing_columns(table: Table, projected: Row | None, expected: Row | None
 
 def table_rows(cursor: Cursor, table: Table, year: str) -> Iterator[Row]:
     """Every row of the table for the year, in the database's key order, a page at a time."""
-    cursor.execute(table.select(after_key=False), (year, PAGE))
+    cursor.execute(table.select(after_key=False), table.params(year, after_key=False, page=PAGE))
     while True:
-        rows = [tuple(row) for row in cursor.fetchall()]
+        rows = [table.as_shown(tuple(row)) for row in cursor.fetchall()]
         yield from rows
         if len(rows) < PAGE:
             return
-        cursor.execute(table.select(after_key=True), (year, rows[-1][0], PAGE))
+        cursor.execute(table.select(after_key=True), table.params(year, rows[-1][0], after_key=True, page=PAGE))
 
 
 class InStep:

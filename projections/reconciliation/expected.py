@@ -4,20 +4,24 @@ Nothing here calls projection code. Each row is read off the domain: a ledger ro
 the fund aggregate's ``available`` and ``paid`` right after its event, a decision row is the
 request's newest ``Decision``, a request's row is the request aggregate as folded, and the time it
 entered its status is the time of the last event that changed its status. If a projection and
-this module ever disagree, one of them is wrong, and the report says which row.
+this module ever disagree, one of them is wrong, and the report says which row. (The lifecycle's
+status sets and decision kinds, and ``FundFigures``, are the domain's, shared by both sides.)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.clusters import Cluster
 from domain.formatting import utc_text
-from domain.funding_request import OPEN_STATUSES, FundingRequest
-from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.funding_request import FundingRequest
+from domain.funds import ClusterBudget, CouncilFund, Fund, FundFigures
+from domain.lifecycle import AWAITING_COUNCIL, BUDGET_DECISIONS, LOGGED_DECISIONS, OPEN_STATUSES
 from domain.money import Money
-from domain.values import DecisionKind, FinancialYear, RequestStatus
+from domain.values import DecisionKind, FinancialYear
 from projections.reconciliation.fold import Step
 
 Row = tuple[Any, ...]
@@ -36,6 +40,7 @@ class Expectations:
         self.requests: dict[UUID, FundingRequest] = {}
         self.budgets: dict[UUID, ClusterBudget] = {}
         self.council_fund: CouncilFund | None = None
+        self.clusters: dict[UUID, Cluster] = {}
         self.status_since: dict[UUID, datetime] = {}
 
     # -- rows keyed by log position, one event at a time ------------------------------------------
@@ -43,6 +48,9 @@ class Expectations:
     def observe(self, step: Step) -> tuple[Row | None, Row | None]:
         """The decision-log row and the finance-ledger row this event should have produced, if any."""
         aggregate, event = step.aggregate, step.event
+        if isinstance(aggregate, Cluster):
+            self.clusters.setdefault(aggregate.id, aggregate)
+            return None, None
         if isinstance(aggregate, FundingRequest):
             self.requests.setdefault(aggregate.id, aggregate)
             if aggregate.status != step.status_before:
@@ -59,8 +67,8 @@ class Expectations:
         if len(request.decisions) <= step.decisions_before:
             return None
         decision = request.decisions[-1]
-        if decision.kind is DecisionKind.WITHDRAWAL:
-            return None  # the school's own act, kept on the request; the log holds decisions about it
+        if decision.kind not in LOGGED_DECISIONS:
+            return None  # a withdrawal: the school's own act, kept on the request, not a decision about it
         details = request.conditions if decision.kind is DecisionKind.CLUSTER_APPROVAL else None
         return (
             step.position,
@@ -84,7 +92,7 @@ class Expectations:
         schools = ", ".join(str(urn) for urn in event.school_urns)
         return (
             step.position,
-            "commission",
+            BUDGET_DECISIONS[type(event).__name__].value,
             None,
             None,
             str(budget.cluster_id),
@@ -113,12 +121,17 @@ class Expectations:
             movement, request_id, reference = "payment", event.request_id.hex, event.reference
         else:
             return None
-        is_budget = isinstance(fund, ClusterBudget)
+        if isinstance(fund, ClusterBudget):
+            kind, cluster_id = "cluster", str(fund.cluster_id)
+        elif isinstance(fund, CouncilFund):
+            kind, cluster_id = "council", None
+        else:
+            return None
         return (
             step.position,
             utc_text(event.timestamp),
-            "cluster" if is_budget else "council",
-            str(fund.cluster_id) if is_budget else None,
+            kind,
+            cluster_id,
             str(fund.financial_year),
             movement,
             request_id,
@@ -134,6 +147,7 @@ class Expectations:
     def state_rows(self, table: str) -> dict[Any, Row]:
         """The rows ``table`` should hold now, by key."""
         rows = {
+            "clusters": self._clusters,
             "cluster_balances": self._cluster_balances,
             "council_fund_balances": self._council_fund_balances,
             "cluster_balances_requests": self._cluster_balances_requests,
@@ -145,45 +159,35 @@ class Expectations:
         return {row[0]: row for row in rows}
 
     def _cluster_balances(self) -> list[Row]:
-        figures: dict[str, list[Any]] = {}
-        for budget in self.budgets.values():
-            money = budget.figures()
-            figures[str(budget.cluster_id)] = [
-                budget.id.hex,
-                money["allocated"].pence,
-                money["committed"].pence,
-                money["commissioned"].pence,
-                money["available"].pence,
-                0,
-                0,
-                money["paid"].pence,
-                budget.version,
-            ]
+        balances: dict[str, _BudgetBalance] = {
+            str(budget.cluster_id): _BudgetBalance(budget.id.hex, budget.figures(), budget.version)
+            for budget in self.budgets.values()
+        }
         for request in self.requests.values():
             # A request against a budget nobody has opened yet still has its cluster's row, all zeros.
-            row = figures.setdefault(
+            balance = balances.setdefault(
                 str(request.cluster_id),
-                [ClusterBudget.id_for(request.cluster_id, request.financial_year).hex, 0, 0, 0, 0, 0, 0, 0, 0],
+                _BudgetBalance(ClusterBudget.id_for(request.cluster_id, request.financial_year).hex),
             )
             if request.status in OPEN_STATUSES:
-                row[5] += request.amount_requested.pence
-            elif request.status is RequestStatus.ESCALATED and request.amount_escalated is not None:
-                row[6] += request.amount_escalated.pence
-        return [(cluster_id, *row) for cluster_id, row in figures.items()]
+                balance.pending += request.amount_requested.pence
+            elif request.status in AWAITING_COUNCIL and request.amount_escalated is not None:
+                balance.escalated += request.amount_escalated.pence
+        return [balance.row(cluster_id) for cluster_id, balance in balances.items()]
 
     def _council_fund_balances(self) -> list[Row]:
         fund = self.council_fund
         if fund is None:
             return []
-        money = fund.figures()
+        figures = fund.figures()
         return [
             (
                 str(fund.financial_year),
                 fund.id.hex,
-                money["allocated"].pence,
-                money["committed"].pence,
-                money["available"].pence,
-                money["paid"].pence,
+                figures.allocated.pence,
+                figures.committed.pence,
+                figures.available.pence,
+                figures.paid.pence,
                 fund.version,
             )
         ]
@@ -240,3 +244,36 @@ class Expectations:
         if fund is not None:
             rows.append((fund.id.hex, "council", None, str(fund.financial_year), fund.available.pence, fund.paid.pence))
         return rows
+
+    def _clusters(self) -> list[Row]:
+        return [
+            (str(cluster.cluster_id), cluster.id.hex, cluster.name,
+             ",".join(str(urn) for urn in cluster.school_urns), cluster.version)
+            for cluster in self.clusters.values()
+        ]  # fmt: skip
+
+
+@dataclass
+class _BudgetBalance:
+    """A budget's row of ``cluster_balances`` as the log says it should be."""
+
+    fund_id: str
+    figures: FundFigures[Money] = field(default_factory=lambda: FundFigures(*[Money.zero()] * 4))
+    version: int = 0
+    pending: int = 0
+    escalated: int = 0
+
+    def row(self, cluster_id: str) -> Row:
+        figures = self.figures
+        return (
+            cluster_id,
+            self.fund_id,
+            figures.allocated.pence,
+            figures.committed.pence,
+            figures.commissioned.pence,
+            figures.available.pence,
+            self.pending,
+            self.escalated,
+            figures.paid.pence,
+            self.version,
+        )

@@ -4,9 +4,10 @@ This is how the application itself rebuilds an aggregate (``event.mutate``), che
 every event must decode, follow a Created event of its aggregate, carry the next version, and
 apply. Anything else is the log's damage, reported with its position (``LogUnreadable``).
 
-Only the financial year being reconciled is kept in full. An aggregate of another year is folded
-as far as its Created event (to learn its year) and from then on only decoded and checked for its
-version sequence, so a log of many years costs the memory of one.
+Only the financial year being reconciled is kept in full, with the aggregates that belong to no
+year (clusters, memberships). An aggregate of another year is folded as far as its Created event
+(to learn its year) and from then on only decoded and checked for its version sequence, so a log
+of many years costs the memory of one.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from typing import Any
 from eventsourcing.domain import CanInitAggregate
 
 from domain.values import FinancialYear, RequestStatus
-from projections.engine import NotificationSource
+from projections.source import NotificationSource
 from projections.unreadable import LogUnreadable, one_line
 
 
 @dataclass(frozen=True)
 class Step:
-    """One event of the year, just folded: the aggregate as it is now, and what it was just before."""
+    """One event of the year (or of no year), just folded: the aggregate as it is now, and what it was before."""
 
     position: int
     event: Any
@@ -98,7 +99,7 @@ class LogFold:
         status_before = getattr(current, "status", None)
         decisions_before = len(getattr(current, "decisions", ()))
         try:
-            aggregate = event.mutate(current)
+            aggregate: Any = event.mutate(current)  # ours, or whatever the log's damage makes of it
         except Exception as error:  # any failure to apply a stored event is the log's damage
             raise LogUnreadable(
                 position,
@@ -110,8 +111,7 @@ class LogFold:
             self.aggregates[originator_id] = _OtherYear(aggregate.version)
             return None
         self.aggregates[originator_id] = aggregate
-        if year is None:
-            return None  # clusters and memberships: folded for the log's sake, no rows of their own
+        # Clusters and memberships belong to no year: every reconciliation sees them.
         return Step(position, event, aggregate, status_before, decisions_before)
 
     @staticmethod

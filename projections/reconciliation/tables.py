@@ -1,7 +1,8 @@
 """Every read-model table reconciliation checks, and how its rows for one year are read.
 
 People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances), ``request_index``
-(queues), ``decision_log`` (the auditors' search) and ``finance_ledger`` (finance's CSV). The
+(queues), ``decision_log`` (the auditors' search), ``finance_ledger`` (finance's CSV) and
+``clusters`` (the listing of clusters, which belongs to no year and is checked whole). The
 projections' helper tables are checked too: nobody reads them, but later rows are computed from
 them (a request's amount, a fund's running balance), so an edit there would pass every check
 until it surfaced, later, as a wrong figure somewhere else.
@@ -12,7 +13,13 @@ tables' own columns: a column added to a projection and not reconciled fails tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from domain.funds import FundFigures
+
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -21,24 +28,68 @@ class Table:
     read_model: str  # the projection that writes it (its position in the log is that one's)
     columns: tuple[str, ...]  # the key first
     money: frozenset[str]
-    source: str  # FROM ... WHERE <the year is ?>, the key column qualified as in ``key_sql``
+    source: str  # the FROM clause; the key column qualified as in ``key_sql``
     key_sql: str
+    year_sql: str | None = "financial_year = ?"  # None: one row set for every year (the clusters)
     by_position: bool = False  # keyed by log position: rows come in log order
+    # Columns a reader is shown but the table does not store, worked out from a stored row's columns.
+    derived: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = ()
 
     @property
     def key(self) -> str:
         return self.columns[0]
 
+    @property
+    def money_columns(self) -> tuple[str, ...]:
+        """The money columns, in column order."""
+        return tuple(column for column in self.columns if column in self.money)
+
+    @property
+    def stored_columns(self) -> tuple[str, ...]:
+        derived = {name for name, _ in self.derived}
+        return tuple(column for column in self.columns if column not in derived)
+
     def select(self, *, after_key: bool) -> str:
-        columns = ", ".join(SELECTED.get((self.name, column), column) for column in self.columns)
-        after = f" AND {self.key_sql} > ?" if after_key else ""
-        return f"SELECT {columns} FROM {self.source}{after} ORDER BY {self.key_sql} LIMIT ?"
+        columns = ", ".join(QUALIFIED.get((self.name, column), column) for column in self.stored_columns)
+        conditions = [condition for condition in (self.year_sql, after_key and f"{self.key_sql} > ?") if condition]
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return f"SELECT {columns} FROM {self.source}{where} ORDER BY {self.key_sql} LIMIT ?"
+
+    def params(self, year: str, after: Any = None, *, after_key: bool, page: int) -> tuple[Any, ...]:
+        return (*((year,) if self.year_sql else ()), *((after,) if after_key else ()), page)
+
+    def as_shown(self, stored: Row) -> Row:
+        """A stored row with the derived columns put in their places."""
+        if not self.derived:
+            return stored
+        values = dict(zip(self.stored_columns, stored, strict=True))
+        for name, derive in self.derived:
+            values[name] = derive(values)
+        return tuple(values[column] for column in self.columns)
 
 
-# Columns a table does not store but a reader is shown; ``available`` is derived on read.
-SELECTED = {
-    ("cluster_balances", "available"): "allocated - committed - commissioned",
-    ("council_fund_balances", "available"): "allocated - committed",
+def whole(value: object) -> int | None:
+    """A stored figure as a whole number, or None where someone wrote something else over it
+    (SQLite keeps text written into a BIGINT column)."""
+    if type(value) is int:
+        return value
+    try:
+        return int(str(value)) if str(value).lstrip("-").isdigit() else None
+    except ValueError:
+        return None
+
+
+def _available(stored: dict[str, Any]) -> int | None:
+    """``available`` of a stored balance, as ``FundFigures`` works it out (a council fund commissions nothing)."""
+    allocated, committed = whole(stored["allocated"]), whole(stored["committed"])
+    commissioned = whole(stored.get("commissioned", 0))
+    if allocated is None or committed is None or commissioned is None:
+        return None  # a figure that is not a number: what is left of it is not one either
+    return FundFigures(allocated, committed, commissioned, 0).available
+
+
+# The source's columns qualified by its alias, where the source joins another table.
+QUALIFIED = {
     ("cluster_balances_requests", "request_id"): "r.request_id",
     ("cluster_balances_requests", "fund_id"): "r.fund_id",
     ("cluster_balances_requests", "amount_requested"): "r.amount_requested",
@@ -51,16 +102,18 @@ CLUSTER_BALANCES = Table(
     ("cluster_id", "fund_id", "allocated", "committed", "commissioned", "available", "pending", "escalated",
      "paid", "version"),
     frozenset({"allocated", "committed", "commissioned", "available", "pending", "escalated", "paid"}),
-    "cluster_balances WHERE financial_year = ?",
+    "cluster_balances",
     "cluster_id",
+    derived=(("available", _available),),
 )  # fmt: skip
 COUNCIL_FUND_BALANCES = Table(
     "council_fund_balances",
     "cluster_balances",
     ("financial_year", "fund_id", "allocated", "committed", "available", "paid", "version"),
     frozenset({"allocated", "committed", "available", "paid"}),
-    "council_fund_balances WHERE financial_year = ?",
+    "council_fund_balances",
     "financial_year",
+    derived=(("available", _available),),
 )
 CLUSTER_BALANCES_REQUESTS = Table(
     "cluster_balances_requests",
@@ -68,8 +121,9 @@ CLUSTER_BALANCES_REQUESTS = Table(
     ("request_id", "fund_id", "amount_requested", "amount_escalated"),
     frozenset({"amount_requested", "amount_escalated"}),
     # Rows carry the budget's id, not the year: the year is the budget row's.
-    "cluster_balances_requests r JOIN cluster_balances b ON b.fund_id = r.fund_id WHERE b.financial_year = ?",
+    "cluster_balances_requests r JOIN cluster_balances b ON b.fund_id = r.fund_id",
     "r.request_id",
+    year_sql="b.financial_year = ?",
 )
 REQUEST_INDEX = Table(
     "request_index",
@@ -78,7 +132,7 @@ REQUEST_INDEX = Table(
      "amount_requested", "amount_escalated", "amount_approved", "amount_paid", "created_at", "updated_at",
      "status_since", "version"),
     frozenset({"amount_requested", "amount_escalated", "amount_approved", "amount_paid"}),
-    "request_index WHERE financial_year = ?",
+    "request_index",
     "request_id",
 )  # fmt: skip
 DECISION_LOG = Table(
@@ -87,7 +141,7 @@ DECISION_LOG = Table(
     ("position", "kind", "request_id", "school_urn", "cluster_id", "financial_year", "actor_sub", "actor_role",
      "decided_at", "amount", "reason_code", "reason", "details"),
     frozenset({"amount"}),
-    "decision_log WHERE financial_year = ?",
+    "decision_log",
     "position",
     by_position=True,
 )  # fmt: skip
@@ -96,7 +150,7 @@ DECISION_LOG_REQUESTS = Table(
     "decision_log",
     ("request_id", "school_urn", "cluster_id", "financial_year"),
     frozenset(),
-    "decision_log_requests WHERE financial_year = ?",
+    "decision_log_requests",
     "request_id",
 )
 DECISION_LOG_BUDGETS = Table(
@@ -104,7 +158,7 @@ DECISION_LOG_BUDGETS = Table(
     "decision_log",
     ("fund_id", "cluster_id", "financial_year"),
     frozenset(),
-    "decision_log_budgets WHERE financial_year = ?",
+    "decision_log_budgets",
     "fund_id",
 )
 FINANCE_LEDGER = Table(
@@ -113,7 +167,7 @@ FINANCE_LEDGER = Table(
     ("position", "recorded_at", "fund", "cluster_id", "financial_year", "movement", "request_id", "amount",
      "available_after", "paid_after", "reference", "actor_sub"),
     frozenset({"amount", "available_after", "paid_after"}),
-    "finance_ledger WHERE financial_year = ?",
+    "finance_ledger",
     "position",
     by_position=True,
 )  # fmt: skip
@@ -122,8 +176,18 @@ FINANCE_LEDGER_FUNDS = Table(
     "finance_ledger",
     ("fund_id", "fund", "cluster_id", "financial_year", "available", "paid"),
     frozenset({"available", "paid"}),
-    "finance_ledger_funds WHERE financial_year = ?",
+    "finance_ledger_funds",
     "fund_id",
+)
+
+CLUSTERS = Table(
+    "clusters",
+    "clusters",
+    ("cluster_id", "aggregate_id", "name", "school_urns", "version"),
+    frozenset(),
+    "clusters",
+    "cluster_id",
+    year_sql=None,  # a cluster belongs to no year: every reconciliation checks every cluster
 )
 
 # In the order a report lists them: each read model's own table, then its helpers.
@@ -137,5 +201,6 @@ TABLES = (
     DECISION_LOG_BUDGETS,
     FINANCE_LEDGER,
     FINANCE_LEDGER_FUNDS,
+    CLUSTERS,
 )
-READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger")
+READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger", "clusters")

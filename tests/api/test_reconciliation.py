@@ -33,6 +33,7 @@ KEYS = {
     "decision_log_budgets": "fund_id",
     "finance_ledger": "position",
     "finance_ledger_funds": "fund_id",
+    "clusters": "cluster_id",
 }
 
 
@@ -298,6 +299,31 @@ def edit_a_funds_running_balance(busy: Busy) -> Expect:
     return Expect("finance_ledger_funds", fund_id, "differing", {"available": ("500.01", "500.00")})
 
 
+def edit_a_clusters_schools(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE clusters SET school_urns = ? WHERE cluster_id = ?", (SCHOOL, CLUSTER))
+    return Expect("clusters", CLUSTER, "differing", {"school_urns": (SCHOOL, f"{SCHOOL},{SECOND_SCHOOL}")})
+
+
+def edit_a_clusters_name_and_version(busy: Busy) -> Expect:
+    sql = "UPDATE clusters SET name = 'Fenwick', version = version + 1 WHERE cluster_id = ?"
+    execute(busy.app, sql, (OTHER_CLUSTER,))
+    return Expect("clusters", OTHER_CLUSTER, "differing", {"name": ("Fenwick", "Fenwick Broads"), "version": (3, 2)})
+
+
+def delete_a_cluster_row(busy: Busy) -> Expect:
+    execute(busy.app, "DELETE FROM clusters WHERE cluster_id = ?", (OTHER_CLUSTER,))
+    return Expect("clusters", OTHER_CLUSTER, "missing")
+
+
+def insert_a_cluster_row(busy: Busy) -> Expect:
+    execute(
+        busy.app,
+        "INSERT INTO clusters (cluster_id, aggregate_id, name, school_urns, version) VALUES (?, ?, ?, ?, ?)",
+        ("aaa-phantom", "0" * 32, "Phantom Cluster", "", 1),
+    )
+    return Expect("clusters", "aaa-phantom", "extra")
+
+
 TAMPERING: list[Callable[[Busy], Expect]] = [
     edit_pending_and_escalated,
     edit_a_budget_version,
@@ -319,6 +345,10 @@ TAMPERING: list[Callable[[Busy], Expect]] = [
     edit_where_the_decision_log_places_a_request,
     edit_where_the_decision_log_places_a_budget,
     edit_a_funds_running_balance,
+    edit_a_clusters_schools,
+    edit_a_clusters_name_and_version,
+    delete_a_cluster_row,
+    insert_a_cluster_row,
 ]
 
 

@@ -34,7 +34,7 @@ from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
 from projections.engine import ProjectionBusy, ProjectionTimeout, Projector
-from projections.reconciliation import BUDGET_FIGURES, recompute
+from projections.reconciliation import recompute
 from tests.integration.test_read_model_properties import (
     dump_tables,
     from_scratch_tables,
@@ -115,7 +115,10 @@ def a_busy_year(app: FundingApplication) -> None:
 
 def cluster_figures_from_read_model(app: FundingApplication) -> dict[str, dict[str, int]]:
     rows = {cluster: app.balance(COUNCIL, cluster, YEAR) for cluster in (CLUSTER, OTHER_CLUSTER)}
-    return {cluster: {name: row[name] for name in BUDGET_FIGURES} for cluster, row in rows.items()}
+    return {
+        cluster: {**row.figures.named(), "pending": row.pending, "escalated": row.escalated}
+        for cluster, row in rows.items()
+    }
 
 
 # ================================================================================================
@@ -176,7 +179,7 @@ def test_balances_after_resuming_equal_the_fold_of_the_log(crashing_once):
     recomputed, fund = recompute(notification_source(app), FinancialYear.parse(YEAR))
 
     assert cluster_figures_from_read_model(app) == recomputed
-    assert {k: app.council_fund_balance(FINANCE, YEAR)[k] for k in fund} == fund
+    assert {k: app.council_fund_balance(FINANCE, YEAR).figures.named()[k] for k in fund} == fund
     assert app.reconcile(FINANCE, YEAR).consistent
 
 
@@ -209,7 +212,7 @@ def test_two_processes_catching_up_at_once_apply_each_event_exactly_once(make_ap
     assert errors == []
     second.read_side.make_fresh()
     assert dump_tables(first.read_side.database) == from_scratch_tables(first, database_url, tmp_path)
-    assert first.balance(COUNCIL, CLUSTER, YEAR)["committed"] == 16 * 1000
+    assert first.balance(COUNCIL, CLUSTER, YEAR).figures.committed == 16 * 1000
 
 
 # ================================================================================================
@@ -375,7 +378,7 @@ def test_a_stopped_workers_projections_can_be_taken_over(running_worker, worker_
     successor.wait_until(caught_up(worker_mode_app), what="the successor to catch up")
 
     assert successor.process.poll() is None
-    assert worker_mode_app.balance(COUNCIL, CLUSTER, YEAR)["allocated"] == 510000
+    assert worker_mode_app.balance(COUNCIL, CLUSTER, YEAR).figures.allocated == 510000
 
 
 # ================================================================================================
@@ -388,7 +391,7 @@ def test_with_a_worker_a_query_right_after_a_command_waits_for_it_and_shows_it(r
     seen = []
     for amount in ("100.00", "200.00", "300.00"):
         app.allocate_budget(FINANCE, OTHER_CLUSTER, YEAR, amount, "top-up")
-        seen.append(app.balance(COUNCIL, OTHER_CLUSTER, YEAR)["allocated"])
+        seen.append(app.balance(COUNCIL, OTHER_CLUSTER, YEAR).figures.allocated)
 
     assert seen == [210000, 230000, 260000]
 
@@ -400,7 +403,7 @@ def test_with_a_worker_a_decision_is_in_the_log_as_soon_as_the_command_returns(r
 
     newest = app.decisions(COUNCIL, limit=1).items[0]
 
-    assert (newest["kind"], UUID(str(newest["request_id"]))) == ("cluster_approval", request.id)
+    assert (newest.kind, UUID(str(newest.request_id))) == ("cluster_approval", request.id)
 
 
 def test_in_worker_mode_commands_leave_the_read_models_to_the_worker(worker_mode_app):
@@ -431,7 +434,7 @@ def test_after_a_timeout_a_worker_started_later_lets_the_next_query_answer(make_
     late = workers("late")
     late.wait_until(caught_up(app), what="the late worker to catch up")
 
-    assert app.balance(COUNCIL, CLUSTER, YEAR)["allocated"] == 500000
+    assert app.balance(COUNCIL, CLUSTER, YEAR).figures.allocated == 500000
 
 
 def test_a_query_waits_for_a_worker_that_reaches_the_log_while_it_waits(make_worker_mode_app, monkeypatch):
@@ -458,7 +461,7 @@ def test_a_query_waits_for_a_worker_that_reaches_the_log_while_it_waits(make_wor
 
     thread = threading.Thread(target=work)
     thread.start()
-    allocated = app.balance(COUNCIL, CLUSTER, YEAR)["allocated"]
+    allocated = app.balance(COUNCIL, CLUSTER, YEAR).figures.allocated
     thread.join()
 
     assert positions_seen[0] == 0, "the query should have found the read models behind the log"

@@ -46,6 +46,7 @@ from tests.conftest import STORES, _drop_schema, postgres_base_url
 from tests.read_model_oracle import ReadModelOracle
 from tests.support import (
     CLUSTER,
+    CLUSTER_NAMES,
     COUNCIL,
     EVIDENCE,
     FINANCE,
@@ -78,6 +79,7 @@ TABLE_KEYS: dict[str, str] = {
     "decision_log_budgets": "fund_id",
     "finance_ledger": "position",
     "finance_ledger_funds": "fund_id",
+    "clusters": "cluster_id",
     "audit_chain": "position",
     "audit_checkpoints": "position",
 }
@@ -450,7 +452,7 @@ def test_after_random_commands_every_read_model_equals_the_model_and_a_fold_of_t
     def check(sequence: list[tuple[Any, ...]]) -> None:
         with fresh_store(kind) as url, tempfile.TemporaryDirectory() as scratch:
             app = bootstrap(Settings(database_url=url))
-            oracle = ReadModelOracle(app, url, membership=MEMBERSHIP)
+            oracle = ReadModelOracle(app, url, membership=MEMBERSHIP, clusters=CLUSTER_NAMES)
             try:
                 set_up_world_for_two_years(app, oracle)
                 requests: list[UUID] = []

@@ -29,7 +29,8 @@ from domain.errors import NotPermitted
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
-from projections.queries import LEDGER_COLUMNS
+from projections import queries
+from projections.queries import LEDGER_COLUMNS, BalanceRow, BalanceTotalsRow, ClusterRow, DecisionRow, Page, RequestRow
 from tests.conftest import STORES
 from tests.integration.test_read_model_properties import dump_tables, fresh_store, tracking_positions
 from tests.support import (
@@ -58,12 +59,14 @@ CLI = [sys.executable, "-m", "funding_engine.cli"]
 APPROVAL_REASON = "Spend evidence shows the school's own SEN funding is fully used."
 CIRCUMSTANCES = "A special school closed and three pupils with EHCPs arrived mid-year."
 FORMULA_REFERENCE = '=HYPERLINK("http://evil.example/","pay")'
-BALANCE_FIGURES = ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid")
 
 
 def figures(app: FundingApplication, cluster_id: str = CLUSTER, year: str = YEAR) -> dict[str, int]:
-    row = app.balance(COUNCIL, cluster_id, year)
-    return {name: row[name] for name in BALANCE_FIGURES}
+    return budget_figures(app.balance(COUNCIL, cluster_id, year))
+
+
+def budget_figures(row: BalanceRow | BalanceTotalsRow) -> dict[str, int]:
+    return {**row.figures.named(), "pending": row.pending, "escalated": row.escalated}
 
 
 def balance_of(
@@ -108,9 +111,9 @@ def ids(page_or_items: Any) -> list[UUID | None]:
     return [request_of(item) for item in items]
 
 
-def request_of(row: dict[str, Any]) -> UUID | None:
+def request_of(row: RequestRow | DecisionRow) -> UUID | None:
     """The request a row is about, whatever text form the read model gives its id in."""
-    return None if row["request_id"] is None else UUID(str(row["request_id"]))
+    return None if row.request_id is None else UUID(str(row.request_id))
 
 
 # ================================================================================================
@@ -212,7 +215,7 @@ def test_a_balance_read_right_after_an_approval_shows_it(world):
 
     balance = world.balance(LEAD, CLUSTER, YEAR)
 
-    assert (balance["committed"], balance["available"]) == (80000, 420000)
+    assert (balance.figures.committed, balance.figures.available) == (80000, 420000)
 
 
 def test_the_follower_brings_every_read_model_to_the_log_head_after_commands_with_no_query(world):
@@ -226,7 +229,14 @@ def test_the_follower_brings_every_read_model_to_the_log_head_after_commands_wit
     positions = tracking_positions(world.read_side.database)
 
     assert set(positions.values()) == {head}
-    assert sorted(positions) == ["audit_chain", "cluster_balances", "decision_log", "finance_ledger", "request_index"]
+    assert sorted(positions) == [
+        "audit_chain",
+        "cluster_balances",
+        "clusters",
+        "decision_log",
+        "finance_ledger",
+        "request_index",
+    ]
 
 
 def test_a_command_returns_without_waiting_for_the_read_models(world, monkeypatch):
@@ -318,7 +328,7 @@ def test_a_council_approval_clears_escalated_and_commits_on_the_council_fund_not
     world.decide_escalation(COUNCIL, request.id, "approve", "Exceptional circumstances shown.", "2000.00")
 
     assert figures(world) == balance_of(allocated=500000)
-    assert world.council_fund_balance(FINANCE, YEAR)["committed"] == 200000
+    assert world.council_fund_balance(FINANCE, YEAR).figures.committed == 200000
 
 
 def test_a_council_decline_clears_escalated(world):
@@ -355,14 +365,16 @@ def test_the_busy_year_balances_follow_every_movement(busy):
 def test_balances_lists_every_cluster_of_the_year_with_totals(busy):
     page, totals = busy.app.balances(FINANCE, YEAR)
 
-    assert [row["cluster_id"] for row in page.items] == [OTHER_CLUSTER, CLUSTER]
-    assert totals == balance_of(allocated=675000, committed=180000, commissioned=45000, pending=100000, paid=80000)
+    assert [row.cluster_id for row in page.items] == [OTHER_CLUSTER, CLUSTER]
+    assert budget_figures(totals) == balance_of(
+        allocated=675000, committed=180000, commissioned=45000, pending=100000, paid=80000
+    )
 
 
 def test_the_council_fund_shows_allocated_committed_paid_and_available(busy):
     fund = busy.app.council_fund_balance(COUNCIL, YEAR)
 
-    assert {name: fund[name] for name in ("allocated", "committed", "paid", "available")} == {
+    assert {name: fund.figures.named()[name] for name in ("allocated", "committed", "paid", "available")} == {
         "allocated": 300000,
         "committed": 250000,
         "paid": 100000,
@@ -373,9 +385,9 @@ def test_the_council_fund_shows_allocated_committed_paid_and_available(busy):
 def test_a_council_fund_nobody_has_allocated_reads_as_zeros(busy):
     fund = busy.app.council_fund_balance(FINANCE, NEXT_YEAR)
 
-    assert {name: fund[name] for name in ("allocated", "committed", "paid", "available")} == dict.fromkeys(
-        ("allocated", "committed", "paid", "available"), 0
-    )
+    assert {
+        name: fund.figures.named()[name] for name in ("allocated", "committed", "paid", "available")
+    } == dict.fromkeys(("allocated", "committed", "paid", "available"), 0)
 
 
 # ================================================================================================
@@ -441,20 +453,20 @@ def test_the_request_index_combines_filters(busy):
 def test_a_request_index_row_carries_status_amounts_and_times(busy):
     (row,) = [r for r in busy.app.list_requests(COUNCIL, school_urn=SCHOOL).items if request_of(r) == busy.paid]
 
-    assert (row["school_urn"], row["cluster_id"], row["financial_year"], row["status"]) == (
+    assert (row.school_urn, row.cluster_id, row.financial_year, row.status) == (
         SCHOOL,
         CLUSTER,
         YEAR,
         "paid",
     )
-    assert (row["amount_requested"], row["amount_approved"], row["amount_paid"]) == (100000, 80000, 80000)
-    assert parse_time(row["created_at"]) < parse_time(row["status_since"]) == parse_time(row["updated_at"])
+    assert (row.amount_requested, row.amount_approved, row.amount_paid) == (100000, 80000, 80000)
+    assert parse_time(row.created_at) < parse_time(row.status_since) == parse_time(row.updated_at)
 
 
 def test_an_escalated_request_row_carries_the_escalated_and_council_approved_amounts(busy):
     (row,) = [r for r in busy.app.list_requests(COUNCIL).items if request_of(r) == busy.council_approved]
 
-    assert (row["amount_requested"], row["amount_escalated"], row["amount_approved"], row["amount_paid"]) == (
+    assert (row.amount_requested, row.amount_escalated, row.amount_approved, row.amount_paid) == (
         400000,
         350000,
         250000,
@@ -562,6 +574,59 @@ def test_paginating_a_filtered_list_keeps_to_the_filter(world, five_requests):
 
 
 # ================================================================================================
+# The clusters
+# ================================================================================================
+
+
+def listed_clusters(app: FundingApplication, **paging: Any) -> Page[ClusterRow]:
+    app.read_side.make_fresh()
+    return queries.clusters_page(app.read_side.database, **paging)
+
+
+def test_the_clusters_read_model_lists_every_cluster_by_id_as_its_aggregate_has_it(world):
+    world.register_cluster(COUNCIL, "aylsham-and-reepham", "Aylsham and Reepham")
+    world.remove_school(COUNCIL, CLUSTER, SCHOOL)
+    world.add_school(COUNCIL, OTHER_CLUSTER, SCHOOL)
+
+    page = listed_clusters(world)
+
+    assert [row.cluster_id for row in page.items] == ["aylsham-and-reepham", OTHER_CLUSTER, CLUSTER]
+    assert page.next_cursor is None
+    for row in page.items:
+        cluster = world.get_cluster(COUNCIL, row.cluster_id)
+        assert row == ClusterRow(str(cluster.cluster_id), cluster.name, tuple(map(str, cluster.school_urns)),
+                                 cluster.version)  # fmt: skip
+    assert {row.cluster_id: row.school_urns for row in page.items} == {
+        "aylsham-and-reepham": (),
+        OTHER_CLUSTER: (SCHOOL, OTHER_SCHOOL),
+        CLUSTER: (SECOND_SCHOOL,),
+    }
+
+
+def test_the_clusters_read_model_pages_by_cluster_id_without_gaps_or_repeats(world):
+    for number in range(5):
+        world.register_cluster(COUNCIL, f"cluster-{number}", f"Cluster {number}")
+    everything = [row.cluster_id for row in listed_clusters(world).items]
+    walked, cursor = [], None
+    while True:
+        page = listed_clusters(world, limit=2, cursor=cursor)
+        walked.extend(row.cluster_id for row in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+        # A cluster registered mid-walk sorts where its id puts it; the walk ahead still finds it.
+        world.register_cluster(COUNCIL, f"zz-late-{len(walked)}", "Late")
+
+    assert everything == sorted(everything) and len(everything) == 7
+    assert walked == sorted(walked) and set(everything) < set(walked)
+
+
+def test_the_clusters_read_model_refuses_a_cursor_it_did_not_give_out(world):
+    with pytest.raises(queries.InvalidQuery):
+        listed_clusters(world, cursor="not-a-cursor!")
+
+
+# ================================================================================================
 # The decision log
 # ================================================================================================
 
@@ -569,7 +634,7 @@ def test_paginating_a_filtered_list_keeps_to_the_filter(world, five_requests):
 def test_the_decision_log_holds_every_decision_newest_first_with_commissions_and_information_requests(busy):
     items = busy.app.decisions(COUNCIL).items
 
-    assert [(item["kind"], request_of(item)) for item in items] == [
+    assert [(item.kind, request_of(item)) for item in items] == [
         ("council_decline", busy.council_declined),
         ("escalation", busy.council_declined),
         ("council_approval", busy.council_approved),
@@ -580,29 +645,29 @@ def test_the_decision_log_holds_every_decision_newest_first_with_commissions_and
         ("information_request", busy.questioned),
         ("cluster_approval", busy.paid),
     ]
-    assert [item["position"] for item in items] == sorted((item["position"] for item in items), reverse=True)
+    assert [item.position for item in items] == sorted((item.position for item in items), reverse=True)
 
 
 def test_a_decision_log_row_says_who_decided_what_when_how_much_and_why(busy):
     (row,) = [item for item in busy.app.decisions(COUNCIL).items if request_of(item) == busy.approved]
 
-    assert {key: row[key] for key in ("kind", "school_urn", "cluster_id", "financial_year", "amount")} == {
+    assert {key: getattr(row, key) for key in ("kind", "school_urn", "cluster_id", "financial_year", "amount")} == {
         "kind": "cluster_approval",
         "school_urn": SECOND_SCHOOL,
         "cluster_id": CLUSTER,
         "financial_year": YEAR,
         "amount": 100000,
     }
-    assert (row["actor_sub"], row["actor_role"]) == (LEAD.sub, "cluster_lead")
-    assert (row["reason"], row["details"]) == (APPROVAL_REASON, "Review at the end of the spring term.")
-    assert parse_time(row["decided_at"]).tzinfo is UTC
+    assert (row.actor_sub, row.actor_role) == (LEAD.sub, "cluster_lead")
+    assert (row.reason, row.details) == (APPROVAL_REASON, "Review at the end of the spring term.")
+    assert parse_time(row.decided_at).tzinfo is UTC
 
 
 def test_a_commission_row_names_the_service_provider_and_schools(busy):
-    (row,) = [item for item in busy.app.decisions(COUNCIL).items if item["kind"] == "commission"]
+    (row,) = [item for item in busy.app.decisions(COUNCIL).items if item.kind == "commission"]
 
-    assert (row["cluster_id"], row["amount"], row["actor_sub"]) == (CLUSTER, 45000, LEAD.sub)
-    assert row["details"] == (
+    assert (row.cluster_id, row.amount, row.actor_sub) == (CLUSTER, 45000, LEAD.sub)
+    assert row.details == (
         f"educational_psychology; provider: Broadland Psychology Partnership; schools: {SCHOOL}, {SECOND_SCHOOL}"
     )
 
@@ -610,7 +675,7 @@ def test_a_commission_row_names_the_service_provider_and_schools(busy):
 def test_the_decision_log_filters_by_cluster(busy):
     items = busy.app.decisions(COUNCIL, cluster_id=OTHER_CLUSTER).items
 
-    assert [(item["kind"], request_of(item)) for item in items] == [
+    assert [(item.kind, request_of(item)) for item in items] == [
         ("council_decline", busy.council_declined),
         ("escalation", busy.council_declined),
         ("cluster_decline", busy.declined),
@@ -620,7 +685,7 @@ def test_the_decision_log_filters_by_cluster(busy):
 def test_the_decision_log_filters_by_actor(busy):
     items = busy.app.decisions(COUNCIL, decided_by=COUNCIL.sub).items
 
-    assert [(item["kind"], item["actor_sub"]) for item in items] == [
+    assert [(item.kind, item.actor_sub) for item in items] == [
         ("council_decline", COUNCIL.sub),
         ("council_approval", COUNCIL.sub),
     ]
@@ -629,32 +694,32 @@ def test_the_decision_log_filters_by_actor(busy):
 def test_the_decision_log_date_bounds_are_both_inclusive(busy):
     everything = busy.app.decisions(COUNCIL).items
     newer, middle, older = everything[2], everything[3], everything[4]
-    at = parse_time(middle["decided_at"])
+    at = parse_time(middle.decided_at)
 
     exactly = busy.app.decisions(COUNCIL, decided_from=at, decided_to=at).items
-    from_middle = busy.app.decisions(COUNCIL, decided_from=at, decided_to=parse_time(newer["decided_at"])).items
-    to_middle = busy.app.decisions(COUNCIL, decided_from=parse_time(older["decided_at"]), decided_to=at).items
+    from_middle = busy.app.decisions(COUNCIL, decided_from=at, decided_to=parse_time(newer.decided_at)).items
+    to_middle = busy.app.decisions(COUNCIL, decided_from=parse_time(older.decided_at), decided_to=at).items
 
-    assert [item["position"] for item in exactly] == [middle["position"]]
-    assert [item["position"] for item in from_middle] == [newer["position"], middle["position"]]
-    assert [item["position"] for item in to_middle] == [middle["position"], older["position"]]
+    assert [item.position for item in exactly] == [middle.position]
+    assert [item.position for item in from_middle] == [newer.position, middle.position]
+    assert [item.position for item in to_middle] == [middle.position, older.position]
 
 
 def test_the_decision_log_date_bounds_mean_the_same_instant_in_any_time_zone(busy):
     middle = busy.app.decisions(COUNCIL).items[3]
-    at = parse_time(middle["decided_at"]).astimezone(timezone(timedelta(hours=1)))
+    at = parse_time(middle.decided_at).astimezone(timezone(timedelta(hours=1)))
 
     items = busy.app.decisions(COUNCIL, decided_from=at, decided_to=at).items
 
-    assert [item["position"] for item in items] == [middle["position"]]
+    assert [item.position for item in items] == [middle.position]
 
 
 def test_the_decision_log_pages_newest_first_without_gaps_or_repeats(busy):
-    everything = [item["position"] for item in busy.app.decisions(COUNCIL).items]
+    everything = [item.position for item in busy.app.decisions(COUNCIL).items]
     walked, cursor = [], None
     while True:
         page = busy.app.decisions(COUNCIL, limit=2, cursor=cursor)
-        walked.extend(item["position"] for item in page.items)
+        walked.extend(item.position for item in page.items)
         cursor = page.next_cursor
         if cursor is None:
             break

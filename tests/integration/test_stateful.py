@@ -99,6 +99,7 @@ from tests.conftest import _drop_schema, postgres_base_url
 from tests.read_model_oracle import ReadModelOracle
 from tests.support import (
     CLUSTER,
+    CLUSTER_NAMES,
     COUNCIL,
     EVIDENCE,
     FINANCE,
@@ -263,7 +264,7 @@ class FundingMachine(RuleBasedStateMachine):
         self.app = bootstrap(Settings(database_url=self.url))  # as the `make_app` fixture builds it
         self.reader = uncached_app(self.url)
         # Every read-model table, predicted from the commands that succeed (tests/read_model_oracle.py).
-        self.oracle = ReadModelOracle(self.app, self.url, membership=INITIAL_MEMBERSHIP)
+        self.oracle = ReadModelOracle(self.app, self.url, membership=INITIAL_MEMBERSHIP, clusters=CLUSTER_NAMES)
         set_up_world(self.app, budget=None)
         self.oracle.reference_data()
         self.read_models_checked_at = -1  # the log position at which the read models were last compared
@@ -886,7 +887,7 @@ class FundingMachine(RuleBasedStateMachine):
             if not isinstance(fund, (ClusterBudget, CouncilFund)):
                 continue
             label = fund.label
-            figures = {name: money.pence for name, money in fund.figures().items()}
+            figures = {name: money.pence for name, money in fund.figures().named().items()}
             assert figures["available"] >= 0, f"{label} is overdrawn: {figures}"
             assert figures["available"] == figures["allocated"] - figures["committed"] - figures["commissioned"]
             assert figures["committed"] == committed.get(fund_id, 0), f"{label}: committed is not its approvals"

@@ -121,13 +121,15 @@ def test_opening_a_budget_records_cluster_year_and_actor():
 
 def test_a_new_budget_reads_as_zeros():
     budget = ClusterBudget.open(CLUSTER, YEAR, FINANCE)
-    assert budget.figures() == dict.fromkeys(("allocated", "committed", "commissioned", "available", "paid"), Money(0))
+    assert budget.figures().named() == dict.fromkeys(
+        ("allocated", "committed", "commissioned", "available", "paid"), Money(0)
+    )
     assert budget.commission_count == 0
 
 
 def test_a_new_council_fund_reads_as_zeros():
     fund = CouncilFund.open(YEAR, FINANCE)
-    assert set(fund.figures().values()) == {Money(0)}
+    assert set(fund.figures().named().values()) == {Money(0)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +253,7 @@ def test_available_is_allocated_less_committed_less_commissioned():
     assert budget.committed == money("250.00")
     assert budget.commissioned == money("100.00")
     assert budget.available == money("600.00")
-    assert budget.figures()["available"] == money("600.00")
+    assert budget.figures().available == money("600.00")
 
 
 def test_available_never_goes_below_zero_under_any_sequence_of_commands():
@@ -427,7 +429,7 @@ def test_council_fund_allocates_commits_and_pays():
     fund.record_payment(request_id, money("1200.00"), "PAY-C-0001", FINANCE)
     kinds = [type(event) for event in fund.collect_events()]
     assert kinds == [CouncilFund.FundsCommitted, CouncilFund.PaymentRecorded]
-    assert fund.figures() == {
+    assert fund.figures().named() == {
         "allocated": money("5000.00"),
         "committed": money("1200.00"),
         "commissioned": Money(0),

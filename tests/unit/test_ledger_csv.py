@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.queries import LEDGER_COLUMNS, write_ledger
+from projections.queries import LEDGER_COLUMNS, LedgerRow, write_ledger
 
 HEADER = (
     "position,recorded_at,fund,cluster_id,financial_year,movement,request_id,"
@@ -31,7 +31,9 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t")
 
 
-def movement(reference: str, *, amount: int = 10_000, actor_sub: str = "finance-officer-1", **changes: Any):
+def movement(
+    reference: str, *, amount: int = 10_000, actor_sub: str = "finance-officer-1", **changes: Any
+) -> LedgerRow:
     row = {
         "position": 7,
         "recorded_at": "2026-05-01T09:30:00.000000Z",
@@ -47,10 +49,10 @@ def movement(reference: str, *, amount: int = 10_000, actor_sub: str = "finance-
         "actor_sub": actor_sub,
     }
     row.update(changes)
-    return row
+    return LedgerRow(**row)
 
 
-def written(*rows: dict[str, Any]) -> str:
+def written(*rows: LedgerRow) -> str:
     out = io.StringIO()
     count = write_ledger(rows, out)
     assert count == len(rows)
