@@ -144,7 +144,7 @@ class Ours:
     """The product as deployed: ``funding-engine serve``, bearer tokens from the project's own code."""
 
     def __init__(self, projections: str = "inline") -> None:
-        from api.auth import issue_token
+        from funding_engine.tokens import issue_token
 
         self.projections = projections
         self.secret = secrets.token_urlsafe(48)

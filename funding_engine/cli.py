@@ -232,7 +232,7 @@ def _exit_cleanly(signal_number: int, frame: object) -> None:
 
 
 def run_token(args: argparse.Namespace, settings: Settings) -> int:
-    from api.auth import issue_token
+    from funding_engine.tokens import issue_token
 
     if settings.jwt_secret is None:
         print(

@@ -17,6 +17,7 @@ from domain.values import FinancialYear
 from funding_engine import demo
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
+from funding_engine.tokens import issue_token
 
 # Under the working folder and kept between dev runs, so the demo year loads once.
 DEV_DATABASE_PATH = "var/dev.sqlite3"
@@ -48,8 +49,6 @@ def refusal(settings: Settings) -> str | None:
 
 def start(host: str, port: int) -> None:
     """Load the demo into the dev file (once), make a secret, print tokens; then the caller serves."""
-    from api.auth import issue_token  # the CLI's composition: the tokens are the API's
-
     secret = secrets.token_urlsafe(48)
     # Uvicorn's worker processes build their settings from the environment: they must find the
     # dev store and the dev secret there, not the default store and no secret.
