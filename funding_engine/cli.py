@@ -214,7 +214,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from api.http_protocol import bounded_protocol
 
     uvicorn.run(
-        "api.server:create_from_environment",
+        "funding_engine.server:create_from_environment",
         factory=True,
         # Uvicorn's own protocol, with a size limit and a deadline on every request's headers.
         http=bounded_protocol(settings.max_header_bytes, settings.header_timeout_seconds),
