@@ -14,7 +14,7 @@ from api.middleware import Authentication, BodyLimit
 from api.routes import audit, budgets, reference, requests
 from api.schemas import HealthResponse, ProblemResponse
 from funding_engine.application import FundingApplication
-from funding_engine.idempotency import AlreadyAnswered
+from funding_engine.application.errors import AlreadyAnswered
 from funding_engine.settings import DEFAULT_TOKEN_MAX_LIFETIME_MINUTES
 
 DESCRIPTION = """
@@ -80,8 +80,6 @@ def create_app(
     for router in (reference.router, budgets.router, requests.router, audit.router):
         api.include_router(router)
 
-    if application.read_side is None:
-        raise RuntimeError("the API needs the read models (build the application with bootstrap())")
     # Added innermost first: the body limit, then the caller's identity, then idempotency.
     api.add_middleware(Idempotency, application=application, router=api.router)
     api.add_middleware(Authentication, secret=jwt_secret, token_max_lifetime_minutes=token_max_lifetime_minutes)

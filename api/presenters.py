@@ -38,9 +38,8 @@ from domain.clusters import Cluster
 from domain.formatting import pounds, utc_text
 from domain.funding_request import FundingRequest
 from domain.values import Actor, ClusterId, FinancialYear, Money, SchoolUrn
-from funding_engine.application import HistoryEntry
-from funding_engine.audit import AuditReport
-from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation
+from funding_engine.application import AuditReport, HistoryEntry
+from funding_engine.application.read_models import Reconciliation, ReconciliationRow, TableReconciliation
 
 
 def actor(value: Actor) -> ActorResponse:

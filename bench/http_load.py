@@ -240,7 +240,7 @@ def prepare_ours(url: str, allocation_pence: int, evidenced: int) -> list[str]:
                 with app.read_side.saving():
                     app.save(*batch)
                 batch = []
-        app.balance(finance, CLUSTER, YEAR)  # catches the read models up
+        app.read_models.balance(finance, CLUSTER, YEAR)  # catches the read models up
         return ids
     finally:
         app.close()
@@ -709,7 +709,7 @@ def check_budget(url: str, endpoint: str, warm: dict[str, Any], report: dict[str
     app = bootstrap(Settings(database_url=url, projections="worker", read_timeout_seconds=120))
     try:
         statement = app.get_budget(finance, CLUSTER, YEAR)
-        row = app.balance(finance, CLUSTER, YEAR)
+        row = app.read_models.balance(finance, CLUSTER, YEAR)
         events = count_events(app, head_before)
     finally:
         app.close()

@@ -15,13 +15,15 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from domain.errors import FundingError
+from domain.formatting import pounds
 from domain.values import Actor, FinancialYear, Role
 from funding_engine import demo, dev_mode
-from funding_engine.application import FundingApplication, FundStatement
+from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap, start_anchoring
 from funding_engine.reconciliation_report import print_reconciliation
 from funding_engine.settings import GENERATE_A_SECRET, Settings
@@ -270,7 +272,7 @@ def run_projection_worker(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signal_number, lambda *_: stop.set())
     with bootstrap(settings) as app:
         start_anchoring(app, settings)
-        projector = app.read_side.projector  # type: ignore[union-attr]
+        projector = app.read_side.projector
         names = ", ".join(projector.projections)
         print(f"projection worker on {settings.store.describe()}: {names}", flush=True)
         applied = 0
@@ -291,7 +293,7 @@ def run_projection_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_projection_status(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
-        statuses = app.read_side.projector.status()  # type: ignore[union-attr]
+        statuses = app.read_side.projector.status()
     width = max(len(status.name) for status in statuses)
     print(f"{'projection':<{width}}  {'position':>10}  {'head':>10}  {'lag':>8}")
     for status in statuses:
@@ -301,7 +303,7 @@ def run_projection_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_projection_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
-        projector = app.read_side.projector  # type: ignore[union-attr]
+        projector = app.read_side.projector
         names = [args.name] if args.name else list(projector.projections)
         unknown = [name for name in names if name not in projector.projections]
         if unknown:
@@ -344,7 +346,7 @@ def _progress_bar(name: str, width: int = 30) -> Callable[[int, int], None]:
 
 def run_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
-        result = app.reconcile(CLI_READER, args.year)
+        result = app.read_models.reconcile(CLI_READER, args.year)
     print_reconciliation(result, sys.stdout)
     return 0 if result.consistent else 1
 
@@ -352,10 +354,10 @@ def run_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 def run_ledger(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
         if args.output == "-":
-            app.write_ledger_csv(CLI_READER, args.year, sys.stdout)
+            app.read_models.write_ledger_csv(CLI_READER, args.year, sys.stdout)
             return 0
         with open(args.output, "w", newline="", encoding="utf-8") as out:
-            count = app.write_ledger_csv(CLI_READER, args.year, out)
+            count = app.read_models.write_ledger_csv(CLI_READER, args.year, out)
     print(f"wrote {count} ledger lines for {args.year} to {args.output}", file=sys.stderr)
     return 0
 
@@ -390,16 +392,19 @@ COLUMNS = ("allocated", "committed", "commissioned", "available", "paid")
 
 
 def print_balances(app: FundingApplication, year: FinancialYear) -> None:
-    rows: list[tuple[str, FundStatement]] = [
-        (cluster.cluster_id.value, app.get_budget(CLI_READER, cluster.cluster_id, year))
-        for cluster in app.list_clusters(CLI_READER)
+    # As the API shows them: from the read models, through the same permission checks.
+    read_models = app.read_models
+    rows: list[tuple[str, dict[str, Any]]] = [
+        (cluster.cluster_id.value, read_models.balance(CLI_READER, cluster.cluster_id, year))
+        for cluster in read_models.list_clusters(CLI_READER)
     ]
-    rows.append(("council fund", app.get_council_fund(CLI_READER, year)))
+    # The council fund has nothing commissioned from it: its row has no such figure.
+    rows.append(("council fund", read_models.council_fund_balance(CLI_READER, year)))
     width = max([len("cluster"), *(len(name) for name, _ in rows)])
     print(f"\nBalances for {year} (GBP)")
     print(f"{'cluster':<{width}}  " + "  ".join(f"{column:>13}" for column in COLUMNS))
     for name, statement in rows:
-        figures = [str(getattr(statement, column)) for column in COLUMNS]
+        figures = [pounds(statement.get(column, 0)) for column in COLUMNS]
         print(f"{name:<{width}}  " + "  ".join(f"{figure:>13}" for figure in figures))
 
 

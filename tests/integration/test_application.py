@@ -208,7 +208,8 @@ def test_registering_an_existing_cluster_raises_already_exists_and_writes_nothin
 def test_every_registered_cluster_is_listed_in_id_order(app):
     set_up_world(app)
 
-    assert [str(cluster.cluster_id) for cluster in app.list_clusters(FINANCE)] == sorted([CLUSTER, OTHER_CLUSTER])
+    clusters = app.read_models.list_clusters(FINANCE)
+    assert [str(cluster.cluster_id) for cluster in clusters] == sorted([CLUSTER, OTHER_CLUSTER])
 
 
 def test_an_added_school_is_a_member_of_the_cluster(world):
