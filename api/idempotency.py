@@ -25,9 +25,8 @@ from api.middleware import MAX_BODY_BYTES, ASGIApp, Message, Receive, Scope, Sen
 from domain.errors import NotPermitted
 from domain.permissions import check_role
 from domain.values import Actor
-from funding_engine.application import FundingApplication
+from funding_engine.application import Answer, FundingApplication, IdempotencyClaim
 from funding_engine.application.errors import AlreadyAnswered
-from funding_engine.idempotency import Answer, IdempotencyClaim
 
 MAX_KEY_LENGTH = 200
 REPLAYED_HEADERS = ("content-type", "etag", "location")

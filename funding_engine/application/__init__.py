@@ -3,7 +3,10 @@
 One module per feature, each a class with one method per use case: ``clusters``, ``budgets``,
 ``requests`` (the lifecycle of a funding request, decisions and payments included), ``history``
 (a request as it was, event by event) and ``audit``; ``engine`` is what they stand on. Queries
-over the read models are a service of their own, ``app.read_models`` (``read_models``).
+over the read models are a service of their own, ``app.read_models`` (``read_models``). An
+adapter keeps an ``Idempotency-Key``'s promise through ``idempotently(claim)``,
+``idempotency_record(claim)`` and ``record_answer(claim, answer)``; the errors it maps beside the
+domain's are in ``errors``.
 
 Every command follows one shape:
   1. check the actor's role (before reading anything, so a refused role learns nothing);
@@ -30,14 +33,18 @@ from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditRe
 from funding_engine.application.budgets import Budgets, FundStatement
 from funding_engine.application.history import History, HistoryEntry
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
+from funding_engine.idempotency import Answer, IdempotencyClaim, IdempotencyRecord
 from funding_engine.settings import Settings
 
 __all__ = [
     "AnchorTargetMissing",
+    "Answer",
     "AuditReport",
     "FundStatement",
     "FundingApplication",
     "HistoryEntry",
+    "IdempotencyClaim",
+    "IdempotencyRecord",
     "Page",
     "ReadModels",
     "Reconciliation",
