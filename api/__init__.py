@@ -1,1 +1,2 @@
-"""The HTTP adapter (FastAPI): arrives with the API issue, built on funding_engine."""
+"""The HTTP adapter (FastAPI): routes, schemas, bearer tokens and problem+json errors over the
+application layer (``funding_engine.application``) and the domain; the contract is docs/API.md."""

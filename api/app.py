@@ -14,7 +14,7 @@ from api.middleware import Authentication, BodyLimit
 from api.routes import audit, budgets, reference, requests
 from api.schemas import HealthResponse, ProblemResponse
 from funding_engine.application import FundingApplication
-from funding_engine.idempotency import AlreadyAnswered
+from funding_engine.application.errors import AlreadyAnswered
 from funding_engine.settings import DEFAULT_TOKEN_MAX_LIFETIME_MINUTES
 
 DESCRIPTION = """
@@ -83,8 +83,6 @@ def create_app(
         api.include_router(router)
     docs.install(api)  # after the API's routes, which every request is matched against first
 
-    if application.read_side is None:
-        raise RuntimeError("the API needs the read models (build the application with bootstrap())")
     # Added innermost first: the body limit, then the caller's identity, then idempotency.
     api.add_middleware(Idempotency, application=application, router=api.router)
     api.add_middleware(Authentication, secret=jwt_secret, token_max_lifetime_minutes=token_max_lifetime_minutes)

@@ -28,7 +28,8 @@ bearer = HTTPBearer(auto_error=False, description="A JWT signed with HS256 (see 
 
 
 async def get_application(request: Request) -> FundingApplication:
-    return request.app.state.application  # type: ignore[no-any-return]
+    application: FundingApplication = request.app.state.application
+    return application
 
 
 async def current_actor(

@@ -24,10 +24,7 @@ from domain.errors import (
     StaleVersion,
 )
 from domain.limits import TEXT_RULES
-from funding_engine.idempotency import IdempotencyKeyReused
-from projections.engine import ProjectionTimeout
-from projections.queries import InvalidQuery
-from projections.unreadable import LogUnreadable
+from funding_engine.application.errors import IdempotencyKeyReused, InvalidQuery, LogUnreadable, ProjectionTimeout
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("funding_engine.api")

@@ -26,8 +26,8 @@ from domain.errors import NotPermitted
 from domain.limits import MAX_IDEMPOTENCY_KEY_LENGTH
 from domain.permissions import check_role
 from domain.values import Actor
-from funding_engine.application import FundingApplication
-from funding_engine.idempotency import AlreadyAnswered, Answer, IdempotencyClaim
+from funding_engine.application import Answer, FundingApplication, IdempotencyClaim
+from funding_engine.application.errors import AlreadyAnswered
 
 REPLAYED_HEADERS = ("content-type", "etag", "location")
 
@@ -37,9 +37,6 @@ class Idempotency:
         self.app = app
         self.application = application
         self.router = router
-        if application.idempotency is None:
-            raise RuntimeError("the API needs the idempotency store (build the application with bootstrap())")
-        self.store = application.idempotency
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
@@ -59,7 +56,7 @@ class Idempotency:
             return
         body = await read_body(receive, MAX_BODY_BYTES) or b""
         claim = IdempotencyClaim.of(actor, scope["method"], scope["path"], key, body)
-        record = await run_in_threadpool(self.store.find, claim.scope)
+        record = await run_in_threadpool(self.application.idempotency_record, claim)
         if record is not None and record.fingerprint != claim.fingerprint:
             await problem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different body")(
                 scope, receive, send
@@ -90,7 +87,7 @@ class Idempotency:
             ]
             body_text = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
             answer = Answer(start["status"], headers, body_text.decode("utf-8", errors="replace"))
-            await run_in_threadpool(self.store.record_answer, claim, answer)
+            await run_in_threadpool(self.application.record_answer, claim, answer)
         for message in messages:
             await send(message)
 
@@ -123,5 +120,6 @@ async def answer_recorded_first(request: Any, error: Exception) -> Response:
 def _header(scope: Scope, name: bytes) -> str | None:
     for header, value in scope.get("headers") or []:
         if header.lower() == name:
-            return value.decode("latin-1")
+            text: str = value.decode("latin-1")
+            return text
     return None

@@ -40,10 +40,18 @@ from domain.funding_request import FundingRequest
 from domain.funds import FundFigures
 from domain.money import Money
 from domain.values import Actor, ClusterId, FinancialYear, RequestStatus, SchoolUrn
-from funding_engine.application import HistoryEntry
-from funding_engine.audit import AuditReport
-from projections.queries import BalanceRow, BalanceTotalsRow, ClusterRow, CouncilFundRow, DecisionRow, RequestRow
-from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation
+from funding_engine.application import AuditReport, HistoryEntry
+from funding_engine.application.read_models import (
+    BalanceRow,
+    BalanceTotalsRow,
+    ClusterRow,
+    CouncilFundRow,
+    DecisionRow,
+    Reconciliation,
+    ReconciliationRow,
+    RequestRow,
+    TableReconciliation,
+)
 
 
 def actor(value: Actor) -> ActorResponse:

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.baseline import BareBudget, BareMembership, bare_application
 from bench import workflow as workflow_steps
+from bench.baseline import BareBudget, BareMembership, bare_application
 from bench.common import alternate, database_url, fresh_store, summary_row, table, verdict, write_result
 from domain.values import Actor
 from funding_engine.bootstrap import bootstrap
@@ -76,7 +76,7 @@ def ours(kind: str, clients: int, seconds: float) -> float:
 
             started = time.perf_counter()
             done = run_clients(clients, seconds, workflow)
-            app.balance(LEAD, CLUSTER, YEAR)  # read models caught up: their work is in the figure
+            app.read_models.balance(LEAD, CLUSTER, YEAR)  # read models caught up: their work is in the figure
             elapsed = time.perf_counter() - started
             return done / elapsed
         finally:

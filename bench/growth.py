@@ -48,8 +48,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.baseline import BareApplication, BareBudget, bare_application
 from bench import workflow
+from bench.baseline import BareApplication, BareBudget, bare_application
 from bench.common import Spread, database_url, fresh_store, summary_row, table, verdict, write_result
 from bench.fill import (
     BARE_YEAR,
@@ -113,13 +113,13 @@ def ours_round(app: FundingApplication, ops: int) -> Samples:
         with clock.timing("approve"):
             workflow.approve(app, LEAD, request_id)
         with clock.timing("balance after approve"):
-            app.balance(LEAD, CLUSTER, YEAR)
+            app.read_models.balance(LEAD, CLUSTER, YEAR)
         with clock.timing("balances"):
-            app.balances(FINANCE, YEAR)
+            app.read_models.balances(FINANCE, YEAR)
         with clock.timing("requests page"):
-            app.list_requests(LEAD, cluster_id=CLUSTER)
+            app.read_models.list_requests(LEAD, cluster_id=CLUSTER)
         with clock.timing("open queue"):
-            queue = app.list_requests(LEAD, cluster_id=CLUSTER, status="evidenced")
+            queue = app.read_models.list_requests(LEAD, cluster_id=CLUSTER, status="evidenced")
         if len(queue.items) != OPEN_REQUESTS:
             raise RuntimeError(f"the open queue has {len(queue.items)} requests, not {OPEN_REQUESTS}")
     return clock.samples
@@ -149,8 +149,6 @@ def bare_round(app: BareApplication, ops: int) -> Samples:
 
 
 def read_side_of(app: FundingApplication) -> ReadSide:
-    if app.read_side is None:
-        raise RuntimeError("growth measures the product as deployed: build the application with bootstrap()")
     return app.read_side
 
 

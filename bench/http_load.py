@@ -144,7 +144,7 @@ class Ours:
     """The product as deployed: ``funding-engine serve``, bearer tokens from the project's own code."""
 
     def __init__(self, projections: str = "inline") -> None:
-        from api.auth import issue_token
+        from funding_engine.tokens import issue_token
 
         self.projections = projections
         self.secret = secrets.token_urlsafe(48)
@@ -240,7 +240,7 @@ def prepare_ours(url: str, allocation_pence: int, evidenced: int) -> list[str]:
                 with app.read_side.saving():
                     app.save(*batch)
                 batch = []
-        app.balance(finance, CLUSTER, YEAR)  # catches the read models up
+        app.read_models.balance(finance, CLUSTER, YEAR)  # catches the read models up
         return ids
     finally:
         app.close()
@@ -709,7 +709,7 @@ def check_budget(url: str, endpoint: str, warm: dict[str, Any], report: dict[str
     app = bootstrap(Settings(database_url=url, projections="worker", read_timeout_seconds=120))
     try:
         statement = app.get_budget(finance, CLUSTER, YEAR)
-        row = app.balance(finance, CLUSTER, YEAR)
+        row = app.read_models.balance(finance, CLUSTER, YEAR)
         events = count_events(app, head_before)
     finally:
         app.close()

@@ -36,14 +36,17 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from pydantic import SecretStr
+
 from bench.baseline import BareApplication, BareBudget
-from bench.common import Spread, fresh_store, summary_row, table, verdict, write_result
+from bench.common import Spread, database_url, fresh_store, summary_row, table, verdict, write_result
 from domain.clusters import Cluster
 from domain.funds import ClusterBudget
 from domain.money import Money
 from domain.values import Actor, ClusterId, FinancialYear
 from funding_engine.application import FundingApplication
-from funding_engine.settings import Store
+from funding_engine.bootstrap import bootstrap
+from funding_engine.settings import Settings, Store
 
 YEAR = FinancialYear(2026)
 BARE_YEAR = 2026
@@ -104,12 +107,20 @@ def write_bare(app: BareApplication, size: int) -> uuid.UUID:
 
 # As deployed: the writer's and the loader's snapshots are sealed under one audit key, so the
 # loading process trusts the writer's (without a key, each process trusts only its own).
-SEALED = {"FUNDING_ENGINE_AUDIT_KEY": "bench-long-histories-" + "6e2b9f0c4a1d7385" * 3}
+AUDIT_KEY = "bench-long-histories-" + "6e2b9f0c4a1d7385" * 3
+SEALED = {"FUNDING_ENGINE_AUDIT_KEY": AUDIT_KEY}
+# Empty, not "0": the library reads 0 as "cache without a size limit".
+UNCACHED = {"AGGREGATE_CACHE_MAXSIZE": ""}
 
 
 def uncached_env(store: Store) -> dict[str, str]:
-    # Empty, not "0": the library reads 0 as "cache without a size limit".
-    return {**store.library_env(), **SEALED, "AGGREGATE_CACHE_MAXSIZE": ""}
+    return {**store.library_env(), **SEALED, **UNCACHED}
+
+
+def ours_on(store: Store, env: dict[str, str] | None = None) -> FundingApplication:
+    """Ours as deployed, sealed with the audit key; no read-model work beside it (worker mode, no worker)."""
+    settings = Settings(database_url=database_url(store), audit_key=SecretStr(AUDIT_KEY), projections="worker")
+    return bootstrap(settings, env=env)
 
 
 def timed(action: Callable[[], object], times: int) -> float:
@@ -136,7 +147,7 @@ def check_replay(app: FundingApplication | BareApplication, budget_id: uuid.UUID
 
 def run_store(kind: str, sizes: tuple[int, ...], loads: int, rounds: int) -> list[dict[str, Any]]:
     with fresh_store(kind, "long") as store:
-        writer = FundingApplication(env={**store.library_env(), **SEALED})
+        writer = ours_on(store)
         bare_writer = BareApplication(env=store.library_env())
         try:
             started = time.perf_counter()
@@ -147,7 +158,7 @@ def run_store(kind: str, sizes: tuple[int, ...], loads: int, rounds: int) -> lis
             writer.close()
             bare_writer.close()
 
-        ours = FundingApplication(env=uncached_env(store))
+        ours = ours_on(store, UNCACHED)
         bare = BareApplication(env=uncached_env(store))
         try:
             if ours.repository.cache is not None or bare.repository.cache is not None:

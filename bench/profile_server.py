@@ -29,7 +29,7 @@ FRAMES = {
     "uvicorn / asyncio (HTTP parsing, event loop)": ("uvicorn/", "asyncio/", "httptools", "uvloop"),
     "FastAPI / Starlette (routing, validation, dependencies)": ("fastapi/", "starlette/", "pydantic/"),
     "route handlers (api/)": ("api/routes/",),
-    "command: decide (domain + application)": ("decide (funding_engine/application.py",),
+    "command: decide (domain + application)": ("decide (funding_engine/application/",),
     "command: save (library: encode + insert + commit)": ("save (eventsourcing/application.py",),
     "command: repository.get (library)": ("get (eventsourcing/application.py",),
     "read models: follower catch-up": ("_follow (funding_engine/read_side.py",),

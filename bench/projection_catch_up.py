@@ -50,9 +50,8 @@ from bench.common import (
     write_result,
 )
 from bench.fill import catch_up_in_steps, catch_up_to, fill, printing_progress, reset_read_models
-from funding_engine.application import FundingApplication
-from funding_engine.read_side import ReadSide
-from funding_engine.settings import parse_database_url
+from funding_engine.bootstrap import bootstrap
+from funding_engine.settings import Settings
 from projections.engine import NotificationSource, Projector
 
 QUICK_EVENTS = 20_000
@@ -142,10 +141,8 @@ def rebuild_each(projector: Projector, head: int) -> dict[str, Any]:
 
 def measure(url: str, *, window: int, repeats: int, each: bool) -> dict[str, Any]:
     """The measured phase, run in a process of its own on a store already filled."""
-    store = parse_database_url(url)
-    app = FundingApplication(env=store.library_env())
-    read_side = ReadSide.build(store, app.recorder, app.mapper)
-    projector = read_side.projector
+    app = bootstrap(Settings(database_url=url))
+    projector = app.read_side.projector
     source = projector.source
     try:
         head = source.head()
@@ -181,7 +178,6 @@ def measure(url: str, *, window: int, repeats: int, each: bool) -> dict[str, Any
         result["peak_rss_mb"] = round(peak_rss_of_this_process_mb(), 1)
         return result
     finally:
-        read_side.close()
         app.close()
 
 
@@ -197,7 +193,8 @@ def measure_in_subprocess(url: str, *, window: int, repeats: int, each: bool) ->
 
 def run_store(kind: str, events: int, window: int, repeats: int, each: bool) -> dict[str, Any]:
     with fresh_store(kind, "catchup") as store:
-        app = FundingApplication(env=store.library_env())
+        # Worker mode, and no worker: the fill leaves the read models to the measured phase.
+        app = bootstrap(Settings(database_url=database_url(store), projections="worker"))
         try:
             started = time.perf_counter()
             head = fill(app, events, progress=printing_progress(f"{kind} fill"))

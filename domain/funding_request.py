@@ -22,15 +22,15 @@ from domain.errors import (
     PaymentExceedsApproved,
 )
 from domain.funds import ClusterBudget, CouncilFund, Fund
-from domain.limits import MAX_LINES, SHORT_TEXT
-from domain.money import MAX_AMOUNT, Money
-from domain.text import check_text
 from domain.lifecycle import (
     PAYABLE_STATUSES,  # noqa: F401 - the application imports it from here
     TRANSITIONS,
     Transition,
     status_after_payment,
 )
+from domain.limits import MAX_LINES, SHORT_TEXT
+from domain.money import MAX_AMOUNT, Money
+from domain.text import check_text
 from domain.values import (
     Actor,
     ClusterId,
@@ -46,7 +46,6 @@ from domain.values import (
     TopUpReason,
     check_pupil_count,
 )
-
 
 
 class FundingRequest(Aggregate):

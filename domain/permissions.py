@@ -28,6 +28,7 @@ class RequestPlace(Protocol):
     @property
     def cluster_id(self) -> ClusterId: ...
 
+
 COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "register_cluster": frozenset({COUNCIL}),
     "add_school": frozenset({COUNCIL}),
@@ -90,3 +91,22 @@ def check_may_read_budget(actor: Actor, cluster_id: ClusterId, actors_cluster: C
         raise NotPermitted("a school may read only its own cluster's budget")
     if actor.role is LEAD:
         check_leads_the_cluster(actor, cluster_id)
+
+
+def request_listing_filters(
+    actor: Actor, cluster_id: ClusterId | None, school_urn: SchoolUrn | None
+) -> tuple[ClusterId | None, SchoolUrn | None]:
+    """The cluster and school filters a listing of requests runs with for ``actor``.
+
+    A school lists only its own requests, a lead only its cluster's: their filter is narrowed to
+    that, and a filter naming another school or cluster is refused. Council and finance list any.
+    """
+    if actor.role is SCHOOL:
+        if school_urn not in (None, actor.school_urn):
+            raise NotPermitted("a school may list only its own requests")
+        return cluster_id, actor.school_urn
+    if actor.role is LEAD:
+        if cluster_id not in (None, actor.cluster_id):
+            raise NotPermitted("a cluster lead may list only the cluster's requests")
+        return actor.cluster_id, school_urn
+    return cluster_id, school_urn

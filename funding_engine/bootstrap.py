@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from funding_engine.application import FundingApplication
-from funding_engine.idempotency import IdempotencyStore
-from funding_engine.read_side import ReadSide
 from funding_engine.settings import PostgresStore, Settings, SQLiteStore, Store, ensure_sqlite_file
 from projections.database import advisory_lock_key
 
 
-def bootstrap(settings: Settings | None = None) -> FundingApplication:
+def bootstrap(settings: Settings | None = None, *, env: Mapping[str, str] | None = None) -> FundingApplication:
+    """The application on the configured store, whole: event log, read side and idempotency store.
+
+    ``env`` overrides the eventsourcing library's settings, e.g. ``{"AGGREGATE_CACHE_MAXSIZE": ""}``
+    for an application that reloads every aggregate (tests and benchmarks).
+    """
     settings = settings or Settings()
     store = settings.store
     if isinstance(store, SQLiteStore):
@@ -23,31 +26,12 @@ def bootstrap(settings: Settings | None = None) -> FundingApplication:
     with _creating_tables(store):
         if isinstance(store, PostgresStore) and store.schema != "public":
             _ensure_postgres_schema(store)
-        env = store.library_env()
-        if settings.audit_key is not None:
-            # Snapshots are sealed with it too (funding_engine/snapshots.py).
-            env["FUNDING_ENGINE_AUDIT_KEY"] = settings.audit_key.get_secret_value()
-        app = FundingApplication(env=env)
-        try:
-            app.read_side = ReadSide.build(
-                store,
-                app.recorder,
-                app.mapper,
-                mode=settings.projections,
-                read_timeout=settings.read_timeout_seconds,
-                audit_key=settings.audit_key.get_secret_value().encode() if settings.audit_key else None,
-            )
-            app.idempotency = IdempotencyStore(app.read_side.database, settings.idempotency_ttl_hours * 3600)
-            app.audit_anchor_dir = settings.audit_anchor_dir
-        except BaseException:
-            app.close()
-            raise
-    return app
+        return FundingApplication(settings, env)
 
 
 def start_anchoring(app: FundingApplication, settings: Settings) -> None:
     """In a long-running process (the server, the projection worker): anchor the chain regularly."""
-    if settings.audit_anchor_dir is not None and app.read_side is not None:
+    if settings.audit_anchor_dir is not None:
         app.read_side.start_anchoring(settings.audit_anchor_dir, settings.audit_anchor_interval_minutes * 60)
 
 

@@ -18,10 +18,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from domain.errors import FundingError
+from domain.formatting import pounds
 from domain.funds import FundFigures
 from domain.values import FinancialYear, Role
 from funding_engine import demo, dev_mode
-from funding_engine.application import FundingApplication, FundStatement
+from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.cli_failures import (
     FAILED,
@@ -286,7 +287,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from api.http_protocol import bounded_protocol
 
     uvicorn.run(
-        "api.server:create_from_environment",
+        "funding_engine.server:create_from_environment",
         factory=True,
         # Uvicorn's own protocol, with a size limit and a deadline on every request's headers.
         http=bounded_protocol(settings.max_header_bytes, settings.header_timeout_seconds),
@@ -304,7 +305,7 @@ def _exit_cleanly(signal_number: int, frame: object) -> None:
 
 
 def run_token(args: argparse.Namespace, settings: Settings) -> int:
-    from api.auth import issue_token
+    from funding_engine.tokens import issue_token
 
     if settings.jwt_secret is not None:
         secret = settings.jwt_secret.get_secret_value()
@@ -349,16 +350,19 @@ COLUMNS = FundFigures.NAMES
 
 
 def print_balances(app: FundingApplication, year: FinancialYear) -> None:
-    rows: list[tuple[str, FundStatement]] = [
-        (cluster.cluster_id.value, app.get_budget(CLI_READER, cluster.cluster_id, year))
-        for cluster in app.list_clusters(CLI_READER)
+    # As the API shows them: from the read models, through the same permission checks.
+    read_models = app.read_models
+    rows: list[tuple[str, FundFigures[int]]] = [
+        (row.cluster_id, read_models.balance(CLI_READER, row.cluster_id, year).figures)
+        for row in read_models.list_clusters(CLI_READER)
     ]
-    rows.append(("council fund", app.get_council_fund(CLI_READER, year)))
+    # The council fund has nothing commissioned from it: its row has no such figure.
+    rows.append(("council fund", read_models.council_fund_balance(CLI_READER, year).figures))
     width = max([len("cluster"), *(len(name) for name, _ in rows)])
     print(f"\nBalances for {year} (GBP)")
     print(f"{'cluster':<{width}}  " + "  ".join(f"{column:>13}" for column in COLUMNS))
-    for name, statement in rows:
-        figures = [str(getattr(statement, column)) for column in COLUMNS]
+    for name, named in rows:
+        figures = [pounds(getattr(named, column)) for column in COLUMNS]
         print(f"{name:<{width}}  " + "  ".join(f"{figure:>13}" for figure in figures))
 
 

@@ -31,7 +31,7 @@ def run_projection_worker(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signal_number, lambda *_: stop.set())
     with bootstrap(settings) as app:
         start_anchoring(app, settings)
-        projector = app.read_side.projector  # type: ignore[union-attr]
+        projector = app.read_side.projector
         names = ", ".join(projector.projections)
         print(f"projection worker on {settings.store.describe()}: {names}", flush=True)
         applied = 0
@@ -52,7 +52,7 @@ def run_projection_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_projection_status(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
-        statuses = app.read_side.projector.status()  # type: ignore[union-attr]
+        statuses = app.read_side.projector.status()
     width = max(len(status.name) for status in statuses)
     print(f"{'projection':<{width}}  {'position':>10}  {'head':>10}  {'lag':>8}")
     for status in statuses:
@@ -62,7 +62,7 @@ def run_projection_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_projection_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
-        projector = app.read_side.projector  # type: ignore[union-attr]
+        projector = app.read_side.projector
         names = [args.name] if args.name else list(projector.projections)
         unknown = [name for name in names if name not in projector.projections]
         if unknown:
@@ -108,7 +108,7 @@ def _progress_bar(name: str, width: int = 30) -> Callable[[int, int], None]:
 
 def run_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
-        result = app.reconcile(CLI_READER, args.year)
+        result = app.read_models.reconcile(CLI_READER, args.year)
     print_reconciliation(result, sys.stdout)
     return 0 if result.consistent else 1
 
@@ -116,10 +116,10 @@ def run_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 def run_ledger(args: argparse.Namespace, settings: Settings) -> int:
     with bootstrap(settings) as app:
         if args.output == "-":
-            app.write_ledger_csv(CLI_READER, args.year, sys.stdout)
+            app.read_models.write_ledger_csv(CLI_READER, args.year, sys.stdout)
             return 0
         with open(args.output, "w", newline="", encoding="utf-8") as out:
-            count = app.write_ledger_csv(CLI_READER, args.year, out)
+            count = app.read_models.write_ledger_csv(CLI_READER, args.year, out)
     print(f"wrote {count} ledger lines for {args.year} to {args.output}", file=sys.stderr)
     return 0
 

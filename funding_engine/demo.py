@@ -97,7 +97,7 @@ def demo_actors() -> list[tuple[str, Actor]]:
 
 
 def is_loaded(app: FundingApplication) -> bool:
-    return any(cluster.cluster_id.value in CLUSTERS for cluster in app.list_clusters(COUNCIL))
+    return any(row.cluster_id in CLUSTERS for row in app.read_models.list_clusters(COUNCIL))
 
 
 def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None] = print) -> list[FundingRequest]:

@@ -21,6 +21,7 @@ from domain.values import FinancialYear
 from funding_engine import demo
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
+from funding_engine.tokens import issue_token
 
 # In the data folder and kept between dev runs, so the demo year loads once.
 DEV_DATABASE_FILE = "dev.sqlite3"
@@ -70,8 +71,6 @@ def secret_for_tokens(settings: Settings) -> tuple[str, Path] | None:
 
 def start(settings: Settings, host: str, port: int) -> None:
     """Load the demo into the dev file (once), make a secret, print tokens; then the caller serves."""
-    from api.auth import issue_token  # the CLI's composition: the tokens are the API's
-
     database = dev_database(settings)
     secret = secrets.token_urlsafe(48)
     _write_privately(settings.data_folder / DEV_SECRET_FILE, secret)

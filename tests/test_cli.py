@@ -158,7 +158,7 @@ def test_token_needs_the_secret_and_prints_a_verifiable_token(tmp_path):
     assert result.returncode == 0, result.stderr
     import jwt
 
-    from api.auth import actor_from_token
+    from funding_engine.tokens import actor_from_token
 
     actor = actor_from_token(result.stdout.strip(), SECRET)
     assert (actor.sub, actor.role.value, str(actor.school_urn)) == ("senco-1", "school", "990001")

@@ -34,7 +34,7 @@ def decisions(
     cursor: Cursor = None,
 ) -> DecisionLogResponse:
     """Every decision (approve, decline, escalate, council decision, commission, information request), newest first."""
-    page = app.decisions(
+    page = app.read_models.decisions(
         actor,
         cluster_id=None if cluster_id is None else ClusterId.parse(cluster_id),
         decided_by=actor_sub,
@@ -57,7 +57,7 @@ def reconciliation(
     app: AppDep, actor: Annotated[Actor, allowed("reconcile")], financial_year: str | None = None
 ) -> ReconciliationResponse:
     """Every read model a person reads, row by row, against a fold of the event log; 409 log-unreadable."""
-    return presenters.reconciliation(app.reconcile(actor, _year(financial_year)))
+    return presenters.reconciliation(app.read_models.reconcile(actor, _year(financial_year)))
 
 
 @router.get(
@@ -69,7 +69,7 @@ def ledger_csv(app: AppDep, actor: Annotated[Actor, allowed("read_ledger")], fin
     """The year's money movements as CSV: allocations, adjustments, commitments, commissions, payments."""
     year = _year(financial_year)
     buffer = io.StringIO()
-    app.write_ledger_csv(actor, year, buffer)
+    app.read_models.write_ledger_csv(actor, year, buffer)
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",

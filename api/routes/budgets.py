@@ -43,7 +43,7 @@ def allocate_budget(
     cluster = path_id(ClusterId, cluster_id, "cluster")
     year = _year(fy)
     app.allocate_budget(actor, cluster, year, body.amount, body.note, expected_version=expected_version)
-    row = app.balance(actor, cluster, year)
+    row = app.read_models.balance(actor, cluster, year)
     with_etag(response, row.version)
     return presenters.budget(row)
 
@@ -74,7 +74,7 @@ def commission_service(
         description=body.description,
         expected_version=expected_version,
     )
-    row = app.balance(actor, cluster, year)
+    row = app.read_models.balance(actor, cluster, year)
     with_etag(response, row.version)
     return presenters.budget(row)
 
@@ -84,7 +84,7 @@ def get_budget(
     cluster_id: str, fy: str, app: AppDep, actor: Annotated[Actor, allowed("read_budget")], response: Response
 ) -> BudgetResponse:
     """A cluster's budget for a year; zeros if nothing is allocated yet."""
-    row = app.balance(actor, path_id(ClusterId, cluster_id, "cluster"), _year(fy))
+    row = app.read_models.balance(actor, path_id(ClusterId, cluster_id, "cluster"), _year(fy))
     with_etag(response, row.version)
     return presenters.budget(row)
 
@@ -99,7 +99,7 @@ def balances(
 ) -> BalancesResponse:
     """Every cluster's budget for a year, with totals (council, finance)."""
     year = FinancialYear.parse(financial_year) if financial_year else FinancialYear.containing(date.today())
-    page, totals = app.balances(actor, year, limit=limit, cursor=cursor)
+    page, totals = app.read_models.balances(actor, year, limit=limit, cursor=cursor)
     return BalancesResponse(
         items=[presenters.budget(row) for row in page.items],
         totals=presenters.totals(totals),
@@ -119,7 +119,7 @@ def allocate_council_fund(
     """Allocate money to the council's exceptional-circumstances fund (finance)."""
     year = _year(fy)
     app.allocate_council_fund(actor, year, body.amount, body.note, expected_version=expected_version)
-    row = app.council_fund_balance(actor, year)
+    row = app.read_models.council_fund_balance(actor, year)
     with_etag(response, row.version)
     return presenters.council_fund(row)
 
@@ -129,6 +129,6 @@ def get_council_fund(
     fy: str, app: AppDep, actor: Annotated[Actor, allowed("read_council_fund")], response: Response
 ) -> CouncilFundResponse:
     """The council fund for a year (council, finance)."""
-    row = app.council_fund_balance(actor, _year(fy))
+    row = app.read_models.council_fund_balance(actor, _year(fy))
     with_etag(response, row.version)
     return presenters.council_fund(row)

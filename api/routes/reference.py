@@ -12,7 +12,6 @@ from api.routes.common import Cursor, Limit, path_id, with_etag
 from api.schemas import ClusterCreateRequest, ClusterListResponse, ClusterResponse
 from domain.limits import DEFAULT_PAGE_SIZE
 from domain.values import Actor, ClusterId, SchoolUrn
-from projections.queries import TEXT_KEY, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["clusters"])
 
@@ -35,13 +34,9 @@ def list_clusters(
     cursor: Cursor = None,
 ) -> ClusterListResponse:
     """Every cluster, by id."""
-    clusters = app.list_clusters(actor)
-    if cursor:
-        (after,) = decode_cursor(cursor, TEXT_KEY)
-        clusters = [cluster for cluster in clusters if str(cluster.cluster_id) > after]
-    page = clusters[:limit]
-    next_cursor = encode_cursor([str(page[-1].cluster_id)]) if len(clusters) > limit else None
-    return ClusterListResponse(items=[presenters.cluster(cluster) for cluster in page], next_cursor=next_cursor)
+    page = app.read_models.clusters(actor, limit=limit, cursor=cursor)
+    items = [presenters.cluster_listed(row) for row in page.items]
+    return ClusterListResponse(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/clusters/{cluster_id}", response_model=ClusterResponse)

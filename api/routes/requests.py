@@ -227,7 +227,7 @@ def list_requests(
     cursor: Cursor = None,
 ) -> RequestListResponse:
     """The requests the caller may read, oldest first: a school its own, a lead its cluster's."""
-    page = app.list_requests(
+    page = app.read_models.list_requests(
         actor,
         cluster_id=cluster_id,
         school_urn=school_urn,

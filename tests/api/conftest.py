@@ -26,9 +26,9 @@ with warnings.catch_warnings():
 import jwt
 
 from api.app import create_app
-from api.auth import issue_token
 from domain.values import Actor
 from funding_engine.application import FundingApplication
+from funding_engine.tokens import issue_token
 from tests.conftest import STORES as CONFTEST_STORES
 from tests.support import (
     COUNCIL,

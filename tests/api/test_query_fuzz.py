@@ -467,9 +467,9 @@ def refused_or_answered(call: Any) -> None:
 @given(key=JSON_VALUES | st.lists(JSON_VALUES, min_size=1, max_size=2))
 def check_every_cursor(app: FundingApplication, key: Any) -> None:
     cursor = json_cursor(key)
-    refused_or_answered(lambda: app.decisions(COUNCIL, cursor=cursor))
-    refused_or_answered(lambda: app.list_requests(COUNCIL, cursor=cursor))
-    refused_or_answered(lambda: app.balances(COUNCIL, YEAR, cursor=cursor))
+    refused_or_answered(lambda: app.read_models.decisions(COUNCIL, cursor=cursor))
+    refused_or_answered(lambda: app.read_models.list_requests(COUNCIL, cursor=cursor))
+    refused_or_answered(lambda: app.read_models.balances(COUNCIL, YEAR, cursor=cursor))
 
 
 def test_any_json_in_a_cursor_is_answered_or_refused_by_the_application(shared_world, good_ids):
@@ -481,16 +481,18 @@ def test_any_json_in_a_cursor_is_answered_or_refused_by_the_application(shared_w
 @PROPERTY
 @given(text=ANY_TEXT)
 def check_every_filter(app: FundingApplication, text: str) -> None:
-    refused_or_answered(lambda: app.decisions(COUNCIL, decided_by=text))
-    refused_or_answered(lambda: app.decisions(COUNCIL, cluster_id=text))
-    refused_or_answered(lambda: app.decisions(COUNCIL, cursor=text))
-    refused_or_answered(lambda: app.list_requests(COUNCIL, cluster_id=text, school_urn=SCHOOL))
-    refused_or_answered(lambda: app.list_requests(COUNCIL, school_urn=text, status=text, financial_year=text))
-    refused_or_answered(lambda: app.list_requests(COUNCIL, cursor=text))
-    refused_or_answered(lambda: app.balances(COUNCIL, YEAR, cursor=text))
-    refused_or_answered(lambda: app.balances(COUNCIL, text))
-    refused_or_answered(lambda: app.balance(COUNCIL, text, YEAR))
-    refused_or_answered(lambda: app.balance(COUNCIL, OTHER_CLUSTER, text))
+    refused_or_answered(lambda: app.read_models.decisions(COUNCIL, decided_by=text))
+    refused_or_answered(lambda: app.read_models.decisions(COUNCIL, cluster_id=text))
+    refused_or_answered(lambda: app.read_models.decisions(COUNCIL, cursor=text))
+    refused_or_answered(lambda: app.read_models.list_requests(COUNCIL, cluster_id=text, school_urn=SCHOOL))
+    refused_or_answered(
+        lambda: app.read_models.list_requests(COUNCIL, school_urn=text, status=text, financial_year=text)
+    )
+    refused_or_answered(lambda: app.read_models.list_requests(COUNCIL, cursor=text))
+    refused_or_answered(lambda: app.read_models.balances(COUNCIL, YEAR, cursor=text))
+    refused_or_answered(lambda: app.read_models.balances(COUNCIL, text))
+    refused_or_answered(lambda: app.read_models.balance(COUNCIL, text, YEAR))
+    refused_or_answered(lambda: app.read_models.balance(COUNCIL, OTHER_CLUSTER, text))
 
 
 def test_any_text_in_a_filter_is_answered_or_refused_by_the_application(shared_world, good_ids):

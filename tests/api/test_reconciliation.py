@@ -113,7 +113,7 @@ def test_an_untouched_year_reconciles_on_the_command_line(busy):
 
 def test_each_year_reconciles_on_its_own(busy):
     # The next year holds one request; this year's many events are folded only to be checked.
-    result = busy.app.reconcile(FINANCE, NEXT_YEAR)
+    result = busy.app.read_models.reconcile(FINANCE, NEXT_YEAR)
 
     assert result.consistent
     tables = {table.name: table for table in result.tables}

@@ -364,7 +364,7 @@ def test_several_workers_starting_together_on_a_new_store_all_start(database_url
         assert errors == []
         assert len(apps) == starters
         apps[0].register_cluster(COUNCIL, CLUSTER, "Northmere Coast")
-        assert [str(cluster.cluster_id) for cluster in apps[-1].list_clusters(COUNCIL)] == [CLUSTER]
+        assert [str(cluster.cluster_id) for cluster in apps[-1].read_models.list_clusters(COUNCIL)] == [CLUSTER]
     finally:
         for app in apps:
             app.close()

@@ -16,7 +16,7 @@ import jwt
 import pytest
 
 from api.app import create_app
-from api.auth import issue_token
+from funding_engine.tokens import issue_token
 from tests.api.conftest import SECRET, TestClient, assert_problem, bearer, token
 from tests.support import COUNCIL
 

@@ -37,7 +37,7 @@ from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
 from domain.money import Money
 from domain.values import Actor, ClusterId, DecisionKind, DeclineReasonCode, FinancialYear, RequestStatus, SchoolUrn
-from funding_engine.application import FundStatement, FundingApplication
+from funding_engine.application import FundingApplication, FundStatement
 from tests.conftest import STORES
 from tests.support import (
     CLUSTER,
@@ -200,7 +200,8 @@ def test_registering_an_existing_cluster_raises_already_exists_and_writes_nothin
 def test_every_registered_cluster_is_listed_in_id_order(app):
     set_up_world(app)
 
-    assert [str(cluster.cluster_id) for cluster in app.list_clusters(FINANCE)] == sorted([CLUSTER, OTHER_CLUSTER])
+    clusters = app.read_models.list_clusters(FINANCE)
+    assert [str(cluster.cluster_id) for cluster in clusters] == sorted([CLUSTER, OTHER_CLUSTER])
 
 
 def test_an_added_school_is_a_member_of_the_cluster(world):

@@ -27,13 +27,13 @@ from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings, SQLiteStore, parse_database_url
 from projections.audit_chain import Verification
+from tests.conftest import _drop_schema, postgres_base_url
 from tests.integration.test_audit_chain import (
     BUDGET_ALLOCATION,
     StoredEvents,
     change_the_amount,
     insert_a_space,
 )
-from tests.conftest import _drop_schema, postgres_base_url
 from tests.reference_chain import EventRecord, StoredChain, reference_links
 from tests.support import (
     COUNCIL,

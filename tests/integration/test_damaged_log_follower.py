@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from funding_engine import read_side as read_side_module
@@ -20,8 +21,12 @@ def test_a_damaged_event_is_logged_once_in_one_line_however_often_the_follower_r
     monkeypatch.setattr(read_side_module, "FOLLOWER_RETRY_SECONDS", 0.01)
     attempts: list[int] = []
     original = app.read_side.projector.catch_up
+    # The follower must not read the event before it is damaged: it wakes 20 ms after the
+    # allocation, and writing the damage can take longer than that on a busy machine.
+    damage_written = threading.Event()
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        damage_written.wait(60)
         attempts.append(1)
         return original(*args, **kwargs)
 
@@ -30,6 +35,7 @@ def test_a_damaged_event_is_logged_once_in_one_line_however_often_the_follower_r
     damaged = log_position(app)
     with Intruder(database_url).cursor() as cursor:
         cursor.execute("UPDATE {events} SET state = ? WHERE {position} = ?", (b"{not json", damaged))
+    damage_written.set()
 
     caplog.set_level(logging.ERROR, logger="funding_engine.read_side")
     app.allocate_council_fund(FINANCE, YEAR, "1.00", "wakes the follower")  # another aggregate

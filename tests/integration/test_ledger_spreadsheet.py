@@ -121,7 +121,7 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         expected = record_hostile_movements(app)
         application_csv = folder / "application.csv"
         with application_csv.open("w", encoding="utf-8", newline="") as out:
-            movements = app.write_ledger_csv(FINANCE, YEAR, out)
+            movements = app.read_models.write_ledger_csv(FINANCE, YEAR, out)
         with client_for(app) as client:
             response = client.get("/finance/ledger.csv", params={"financial_year": YEAR}, headers=auth(FINANCE))
         assert response.status_code == 200, response.text

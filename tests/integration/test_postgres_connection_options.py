@@ -82,7 +82,7 @@ def test_the_read_models_connections_carry_the_urls_options_and_their_search_pat
 
 def test_the_server_sees_every_connection_under_the_urls_application_name(optioned):
     app, name = optioned
-    assert app.balances(demo.FINANCE, YEAR), "the read models answer"
+    assert app.read_models.balances(demo.FINANCE, YEAR), "the read models answer"
     connections = server_view(name)
     # The library's pool and the read models' pool, at least one each.
     assert len(connections) >= 2, connections

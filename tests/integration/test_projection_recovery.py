@@ -114,7 +114,7 @@ def a_busy_year(app: FundingApplication) -> None:
 
 
 def cluster_figures_from_read_model(app: FundingApplication) -> dict[str, dict[str, int]]:
-    rows = {cluster: app.balance(COUNCIL, cluster, YEAR) for cluster in (CLUSTER, OTHER_CLUSTER)}
+    rows = {cluster: app.read_models.balance(COUNCIL, cluster, YEAR) for cluster in (CLUSTER, OTHER_CLUSTER)}
     return {
         cluster: {**row.figures.named(), "pending": row.pending, "escalated": row.escalated}
         for cluster, row in rows.items()
@@ -179,8 +179,8 @@ def test_balances_after_resuming_equal_the_fold_of_the_log(crashing_once):
     recomputed, fund = recompute(notification_source(app), FinancialYear.parse(YEAR))
 
     assert cluster_figures_from_read_model(app) == recomputed
-    assert {k: app.council_fund_balance(FINANCE, YEAR).figures.named()[k] for k in fund} == fund
-    assert app.reconcile(FINANCE, YEAR).consistent
+    assert {k: app.read_models.council_fund_balance(FINANCE, YEAR).figures.named()[k] for k in fund} == fund
+    assert app.read_models.reconcile(FINANCE, YEAR).consistent
 
 
 def test_two_processes_catching_up_at_once_apply_each_event_exactly_once(make_app, database_url, tmp_path):
@@ -212,7 +212,7 @@ def test_two_processes_catching_up_at_once_apply_each_event_exactly_once(make_ap
     assert errors == []
     second.read_side.make_fresh()
     assert dump_tables(first.read_side.database) == from_scratch_tables(first, database_url, tmp_path)
-    assert first.balance(COUNCIL, CLUSTER, YEAR).figures.committed == 16 * 1000
+    assert first.read_models.balance(COUNCIL, CLUSTER, YEAR).figures.committed == 16 * 1000
 
 
 # ================================================================================================
@@ -319,7 +319,7 @@ def test_a_worker_killed_mid_catch_up_and_restarted_ends_with_tables_identical_t
     assert second.stop() == 0
 
     assert dump_tables(database) == from_scratch_tables(app, database_url, tmp_path)
-    assert app.reconcile(FINANCE, YEAR).consistent
+    assert app.read_models.reconcile(FINANCE, YEAR).consistent
 
 
 # ================================================================================================
@@ -378,7 +378,7 @@ def test_a_stopped_workers_projections_can_be_taken_over(running_worker, worker_
     successor.wait_until(caught_up(worker_mode_app), what="the successor to catch up")
 
     assert successor.process.poll() is None
-    assert worker_mode_app.balance(COUNCIL, CLUSTER, YEAR).figures.allocated == 510000
+    assert worker_mode_app.read_models.balance(COUNCIL, CLUSTER, YEAR).figures.allocated == 510000
 
 
 # ================================================================================================
@@ -391,7 +391,7 @@ def test_with_a_worker_a_query_right_after_a_command_waits_for_it_and_shows_it(r
     seen = []
     for amount in ("100.00", "200.00", "300.00"):
         app.allocate_budget(FINANCE, OTHER_CLUSTER, YEAR, amount, "top-up")
-        seen.append(app.balance(COUNCIL, OTHER_CLUSTER, YEAR).figures.allocated)
+        seen.append(app.read_models.balance(COUNCIL, OTHER_CLUSTER, YEAR).figures.allocated)
 
     assert seen == [210000, 230000, 260000]
 
@@ -401,7 +401,7 @@ def test_with_a_worker_a_decision_is_in_the_log_as_soon_as_the_command_returns(r
     request = evidenced_request(app, amount_requested="100.00")
     app.approve(LEAD, request.id, "100.00", REASON)
 
-    newest = app.decisions(COUNCIL, limit=1).items[0]
+    newest = app.read_models.decisions(COUNCIL, limit=1).items[0]
 
     assert (newest.kind, UUID(str(newest.request_id))) == ("cluster_approval", request.id)
 
@@ -419,7 +419,7 @@ def test_without_a_worker_a_query_fails_saying_how_long_it_waited_and_for_what(m
 
     expected = rf"did not reach log position {head} within 0\.5s; is the projection worker running\?"
     with pytest.raises(ProjectionTimeout, match=expected):
-        app.balance(COUNCIL, CLUSTER, YEAR)
+        app.read_models.balance(COUNCIL, CLUSTER, YEAR)
 
     # It waited for a worker; it did not catch the read models up itself.
     assert set(tracking_positions(app.read_side.database).values()) == {0}
@@ -429,12 +429,12 @@ def test_after_a_timeout_a_worker_started_later_lets_the_next_query_answer(make_
     app = make_worker_mode_app(read_timeout_seconds=0.5)
     set_up_world(app)
     with pytest.raises(ProjectionTimeout):
-        app.balance(COUNCIL, CLUSTER, YEAR)
+        app.read_models.balance(COUNCIL, CLUSTER, YEAR)
 
     late = workers("late")
     late.wait_until(caught_up(app), what="the late worker to catch up")
 
-    assert app.balance(COUNCIL, CLUSTER, YEAR).figures.allocated == 500000
+    assert app.read_models.balance(COUNCIL, CLUSTER, YEAR).figures.allocated == 500000
 
 
 def test_a_query_waits_for_a_worker_that_reaches_the_log_while_it_waits(make_worker_mode_app, monkeypatch):
@@ -461,7 +461,7 @@ def test_a_query_waits_for_a_worker_that_reaches_the_log_while_it_waits(make_wor
 
     thread = threading.Thread(target=work)
     thread.start()
-    allocated = app.balance(COUNCIL, CLUSTER, YEAR).figures.allocated
+    allocated = app.read_models.balance(COUNCIL, CLUSTER, YEAR).figures.allocated
     thread.join()
 
     assert positions_seen[0] == 0, "the query should have found the read models behind the log"
@@ -477,6 +477,6 @@ def test_the_read_timeout_comes_from_the_environment(database_url, monkeypatch):
         set_up_world(app)
         # The message names the timeout the query waited for: the one from the environment.
         with pytest.raises(ProjectionTimeout, match=r"within 0\.3s; is the projection worker running\?"):
-            app.council_fund_balance(FINANCE, YEAR)
+            app.read_models.council_fund_balance(FINANCE, YEAR)
     finally:
         app.close()

@@ -473,7 +473,7 @@ def test_after_random_commands_every_read_model_equals_the_model_and_a_fold_of_t
                 # ...and against a from-scratch build, so catching up in small batches equals one pass.
                 assert dump_tables(database) == from_scratch_tables(app, url, Path(scratch))
                 for year in YEARS:
-                    result = app.reconcile(FINANCE, year)
+                    result = app.read_models.reconcile(FINANCE, year)
                     assert result.consistent, (year, result)
             finally:
                 app.close()

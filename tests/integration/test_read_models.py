@@ -62,7 +62,7 @@ FORMULA_REFERENCE = '=HYPERLINK("http://evil.example/","pay")'
 
 
 def figures(app: FundingApplication, cluster_id: str = CLUSTER, year: str = YEAR) -> dict[str, int]:
-    return budget_figures(app.balance(COUNCIL, cluster_id, year))
+    return budget_figures(app.read_models.balance(COUNCIL, cluster_id, year))
 
 
 def budget_figures(row: BalanceRow | BalanceTotalsRow) -> dict[str, int]:
@@ -213,7 +213,7 @@ def test_a_balance_read_right_after_an_approval_shows_it(world):
     request = evidenced_request(world)
     world.approve(LEAD, request.id, "800.00", APPROVAL_REASON)
 
-    balance = world.balance(LEAD, CLUSTER, YEAR)
+    balance = world.read_models.balance(LEAD, CLUSTER, YEAR)
 
     assert (balance.figures.committed, balance.figures.available) == (80000, 420000)
 
@@ -328,7 +328,7 @@ def test_a_council_approval_clears_escalated_and_commits_on_the_council_fund_not
     world.decide_escalation(COUNCIL, request.id, "approve", "Exceptional circumstances shown.", "2000.00")
 
     assert figures(world) == balance_of(allocated=500000)
-    assert world.council_fund_balance(FINANCE, YEAR).figures.committed == 200000
+    assert world.read_models.council_fund_balance(FINANCE, YEAR).figures.committed == 200000
 
 
 def test_a_council_decline_clears_escalated(world):
@@ -363,7 +363,7 @@ def test_the_busy_year_balances_follow_every_movement(busy):
 
 
 def test_balances_lists_every_cluster_of_the_year_with_totals(busy):
-    page, totals = busy.app.balances(FINANCE, YEAR)
+    page, totals = busy.app.read_models.balances(FINANCE, YEAR)
 
     assert [row.cluster_id for row in page.items] == [OTHER_CLUSTER, CLUSTER]
     assert budget_figures(totals) == balance_of(
@@ -372,7 +372,7 @@ def test_balances_lists_every_cluster_of_the_year_with_totals(busy):
 
 
 def test_the_council_fund_shows_allocated_committed_paid_and_available(busy):
-    fund = busy.app.council_fund_balance(COUNCIL, YEAR)
+    fund = busy.app.read_models.council_fund_balance(COUNCIL, YEAR)
 
     assert {name: fund.figures.named()[name] for name in ("allocated", "committed", "paid", "available")} == {
         "allocated": 300000,
@@ -383,7 +383,7 @@ def test_the_council_fund_shows_allocated_committed_paid_and_available(busy):
 
 
 def test_a_council_fund_nobody_has_allocated_reads_as_zeros(busy):
-    fund = busy.app.council_fund_balance(FINANCE, NEXT_YEAR)
+    fund = busy.app.read_models.council_fund_balance(FINANCE, NEXT_YEAR)
 
     assert {
         name: fund.figures.named()[name] for name in ("allocated", "committed", "paid", "available")
@@ -396,20 +396,20 @@ def test_a_council_fund_nobody_has_allocated_reads_as_zeros(busy):
 
 
 def test_the_request_index_filters_by_cluster(busy):
-    page = busy.app.list_requests(COUNCIL, cluster_id=OTHER_CLUSTER)
+    page = busy.app.read_models.list_requests(COUNCIL, cluster_id=OTHER_CLUSTER)
 
     assert ids(page) == [busy.declined, busy.council_declined]
 
 
 def test_the_request_index_filters_by_school(busy):
-    page = busy.app.list_requests(COUNCIL, school_urn=SECOND_SCHOOL)
+    page = busy.app.read_models.list_requests(COUNCIL, school_urn=SECOND_SCHOOL)
 
     assert ids(page) == [busy.submitted, busy.approved, busy.withdrawn]
 
 
 def test_the_request_index_filters_by_status(busy):
     app = busy.app
-    by_status = {status: ids(app.list_requests(FINANCE, status=status)) for status in _STATUSES}
+    by_status = {status: ids(app.read_models.list_requests(FINANCE, status=status)) for status in _STATUSES}
 
     assert by_status == {
         "submitted": [busy.submitted, busy.next_year],
@@ -440,18 +440,19 @@ _STATUSES = (
 
 
 def test_the_request_index_filters_by_year(busy):
-    assert ids(busy.app.list_requests(COUNCIL, financial_year=NEXT_YEAR)) == [busy.next_year]
-    assert len(busy.app.list_requests(COUNCIL, financial_year=YEAR).items) == 8
+    assert ids(busy.app.read_models.list_requests(COUNCIL, financial_year=NEXT_YEAR)) == [busy.next_year]
+    assert len(busy.app.read_models.list_requests(COUNCIL, financial_year=YEAR).items) == 8
 
 
 def test_the_request_index_combines_filters(busy):
-    page = busy.app.list_requests(COUNCIL, cluster_id=CLUSTER, school_urn=SCHOOL, financial_year=YEAR)
+    page = busy.app.read_models.list_requests(COUNCIL, cluster_id=CLUSTER, school_urn=SCHOOL, financial_year=YEAR)
 
     assert ids(page) == [busy.paid, busy.questioned, busy.council_approved]
 
 
 def test_a_request_index_row_carries_status_amounts_and_times(busy):
-    (row,) = [r for r in busy.app.list_requests(COUNCIL, school_urn=SCHOOL).items if request_of(r) == busy.paid]
+    page = busy.app.read_models.list_requests(COUNCIL, school_urn=SCHOOL)
+    (row,) = [r for r in page.items if request_of(r) == busy.paid]
 
     assert (row.school_urn, row.cluster_id, row.financial_year, row.status) == (
         SCHOOL,
@@ -464,7 +465,7 @@ def test_a_request_index_row_carries_status_amounts_and_times(busy):
 
 
 def test_an_escalated_request_row_carries_the_escalated_and_council_approved_amounts(busy):
-    (row,) = [r for r in busy.app.list_requests(COUNCIL).items if request_of(r) == busy.council_approved]
+    (row,) = [r for r in busy.app.read_models.list_requests(COUNCIL).items if request_of(r) == busy.council_approved]
 
     assert (row.amount_requested, row.amount_escalated, row.amount_approved, row.amount_paid) == (
         400000,
@@ -480,19 +481,19 @@ def test_an_escalated_request_row_carries_the_escalated_and_council_approved_amo
 
 
 def test_a_school_lists_only_its_own_requests(busy):
-    page = busy.app.list_requests(HEAD)
+    page = busy.app.read_models.list_requests(HEAD)
 
     assert ids(page) == [busy.paid, busy.questioned, busy.council_approved, busy.next_year]
 
 
 def test_a_school_asking_for_another_schools_requests_is_not_permitted(busy):
     with pytest.raises(NotPermitted):
-        busy.app.list_requests(HEAD, school_urn=SECOND_SCHOOL)
+        busy.app.read_models.list_requests(HEAD, school_urn=SECOND_SCHOOL)
 
 
 def test_a_cluster_lead_lists_only_the_clusters_requests(busy):
-    assert ids(busy.app.list_requests(OTHER_LEAD)) == [busy.declined, busy.council_declined]
-    assert set(ids(busy.app.list_requests(LEAD))) == {
+    assert ids(busy.app.read_models.list_requests(OTHER_LEAD)) == [busy.declined, busy.council_declined]
+    assert set(ids(busy.app.read_models.list_requests(LEAD))) == {
         busy.paid,
         busy.submitted,
         busy.questioned,
@@ -505,11 +506,12 @@ def test_a_cluster_lead_lists_only_the_clusters_requests(busy):
 
 def test_a_cluster_lead_asking_for_another_clusters_requests_is_not_permitted(busy):
     with pytest.raises(NotPermitted):
-        busy.app.list_requests(LEAD, cluster_id=OTHER_CLUSTER)
+        busy.app.read_models.list_requests(LEAD, cluster_id=OTHER_CLUSTER)
 
 
 def test_council_and_finance_list_every_request(busy):
-    assert len(busy.app.list_requests(COUNCIL).items) == len(busy.app.list_requests(FINANCE).items) == 9
+    read_models = busy.app.read_models
+    assert len(read_models.list_requests(COUNCIL).items) == len(read_models.list_requests(FINANCE).items) == 9
 
 
 # ================================================================================================
@@ -520,7 +522,7 @@ def test_council_and_finance_list_every_request(busy):
 def walk(app: FundingApplication, limit: int = 2, **filters: Any) -> list[list[UUID | None]]:
     pages, cursor = [], None
     while True:
-        page = app.list_requests(COUNCIL, limit=limit, cursor=cursor, **filters)
+        page = app.read_models.list_requests(COUNCIL, limit=limit, cursor=cursor, **filters)
         pages.append(ids(page))
         cursor = page.next_cursor
         if cursor is None:
@@ -547,21 +549,21 @@ def test_walking_pages_of_two_visits_every_request_once_oldest_first(world, five
 
 
 def test_a_request_submitted_mid_walk_does_not_shift_the_pages_already_read(world, five_requests):
-    first = world.list_requests(COUNCIL, limit=2)
-    second = world.list_requests(COUNCIL, limit=2, cursor=first.next_cursor)
+    first = world.read_models.list_requests(COUNCIL, limit=2)
+    second = world.read_models.list_requests(COUNCIL, limit=2, cursor=first.next_cursor)
     late = submit(world, amount_requested="600.00").id
     rest = walk_from(world, second.next_cursor)
 
     walked = ids(first) + ids(second) + rest
     assert walked == [*five_requests, late]
-    assert ids(world.list_requests(COUNCIL, limit=2)) == ids(first)
-    assert ids(world.list_requests(COUNCIL, limit=2, cursor=first.next_cursor)) == ids(second)
+    assert ids(world.read_models.list_requests(COUNCIL, limit=2)) == ids(first)
+    assert ids(world.read_models.list_requests(COUNCIL, limit=2, cursor=first.next_cursor)) == ids(second)
 
 
 def walk_from(app: FundingApplication, cursor: str | None) -> list[UUID | None]:
     seen: list[UUID | None] = []
     while cursor is not None:
-        page = app.list_requests(COUNCIL, limit=2, cursor=cursor)
+        page = app.read_models.list_requests(COUNCIL, limit=2, cursor=cursor)
         seen.extend(ids(page))
         cursor = page.next_cursor
     return seen
@@ -632,7 +634,7 @@ def test_the_clusters_read_model_refuses_a_cursor_it_did_not_give_out(world):
 
 
 def test_the_decision_log_holds_every_decision_newest_first_with_commissions_and_information_requests(busy):
-    items = busy.app.decisions(COUNCIL).items
+    items = busy.app.read_models.decisions(COUNCIL).items
 
     assert [(item.kind, request_of(item)) for item in items] == [
         ("council_decline", busy.council_declined),
@@ -649,7 +651,7 @@ def test_the_decision_log_holds_every_decision_newest_first_with_commissions_and
 
 
 def test_a_decision_log_row_says_who_decided_what_when_how_much_and_why(busy):
-    (row,) = [item for item in busy.app.decisions(COUNCIL).items if request_of(item) == busy.approved]
+    (row,) = [item for item in busy.app.read_models.decisions(COUNCIL).items if request_of(item) == busy.approved]
 
     assert {key: getattr(row, key) for key in ("kind", "school_urn", "cluster_id", "financial_year", "amount")} == {
         "kind": "cluster_approval",
@@ -664,7 +666,7 @@ def test_a_decision_log_row_says_who_decided_what_when_how_much_and_why(busy):
 
 
 def test_a_commission_row_names_the_service_provider_and_schools(busy):
-    (row,) = [item for item in busy.app.decisions(COUNCIL).items if item.kind == "commission"]
+    (row,) = [item for item in busy.app.read_models.decisions(COUNCIL).items if item.kind == "commission"]
 
     assert (row.cluster_id, row.amount, row.actor_sub) == (CLUSTER, 45000, LEAD.sub)
     assert row.details == (
@@ -673,7 +675,7 @@ def test_a_commission_row_names_the_service_provider_and_schools(busy):
 
 
 def test_the_decision_log_filters_by_cluster(busy):
-    items = busy.app.decisions(COUNCIL, cluster_id=OTHER_CLUSTER).items
+    items = busy.app.read_models.decisions(COUNCIL, cluster_id=OTHER_CLUSTER).items
 
     assert [(item.kind, request_of(item)) for item in items] == [
         ("council_decline", busy.council_declined),
@@ -683,7 +685,7 @@ def test_the_decision_log_filters_by_cluster(busy):
 
 
 def test_the_decision_log_filters_by_actor(busy):
-    items = busy.app.decisions(COUNCIL, decided_by=COUNCIL.sub).items
+    items = busy.app.read_models.decisions(COUNCIL, decided_by=COUNCIL.sub).items
 
     assert [(item.kind, item.actor_sub) for item in items] == [
         ("council_decline", COUNCIL.sub),
@@ -692,13 +694,13 @@ def test_the_decision_log_filters_by_actor(busy):
 
 
 def test_the_decision_log_date_bounds_are_both_inclusive(busy):
-    everything = busy.app.decisions(COUNCIL).items
+    everything = busy.app.read_models.decisions(COUNCIL).items
     newer, middle, older = everything[2], everything[3], everything[4]
     at = parse_time(middle.decided_at)
 
-    exactly = busy.app.decisions(COUNCIL, decided_from=at, decided_to=at).items
-    from_middle = busy.app.decisions(COUNCIL, decided_from=at, decided_to=parse_time(newer.decided_at)).items
-    to_middle = busy.app.decisions(COUNCIL, decided_from=parse_time(older.decided_at), decided_to=at).items
+    exactly = busy.app.read_models.decisions(COUNCIL, decided_from=at, decided_to=at).items
+    from_middle = busy.app.read_models.decisions(COUNCIL, decided_from=at, decided_to=parse_time(newer.decided_at)).items
+    to_middle = busy.app.read_models.decisions(COUNCIL, decided_from=parse_time(older.decided_at), decided_to=at).items
 
     assert [item.position for item in exactly] == [middle.position]
     assert [item.position for item in from_middle] == [newer.position, middle.position]
@@ -706,19 +708,19 @@ def test_the_decision_log_date_bounds_are_both_inclusive(busy):
 
 
 def test_the_decision_log_date_bounds_mean_the_same_instant_in_any_time_zone(busy):
-    middle = busy.app.decisions(COUNCIL).items[3]
+    middle = busy.app.read_models.decisions(COUNCIL).items[3]
     at = parse_time(middle.decided_at).astimezone(timezone(timedelta(hours=1)))
 
-    items = busy.app.decisions(COUNCIL, decided_from=at, decided_to=at).items
+    items = busy.app.read_models.decisions(COUNCIL, decided_from=at, decided_to=at).items
 
     assert [item.position for item in items] == [middle.position]
 
 
 def test_the_decision_log_pages_newest_first_without_gaps_or_repeats(busy):
-    everything = [item.position for item in busy.app.decisions(COUNCIL).items]
+    everything = [item.position for item in busy.app.read_models.decisions(COUNCIL).items]
     walked, cursor = [], None
     while True:
-        page = busy.app.decisions(COUNCIL, limit=2, cursor=cursor)
+        page = busy.app.read_models.decisions(COUNCIL, limit=2, cursor=cursor)
         walked.extend(item.position for item in page.items)
         cursor = page.next_cursor
         if cursor is None:
@@ -734,7 +736,7 @@ def test_the_decision_log_pages_newest_first_without_gaps_or_repeats(busy):
 
 def ledger(app: FundingApplication, year: str = YEAR) -> list[list[str]]:
     out = io.StringIO()
-    app.write_ledger_csv(FINANCE, year, out)
+    app.read_models.write_ledger_csv(FINANCE, year, out)
     return list(csv.reader(io.StringIO(out.getvalue())))
 
 
@@ -838,7 +840,7 @@ def test_the_ledger_holds_only_the_year_asked_for(busy):
 
 
 def test_the_busy_year_reconciles(busy):
-    result = busy.app.reconcile(FINANCE, YEAR)
+    result = busy.app.read_models.reconcile(FINANCE, YEAR)
 
     assert result.consistent
     assert [row.cluster_id for row in result.clusters] == [OTHER_CLUSTER, CLUSTER]
@@ -858,7 +860,7 @@ def test_editing_a_read_model_row_makes_that_row_and_only_that_row_inconsistent(
             (CLUSTER, YEAR),
         )
 
-    result = busy.app.reconcile(FINANCE, YEAR)
+    result = busy.app.read_models.reconcile(FINANCE, YEAR)
 
     assert result.consistent is False
     assert {row.cluster_id: row.consistent for row in result.clusters} == {OTHER_CLUSTER: True, CLUSTER: False}
@@ -900,13 +902,13 @@ def test_finance_ledger_prints_the_same_csv_as_the_application(busy):
 def query_answers(busy: Busy) -> dict[str, Any]:
     app = busy.app
     return {
-        "balances": app.balances(FINANCE, YEAR),
-        "next_year": app.balance(COUNCIL, CLUSTER, NEXT_YEAR),
-        "council_fund": app.council_fund_balance(FINANCE, YEAR),
-        "requests": app.list_requests(COUNCIL, limit=500),
-        "decisions": app.decisions(COUNCIL, limit=500),
+        "balances": app.read_models.balances(FINANCE, YEAR),
+        "next_year": app.read_models.balance(COUNCIL, CLUSTER, NEXT_YEAR),
+        "council_fund": app.read_models.council_fund_balance(FINANCE, YEAR),
+        "requests": app.read_models.list_requests(COUNCIL, limit=500),
+        "decisions": app.read_models.decisions(COUNCIL, limit=500),
         "ledger": ledger(app),
-        "reconciliation": app.reconcile(FINANCE, YEAR),
+        "reconciliation": app.read_models.reconcile(FINANCE, YEAR),
         "audit": app.verify_audit_chain(COUNCIL),
     }
 
@@ -962,7 +964,7 @@ def test_a_process_starting_beside_a_catch_up_in_flight_waits_for_it(app, make_a
 
     other = beside_a_catch_up_in_flight(read_side, make_app, writing="request_index", then="cluster_balances")
 
-    assert other.balances(FINANCE, YEAR) == app.balances(FINANCE, YEAR)
+    assert other.read_models.balances(FINANCE, YEAR) == app.read_models.balances(FINANCE, YEAR)
 
 
 def beside_a_catch_up_in_flight(read_side: Any, action: Any, *, writing: str, then: str) -> Any:
@@ -1020,4 +1022,4 @@ def test_commands_after_a_rebuild_extend_the_rebuilt_read_models(app):
     app.record_payment(FINANCE, busy.approved, "250.00", "PAY-AFTER-REBUILD")
 
     assert figures(app)["paid"] == 80000 + 25000
-    assert app.reconcile(FINANCE, YEAR).consistent
+    assert app.read_models.reconcile(FINANCE, YEAR).consistent

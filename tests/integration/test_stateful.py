@@ -238,8 +238,7 @@ class ExampleStores:
 
 def uncached_app(database_url: str) -> FundingApplication:
     """A second application on the same store that keeps no aggregate cache: every read is a reload."""
-    store = Settings(database_url=database_url).store
-    return FundingApplication(env={**store.library_env(), "AGGREGATE_CACHE_MAXSIZE": ""})
+    return bootstrap(Settings(database_url=database_url), env={"AGGREGATE_CACHE_MAXSIZE": ""})
 
 
 def fold(events: Any) -> Any:

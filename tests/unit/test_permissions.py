@@ -16,6 +16,7 @@ from domain.permissions import (
     check_may_read_budget,
     check_may_read_request,
     check_role,
+    request_listing_filters,
 )
 from domain.values import Actor, ClusterId, Role, SchoolUrn
 
@@ -192,3 +193,29 @@ def test_a_lead_may_not_read_another_clusters_budget_whatever_cluster_is_passed_
 @pytest.mark.parametrize("cluster", [CLUSTER, OTHER_CLUSTER])
 def test_council_and_finance_may_read_any_budget(actor, cluster):
     check_may_read_budget(actor, cluster, actors_cluster=None)
+
+
+def test_a_schools_listing_is_narrowed_to_its_own_requests():
+    assert request_listing_filters(HEAD, None, None) == (None, SCHOOL)
+    assert request_listing_filters(HEAD, CLUSTER, SCHOOL) == (CLUSTER, SCHOOL)
+
+
+def test_a_school_may_not_list_another_schools_requests():
+    with pytest.raises(NotPermitted, match="only its own requests"):
+        request_listing_filters(HEAD, None, SECOND_SCHOOL)
+
+
+def test_a_leads_listing_is_narrowed_to_its_clusters_requests():
+    assert request_listing_filters(LEAD, None, SECOND_SCHOOL) == (CLUSTER, SECOND_SCHOOL)
+    assert request_listing_filters(LEAD, CLUSTER, None) == (CLUSTER, None)
+
+
+def test_a_lead_may_not_list_another_clusters_requests():
+    with pytest.raises(NotPermitted, match="only the cluster's requests"):
+        request_listing_filters(LEAD, OTHER_CLUSTER, None)
+
+
+@pytest.mark.parametrize("actor", [COUNCIL, FINANCE])
+@pytest.mark.parametrize(("cluster", "school"), [(None, None), (OTHER_CLUSTER, OTHER_SCHOOL)])
+def test_council_and_finance_list_with_the_filters_they_give(actor, cluster, school):
+    assert request_listing_filters(actor, cluster, school) == (cluster, school)

@@ -1,4 +1,5 @@
-"""Entry point for uvicorn: builds the engine and its API from the environment, once per process."""
+"""The HTTP server's entry point for uvicorn: the engine and its API, built from the environment
+once per worker process (``funding-engine serve`` starts uvicorn with it)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ log = logging.getLogger("funding_engine.api")
 
 
 def create_from_environment() -> FastAPI:
-    """``uvicorn --factory api.server:create_from_environment``; every worker process calls it."""
+    """``uvicorn --factory funding_engine.server:create_from_environment``; every worker process calls it."""
     settings = Settings()
     if settings.jwt_secret is None:
         raise SystemExit("FUNDING_ENGINE_JWT_SECRET is not set: refusing to serve without a token secret")

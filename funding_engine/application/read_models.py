@@ -1,0 +1,176 @@
+"""Queries over the read models: budgets and balances, the request queue, the decision log,
+finance's ledger and reconciliation, and the cluster list.
+
+``ReadModels`` is the query side of the application (``app.read_models``), apart from the commands.
+Each query checks the caller as the commands do (the role first, then the scope), makes the read
+models fresh (everything committed before the query is reflected), and reads through
+``projections.queries``. It owns the cursors the API hands out, so an adapter never sees how one
+is made. The row types are the read models' own, named here so adapters import them from the
+application and never from the projections.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TextIO
+
+from domain.errors import InvalidValue
+from domain.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SHORT_TEXT
+from domain.permissions import check_role, request_listing_filters
+from domain.text import check_text
+from domain.values import Actor, ClusterId, FinancialYear, RequestStatus, SchoolUrn, parse_enum
+from funding_engine.application.budgets import Budgets
+from projections import queries
+from projections.queries import (
+    BalanceRow,
+    BalanceTotalsRow,
+    ClusterRow,
+    CouncilFundRow,
+    DecisionRow,
+    LedgerRow,
+    Page,
+    RequestRow,
+)
+from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation, reconcile
+
+__all__ = [
+    "BalanceRow",
+    "BalanceTotalsRow",
+    "ClusterRow",
+    "CouncilFundRow",
+    "DecisionRow",
+    "LedgerRow",
+    "Page",
+    "ReadModels",
+    "Reconciliation",
+    "ReconciliationRow",
+    "RequestRow",
+    "TableReconciliation",
+]
+
+
+class ReadModels:
+    """What people read: every query over the read models, for the API and the command line."""
+
+    def __init__(self, app: Budgets) -> None:
+        self._app = app
+
+    # -- budgets and the council fund ---------------------------------------------------------------
+
+    def balance(self, actor: Actor, cluster_id: ClusterId | str, financial_year: FinancialYear | str) -> BalanceRow:
+        """A budget as the read model has it, with ``pending`` and ``escalated``; zeros if unallocated."""
+        cluster_id, year = self._app.budget_in_reach(actor, cluster_id, financial_year)
+        row = queries.budget_row(self._app.fresh_read_models(), str(cluster_id), str(year))
+        return row or queries.zero_budget(str(cluster_id), str(year))
+
+    def balances(
+        self, actor: Actor, financial_year: FinancialYear | str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> tuple[Page[BalanceRow], BalanceTotalsRow]:
+        """Every cluster's budget for a year, a page at a time, with totals over all of them."""
+        check_role(actor, "read_all_balances")
+        year = str(FinancialYear.parse(financial_year))
+        database = self._app.fresh_read_models()
+        page = queries.balances_page(database, year, limit=limit, cursor=cursor)
+        return page, queries.balance_totals(database, year)
+
+    def council_fund_balance(self, actor: Actor, financial_year: FinancialYear | str) -> CouncilFundRow:
+        """The council fund for a year as the read model has it; zeros if unallocated."""
+        year = str(self._app.council_fund_in_reach(actor, financial_year))
+        return queries.council_fund_row(self._app.fresh_read_models(), year) or queries.zero_fund(year)
+
+    # -- the request queue and the decision log -----------------------------------------------------
+
+    def list_requests(
+        self,
+        actor: Actor,
+        *,
+        cluster_id: ClusterId | str | None = None,
+        school_urn: SchoolUrn | str | None = None,
+        status: RequestStatus | str | None = None,
+        financial_year: FinancialYear | str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[RequestRow]:
+        """Requests the caller may read, oldest first: a school sees its own, a lead its cluster's."""
+        check_role(actor, "read_request")
+        cluster = None if cluster_id is None else ClusterId.parse(cluster_id)
+        school = None if school_urn is None else SchoolUrn.parse(school_urn)
+        status_value = None if status is None else parse_enum(RequestStatus, status, field="status").value
+        year = None if financial_year is None else str(FinancialYear.parse(financial_year))
+        cluster, school = request_listing_filters(actor, cluster, school)
+        page = queries.requests_page(
+            self._app.fresh_read_models(),
+            cluster_id=None if cluster is None else str(cluster),
+            school_urn=None if school is None else str(school),
+            status=status_value,
+            financial_year=year,
+            limit=limit,
+            cursor=cursor,
+        )
+        return page
+
+    def decisions(
+        self,
+        actor: Actor,
+        *,
+        cluster_id: ClusterId | str | None = None,
+        decided_by: str | None = None,
+        decided_from: datetime | None = None,
+        decided_to: datetime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[DecisionRow]:
+        """The decision log, newest first, for the council's auditors.
+
+        A bound beyond the calendar in UTC (``0001-01-01T00:00:00+14:00``) is clamped to its edge,
+        which selects exactly the same decisions (see ``queries.time_bound``).
+        """
+        check_role(actor, "read_decisions")
+        for moment in (decided_from, decided_to):
+            if moment is not None and moment.tzinfo is None:
+                raise InvalidValue("from and to must carry a time zone")
+        page = queries.decisions_page(
+            self._app.fresh_read_models(),
+            cluster_id=None if cluster_id is None else str(ClusterId.parse(cluster_id)),
+            actor=None if decided_by is None else check_text(decided_by, field="actor", max_length=SHORT_TEXT),
+            decided_from=None if decided_from is None else queries.time_bound(decided_from),
+            decided_to=None if decided_to is None else queries.time_bound(decided_to),
+            limit=limit,
+            cursor=cursor,
+        )
+        return page
+
+    # -- finance ------------------------------------------------------------------------------------
+
+    def reconcile(self, actor: Actor, financial_year: FinancialYear | str) -> Reconciliation:
+        """Every read model a person reads, row by row, against a fold of the event log."""
+        check_role(actor, "reconcile")
+        year = FinancialYear.parse(financial_year)
+        database = self._app.fresh_read_models()
+        return reconcile(database, self._app.read_side.projector.source, year)
+
+    def write_ledger_csv(self, actor: Actor, financial_year: FinancialYear | str, out: TextIO) -> int:
+        """The year's money movements as CSV into ``out``; returns how many were written."""
+        check_role(actor, "read_ledger")
+        year = str(FinancialYear.parse(financial_year))
+        return queries.write_ledger_csv(self._app.fresh_read_models(), year, out)
+
+    # -- clusters -----------------------------------------------------------------------------------
+
+    def list_clusters(self, actor: Actor) -> list[ClusterRow]:
+        """Every registered cluster, by id."""
+        check_role(actor, "read_cluster")
+        database = self._app.fresh_read_models()
+        rows: list[ClusterRow] = []
+        cursor: str | None = None
+        while True:
+            page = queries.clusters_page(database, limit=MAX_PAGE_SIZE, cursor=cursor)
+            rows.extend(page.items)
+            if page.next_cursor is None:
+                return rows
+            cursor = page.next_cursor
+
+    def clusters(self, actor: Actor, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None) -> Page[ClusterRow]:
+        """Every registered cluster, by id, a page at a time."""
+        check_role(actor, "read_cluster")
+        return queries.clusters_page(self._app.fresh_read_models(), limit=limit, cursor=cursor)

@@ -1,0 +1,298 @@
+"""Funding requests: a school's submission, evidence and withdrawal; the lead's and the council's
+decisions on it; and finance's payments.
+
+Each decision that commits money saves the request with its budget (or the council fund) in one
+transaction, under the locks of both, so the available balance never goes below zero. The budget
+or fund to lock is learnt from a first read of the request (``_peek_request``), which only reads
+fields that never change after submission; the decision re-reads everything under the locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+from domain.errors import InvalidValue, NotFound, SchoolNotInCluster
+from domain.funding_request import PAYABLE_STATUSES, FundingRequest
+from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.permissions import check_is_the_school, check_leads_the_cluster, check_may_read_request, check_role
+from domain.values import (
+    Actor,
+    CouncilDecision,
+    DeclineReasonCode,
+    EvidenceDocument,
+    FinancialYear,
+    Money,
+    ProvisionLine,
+    SchoolUrn,
+    SpendLine,
+    TopUpReason,
+    parse_amount,
+    parse_enum,
+)
+from funding_engine.application.clusters import Clusters
+from funding_engine.application.engine import Decision
+
+
+class Requests(Clusters):
+    """A funding request's lifecycle, one method per step of DESIGN.md's diagram."""
+
+    def submit_request(
+        self,
+        actor: Actor,
+        *,
+        school_urn: SchoolUrn | str,
+        financial_year: FinancialYear | str,
+        amount_requested: Money | str,
+        reason: TopUpReason | str,
+        pupil_count: int,
+        needs_summary: str,
+        planned_provision: Iterable[ProvisionLine | Mapping[str, Any]],
+        request_id: UUID | None = None,
+    ) -> FundingRequest:
+        check_role(actor, "submit_request")
+        school_urn, year = SchoolUrn.parse(school_urn), FinancialYear.parse(financial_year)
+        amount = parse_amount(amount_requested, field="amount_requested")
+        reason = parse_enum(TopUpReason, reason, field="reason")
+        provision = [_provision_line(line) for line in planned_provision]
+        check_is_the_school(actor, school_urn)
+
+        def decide() -> Decision[FundingRequest]:
+            cluster_id = self.cluster_of_school(school_urn)
+            if cluster_id is None:
+                raise SchoolNotInCluster(f"school {school_urn} is not in a cluster, so it has nobody to apply to")
+            return (
+                FundingRequest.submit(
+                    school_urn=school_urn,
+                    cluster_id=cluster_id,
+                    financial_year=year,
+                    amount_requested=amount,
+                    reason=reason,
+                    pupil_count=pupil_count,
+                    needs_summary=needs_summary,
+                    planned_provision=provision,
+                    actor=actor,
+                    request_id=request_id,
+                ),
+            )
+
+        # A new id cannot clash with another writer, so there is nothing to lock.
+        return self._run_command(decide)
+
+    def provide_evidence(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        notional_sen_budget: Money | str,
+        spend: Iterable[SpendLine | Mapping[str, Any]],
+        documents: Iterable[EvidenceDocument | Mapping[str, Any]] = (),
+        expected_version: int | None = None,
+    ) -> FundingRequest:
+        check_role(actor, "provide_evidence")
+        notional = parse_amount(notional_sen_budget, field="notional_sen_budget")
+        spend_lines = [_spend_line(line) for line in spend]
+        document_list = [_document(document) for document in documents]
+
+        def decide() -> Decision[FundingRequest]:
+            request = self._request_for_school(actor, request_id, expected_version)
+            request.provide_evidence(notional, spend_lines, document_list, actor)
+            return (request,)
+
+        return self._run_command(decide, request_id)
+
+    def request_information(
+        self, actor: Actor, request_id: UUID, question: str, *, expected_version: int | None = None
+    ) -> FundingRequest:
+        check_role(actor, "request_information")
+
+        def decide() -> Decision[FundingRequest]:
+            request = self._request_for_lead(actor, request_id, expected_version)
+            request.request_information(question, actor)
+            return (request,)
+
+        return self._run_command(decide, request_id)
+
+    def approve(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        amount: Money | str,
+        reason: str,
+        conditions: str = "",
+        *,
+        expected_version: int | None = None,
+    ) -> FundingRequest:
+        check_role(actor, "approve")
+        amount = parse_amount(amount)
+        request_cluster = self._peek_request(request_id)
+        budget_id = ClusterBudget.id_for(request_cluster.cluster_id, request_cluster.financial_year)
+
+        def decide() -> Decision[FundingRequest]:
+            request = self._request_for_lead(actor, request_id, expected_version)
+            budget = self._find(budget_id, ClusterBudget) or ClusterBudget.open(
+                request.cluster_id, request.financial_year, actor
+            )
+            request.approve(amount, reason, conditions or "", actor, budget)
+            return request, budget
+
+        return self._run_command(decide, request_id, budget_id)
+
+    def decline(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        reason_code: DeclineReasonCode | str,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+    ) -> FundingRequest:
+        check_role(actor, "decline")
+        code = parse_enum(DeclineReasonCode, reason_code, field="reason_code")
+
+        def decide() -> Decision[FundingRequest]:
+            request = self._request_for_lead(actor, request_id, expected_version)
+            request.decline(code, reason, actor)
+            return (request,)
+
+        return self._run_command(decide, request_id)
+
+    def escalate(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        amount: Money | str,
+        exceptional_circumstances: str,
+        *,
+        expected_version: int | None = None,
+    ) -> FundingRequest:
+        check_role(actor, "escalate")
+        amount = parse_amount(amount)
+
+        def decide() -> Decision[FundingRequest]:
+            request = self._request_for_lead(actor, request_id, expected_version)
+            budget = self._find(ClusterBudget.id_for(request.cluster_id, request.financial_year), ClusterBudget)
+            request.escalate(amount, exceptional_circumstances, actor, budget)
+            return (request,)
+
+        return self._run_command(decide, request_id)
+
+    def decide_escalation(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        decision: CouncilDecision | str,
+        reason: str,
+        amount: Money | str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> FundingRequest:
+        check_role(actor, "decide_escalation")
+        decision = parse_enum(CouncilDecision, decision, field="decision")
+        approved_amount = None if amount is None else parse_amount(amount)
+        if decision is CouncilDecision.DECLINE and approved_amount is not None:
+            raise InvalidValue("a council decline carries no amount")
+        fund_id = CouncilFund.id_for(self._peek_request(request_id).financial_year)
+
+        def decide() -> Decision[FundingRequest]:
+            request = self._request(request_id, expected_version)
+            if decision is CouncilDecision.DECLINE:
+                request.decline_as_council(reason, actor)
+                return (request,)
+            fund = self._find(fund_id, CouncilFund) or CouncilFund.open(request.financial_year, actor)
+            request.approve_as_council(approved_amount, reason, actor, fund)
+            return request, fund
+
+        return self._run_command(decide, request_id, fund_id)
+
+    def withdraw(
+        self, actor: Actor, request_id: UUID, reason: str, *, expected_version: int | None = None
+    ) -> FundingRequest:
+        check_role(actor, "withdraw")
+
+        def decide() -> Decision[FundingRequest]:
+            request = self._request_for_school(actor, request_id, expected_version)
+            request.withdraw(reason, actor)
+            return (request,)
+
+        return self._run_command(decide, request_id)
+
+    def record_payment(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        amount: Money | str,
+        reference: str,
+        *,
+        expected_version: int | None = None,
+    ) -> FundingRequest:
+        check_role(actor, "record_payment")
+        amount = parse_amount(amount)
+        peeked = self._peek_request(request_id)
+        # The fund that pays is the one that approved; lock both candidates so the choice is stable.
+        budget_id = ClusterBudget.id_for(peeked.cluster_id, peeked.financial_year)
+        fund_id = CouncilFund.id_for(peeked.financial_year)
+
+        def decide() -> Decision[FundingRequest]:
+            request = self._request(request_id, expected_version)
+            request.check_status_in(PAYABLE_STATUSES, "pay")
+            paying_fund: Fund | None
+            if request.funded_by == "council":
+                paying_fund = self._find(fund_id, CouncilFund)
+            else:
+                paying_fund = self._find(budget_id, ClusterBudget)
+            if paying_fund is None:
+                raise NotFound("the fund that approved this request is missing")
+            request.record_payment(amount, reference, actor, paying_fund)
+            return request, paying_fund
+
+        return self._run_command(decide, request_id, budget_id, fund_id)
+
+    # -- loading a request for a command ----------------------------------------------------------
+
+    def _request(
+        self, request_id: UUID, expected_version: int | None = None, *, to_change: bool = True
+    ) -> FundingRequest:
+        if not isinstance(request_id, UUID):
+            raise NotFound("no such funding request")
+        request = self._get(request_id, FundingRequest, f"request {request_id}", to_change=to_change)
+        self._check_version(request, expected_version)
+        return request
+
+    def _peek_request(self, request_id: UUID) -> FundingRequest:
+        """A first read to learn which budget or fund to lock; the decision re-reads under the lock."""
+        return self._request(request_id, to_change=False)
+
+    def _request_for_school(self, actor: Actor, request_id: UUID, expected_version: int | None) -> FundingRequest:
+        request = self._request(request_id)
+        # Commands answer as reads do: another school's request is not found, not forbidden.
+        check_may_read_request(actor, request)
+        check_is_the_school(actor, request.school_urn)
+        self._check_version(request, expected_version)
+        return request
+
+    def _request_for_lead(self, actor: Actor, request_id: UUID, expected_version: int | None) -> FundingRequest:
+        request = self._request(request_id)
+        check_may_read_request(actor, request)
+        check_leads_the_cluster(actor, request.cluster_id)
+        self._check_version(request, expected_version)
+        return request
+
+
+def _provision_line(line: ProvisionLine | Mapping[str, Any]) -> ProvisionLine:
+    if isinstance(line, ProvisionLine):
+        return line
+    return ProvisionLine.parse(line.get("category", ""), line.get("amount", ""))
+
+
+def _spend_line(line: SpendLine | Mapping[str, Any]) -> SpendLine:
+    if isinstance(line, SpendLine):
+        return line
+    return SpendLine.parse(line.get("category", ""), line.get("amount", ""), line.get("note", ""))
+
+
+def _document(document: EvidenceDocument | Mapping[str, Any]) -> EvidenceDocument:
+    if isinstance(document, EvidenceDocument):
+        return document
+    return EvidenceDocument(document.get("name", ""), document.get("sha256", ""))
