@@ -95,9 +95,11 @@ def sharing_problems(cls: type, shared: set[type]) -> list[str]:
     if "__slots__" not in vars(cls):
         problems.append(f"{cls.__qualname__} shares itself but has no __slots__ (an attribute could be added)")
     hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        if not immutable(hints[field.name], shared):
-            problems.append(f"{cls.__qualname__}.{field.name}: {hints[field.name]} is not immutable, so it is shared")
+    problems += [
+        f"{cls.__qualname__}.{field.name}: {hints[field.name]} is not immutable, so it is shared"
+        for field in dataclasses.fields(cls)
+        if not immutable(hints[field.name], shared)
+    ]
     return problems
 
 
@@ -112,7 +114,7 @@ def test_a_value_that_shares_itself_is_its_own_copy():
     shared = [cls for cls in domain_classes() if shares_itself(cls)]
 
     for cls in shared:
-        value = object.__new__(cls)
+        value: object = object.__new__(cls)
         assert copy.copy(value) is value
         assert copy.deepcopy(value) is value
 
