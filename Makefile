@@ -20,6 +20,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Style, formatting and types, as pyproject.toml configures them; CI runs it before the tests.
+.PHONY: lint
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 # Benchmarks are not tests: they print figures beside their baselines and write JSON, never assert time.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
