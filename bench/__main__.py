@@ -74,15 +74,19 @@ def main() -> int:
         if path.exists():
             summary.extend(json.loads(path.read_text()).get("summary", []))
 
-    print(f"\nAll figures beside their baselines ({'full' if args.full else 'quick'} run, "
-          f"{time.monotonic() - started:.0f}s; medians with the range over repeated runs):\n")
+    print(
+        f"\nAll figures beside their baselines ({'full' if args.full else 'quick'} run, "
+        f"{time.monotonic() - started:.0f}s; medians with the range over repeated runs):\n"
+    )
     print(summary_table(summary))
     for note in notes:
         print(f"\nNOTE: {note}")
     unmet = [row for row in summary if not row["met"]]
     if unmet:
         print(f"\n{len(unmet)} of {len(summary)} targets not met; docs/PERFORMANCE.md explains where the time goes.")
-    (results / "summary.json").write_text(json.dumps({"rows": summary, "notes": notes, "failed": failed}, indent=2) + "\n")
+    (results / "summary.json").write_text(
+        json.dumps({"rows": summary, "notes": notes, "failed": failed}, indent=2) + "\n"
+    )
     if failed:
         print(f"\nFAILED: {', '.join(failed)}", file=sys.stderr)
         return 1

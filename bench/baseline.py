@@ -81,7 +81,11 @@ class BareRequest(Aggregate):
 
     @event("SpendEvidenceProvided")
     def provide_evidence(
-        self, notional_sen_budget: int, spend: list[dict[str, Any]], documents: list[dict[str, Any]], actor: dict[str, Any]
+        self,
+        notional_sen_budget: int,
+        spend: list[dict[str, Any]],
+        documents: list[dict[str, Any]],
+        actor: dict[str, Any],
     ) -> None:
         self.status = "evidenced"
 
@@ -117,17 +121,35 @@ class BareApplication(Application):
 
     # The three steps of the top-up workflow, with the same reads and saves as ours.
 
-    def submit(self, school_urn: str, financial_year: int, amount: int, provision: list[dict[str, Any]],
-               actor: dict[str, Any]) -> uuid.UUID:
+    def submit(
+        self, school_urn: str, financial_year: int, amount: int, provision: list[dict[str, Any]], actor: dict[str, Any]
+    ) -> uuid.UUID:
         def decide() -> list[Aggregate]:
             membership = self.find(BareMembership.create_id(school_urn))
-            return [BareRequest(school_urn, membership.cluster_id, financial_year, amount, "complex_needs", 1,
-                                "needs summary", provision, actor)]
+            return [
+                BareRequest(
+                    school_urn,
+                    membership.cluster_id,
+                    financial_year,
+                    amount,
+                    "complex_needs",
+                    1,
+                    "needs summary",
+                    provision,
+                    actor,
+                )
+            ]
 
         return self.save_retrying(decide).id
 
-    def provide_evidence(self, request_id: uuid.UUID, notional: int, spend: list[dict[str, Any]],
-                         documents: list[dict[str, Any]], actor: dict[str, Any]) -> None:
+    def provide_evidence(
+        self,
+        request_id: uuid.UUID,
+        notional: int,
+        spend: list[dict[str, Any]],
+        documents: list[dict[str, Any]],
+        actor: dict[str, Any],
+    ) -> None:
         def decide() -> list[Aggregate]:
             request = self.find(request_id)
             request.provide_evidence(notional, spend, documents, actor)

@@ -34,9 +34,7 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 def postgres_url() -> str:
     return (
-        os.environ.get(POSTGRES_URL_VARIABLE)
-        or os.environ.get(FALLBACK_POSTGRES_URL_VARIABLE)
-        or DEFAULT_POSTGRES_URL
+        os.environ.get(POSTGRES_URL_VARIABLE) or os.environ.get(FALLBACK_POSTGRES_URL_VARIABLE) or DEFAULT_POSTGRES_URL
     )
 
 
@@ -115,9 +113,7 @@ class Spread:
         return f"{self.median:,.1f} ({self.low:,.1f}-{self.high:,.1f})"
 
 
-def alternate(
-    ours: Callable[[], float], baseline: Callable[[], float], repeats: int
-) -> tuple[Spread, Spread, Spread]:
+def alternate(ours: Callable[[], float], baseline: Callable[[], float], repeats: int) -> tuple[Spread, Spread, Spread]:
     """Run ours and the baseline in turn ``repeats`` times; returns (ours, baseline, ours/baseline).
 
     Each callable returns a rate (bigger is better). The ratio is taken per pair, so a slow moment

@@ -112,8 +112,7 @@ def fill(app: FundingApplication, events: int, *, clusters: int = CLUSTERS, prog
     return written
 
 
-def fill_bare(app: BareApplication, events: int, *, clusters: int = CLUSTERS,
-              progress: Progress | None = None) -> int:
+def fill_bare(app: BareApplication, events: int, *, clusters: int = CLUSTERS, progress: Progress | None = None) -> int:
     """``fill`` with the bare library's aggregates: the same shape, fewer events per request
     (the bare request has no payment), so more requests reach the same log size."""
     actor: dict[str, Any] = {"role": "council", "sub": "bench-council"}
@@ -137,8 +136,9 @@ def fill_bare(app: BareApplication, events: int, *, clusters: int = CLUSTERS,
         budget = app.repository.get(BareBudget.create_id(cluster_id, BARE_YEAR))
         pending: list[Any] = [budget]
         for _ in range(REQUESTS_PER_SAVE):
-            request = BareRequest(urn, cluster_id, BARE_YEAR, 500_00, "complex_needs", 1, "bench needs summary",
-                                  provision, school)
+            request = BareRequest(
+                urn, cluster_id, BARE_YEAR, 500_00, "complex_needs", 1, "bench needs summary", provision, school
+            )
             request.provide_evidence(1000_00, spend, documents, school)
             request.approve(400_00, "bench approval", "", lead)
             budget.commit(str(request.id), 400_00, lead)
@@ -196,8 +196,12 @@ class CappedSource:
 
 def catch_up_to(projector: Projector, stop: int) -> int:
     """Catch every projection of ``projector`` up to log position ``stop``; returns notifications read."""
-    capped = Projector(projector.database, CappedSource(projector.source, stop), list(projector.projections.values()),
-                       batch_size=projector.batch_size)
+    capped = Projector(
+        projector.database,
+        CappedSource(projector.source, stop),
+        list(projector.projections.values()),
+        batch_size=projector.batch_size,
+    )
     return capped.catch_up()
 
 

@@ -173,8 +173,11 @@ def grow(app: FundingApplication, bare: BareApplication, size: int, kind: str) -
             applied = (head - start) * step // steps
             catch_up_to(projector, start + applied)
             elapsed = time.perf_counter() - filled
-            print(f"  {kind} read models: {start + applied:,}/{head:,} "
-                  f"({applied / elapsed:,.0f} events/s, {elapsed:,.0f}s)", flush=True)
+            print(
+                f"  {kind} read models: {start + applied:,}/{head:,} "
+                f"({applied / elapsed:,.0f} events/s, {elapsed:,.0f}s)",
+                flush=True,
+            )
     caught_up = time.perf_counter()
     fill_bare(bare, size, progress=printing_progress(f"{kind} fill, bare"))
     done = time.perf_counter()
@@ -241,8 +244,12 @@ def run_store(kind: str, sizes: list[int], rounds: int, ops: int) -> dict[str, A
     with ExitStack() as stack:
         subjects = [prepare(stack, kind, size) for size in sizes]
         events = {subject.size: {"ours": head_of(subject.app), "bare": head_of(subject.bare)} for subject in subjects}
-        print(f"{kind}: measuring {rounds} rounds of {ops} over " + ", ".join(
-            f"{counts['ours']:,} (bare {counts['bare']:,})" for counts in events.values()) + " events", flush=True)
+        print(
+            f"{kind}: measuring {rounds} rounds of {ops} over "
+            + ", ".join(f"{counts['ours']:,} (bare {counts['bare']:,})" for counts in events.values())
+            + " events",
+            flush=True,
+        )
         for round_number in range(rounds):
             forwards = round_number % 2 == 0
             for subject in subjects if forwards else reversed(subjects):
@@ -255,8 +262,12 @@ def run_store(kind: str, sizes: list[int], rounds: int, ops: int) -> dict[str, A
             print(f"  {kind}: round {round_number + 1}/{rounds} done", flush=True)
 
     by_size = [
-        {"size": subject.size, "events": events[subject.size], **subject.setup,
-         "metrics": summarise(subject.rounds_ours, subject.rounds_bare)}
+        {
+            "size": subject.size,
+            "events": events[subject.size],
+            **subject.setup,
+            "metrics": summarise(subject.rounds_ours, subject.rounds_bare),
+        }
         for subject in subjects
     ]
     smallest, largest = subjects[0], subjects[-1]
@@ -299,31 +310,45 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for metric in METRICS:
             for at_size in figure["sizes"]:
                 numbers = at_size["metrics"][metric]
-                rows.append([
+                rows.append(
+                    [
+                        figure["store"],
+                        metric,
+                        f"{at_size['events']['ours']:,}",
+                        text(numbers["ours_ms"]),
+                        f"{numbers['ours_p95_ms']:.2f}",
+                        text(numbers["bare_ms"]),
+                        f"{numbers['bare_p95_ms']:.2f}",
+                        text(numbers["ours_over_bare"]),
+                    ]
+                )
+            growth = figure["largest_over_smallest"][metric]
+            growth_rows.append(
+                [
                     figure["store"],
                     metric,
-                    f"{at_size['events']['ours']:,}",
-                    text(numbers["ours_ms"]),
-                    f"{numbers['ours_p95_ms']:.2f}",
-                    text(numbers["bare_ms"]),
-                    f"{numbers['bare_p95_ms']:.2f}",
-                    text(numbers["ours_over_bare"]),
-                ])
-            growth = figure["largest_over_smallest"][metric]
-            growth_rows.append([figure["store"], metric, text(growth["ours"]), text(growth["bare"]),
-                                verdict(growth["ours"]["median"], TARGET, at_most=True)])
+                    text(growth["ours"]),
+                    text(growth["bare"]),
+                    verdict(growth["ours"]["median"], TARGET, at_most=True),
+                ]
+            )
     print()
     print(table(["store", "metric", "events", "ours ms", "ours p95", "bare ms", "bare p95", "ours / bare"], rows))
     print()
-    print(table(["store", "metric", f"ours {sizes[-1]:,} / {sizes[0]:,}", "bare, same", f"target <= {TARGET}x"],
-                growth_rows))
+    print(
+        table(
+            ["store", "metric", f"ours {sizes[-1]:,} / {sizes[0]:,}", "bare, same", f"target <= {TARGET}x"], growth_rows
+        )
+    )
     summary = [
         summary_row(
-            scenario="5 growth", store=figure["store"],
+            scenario="5 growth",
+            store=figure["store"],
             measure=f"{metric} latency, {sizes[-1]:,} / {sizes[0]:,} events (bare beside)",
             ours=Spread.of_json(figure["largest_over_smallest"][metric]["ours"]),
             baseline=Spread.of_json(figure["largest_over_smallest"][metric]["bare"]),
-            ratio=figure["largest_over_smallest"][metric]["ours"]["median"], target=f"<= {TARGET}x",
+            ratio=figure["largest_over_smallest"][metric]["ours"]["median"],
+            target=f"<= {TARGET}x",
             met=figure["largest_over_smallest"][metric]["met"],
         )
         for figure in figures

@@ -171,9 +171,7 @@ def run_store(kind: str, sizes: tuple[int, ...], loads: int, rounds: int) -> lis
                 if statement.version != size:
                     raise RuntimeError(f"get_budget saw version {statement.version}, not {size}")
 
-            samples: dict[int, dict[str, list[float]]] = {
-                size: {"ours": [], "bare": [], "query": []} for size in sizes
-            }
+            samples: dict[int, dict[str, list[float]]] = {size: {"ours": [], "bare": [], "query": []} for size in sizes}
             for round_number in range(rounds):
                 for size in sizes:
                     sides: list[tuple[str, Callable[[], object]]] = [
@@ -193,20 +191,22 @@ def run_store(kind: str, sizes: tuple[int, ...], loads: int, rounds: int) -> lis
     smallest = samples[SMALLEST]
     for size in sizes:
         mine, theirs, query = samples[size]["ours"], samples[size]["bare"], samples[size]["query"]
-        figures.append({
-            "store": kind,
-            "events": size,
-            "events_replayed_after_snapshot": replayed[size],
-            "bare_events_replayed_after_snapshot": bare_replayed[size],
-            "ours_load_ms": ms(Spread.of(mine)),
-            "bare_load_ms": ms(Spread.of(theirs)),
-            "ours_over_bare": ratios(mine, theirs).as_json(2),
-            "get_budget_ms": ms(Spread.of(query)),
-            "get_budget_over_bare_load": ratios(query, theirs).as_json(2),
-            "ours_over_10_events": ratios(mine, smallest["ours"]).as_json(2),
-            "bare_over_10_events": ratios(theirs, smallest["bare"]).as_json(2),
-            "get_budget_over_10_events": ratios(query, smallest["query"]).as_json(2),
-        })
+        figures.append(
+            {
+                "store": kind,
+                "events": size,
+                "events_replayed_after_snapshot": replayed[size],
+                "bare_events_replayed_after_snapshot": bare_replayed[size],
+                "ours_load_ms": ms(Spread.of(mine)),
+                "bare_load_ms": ms(Spread.of(theirs)),
+                "ours_over_bare": ratios(mine, theirs).as_json(2),
+                "get_budget_ms": ms(Spread.of(query)),
+                "get_budget_over_bare_load": ratios(query, theirs).as_json(2),
+                "ours_over_10_events": ratios(mine, smallest["ours"]).as_json(2),
+                "bare_over_10_events": ratios(theirs, smallest["bare"]).as_json(2),
+                "get_budget_over_10_events": ratios(query, smallest["query"]).as_json(2),
+            }
+        )
     return figures
 
 
@@ -240,30 +240,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = []
     for figure in figures:
         on_target = TARGET_SIZE <= figure["events"] < TARGET_SIZE + SNAPSHOT_INTERVAL
-        rows.append([
-            figure["store"],
-            f"{figure['events']:,}",
-            f"{figure['events_replayed_after_snapshot']} / {figure['bare_events_replayed_after_snapshot']}",
-            text(figure["ours_load_ms"]),
-            text(figure["bare_load_ms"]),
-            text(figure["ours_over_bare"], 2),
-            text(figure["ours_over_10_events"], 2),
-            text(figure["bare_over_10_events"], 2),
-            text(figure["get_budget_ms"]),
-            text(figure["get_budget_over_10_events"], 2),
-            verdict(figure["ours_over_10_events"]["median"], TARGET, at_most=True) if on_target else "",
-        ])
+        rows.append(
+            [
+                figure["store"],
+                f"{figure['events']:,}",
+                f"{figure['events_replayed_after_snapshot']} / {figure['bare_events_replayed_after_snapshot']}",
+                text(figure["ours_load_ms"]),
+                text(figure["bare_load_ms"]),
+                text(figure["ours_over_bare"], 2),
+                text(figure["ours_over_10_events"], 2),
+                text(figure["bare_over_10_events"], 2),
+                text(figure["get_budget_ms"]),
+                text(figure["get_budget_over_10_events"], 2),
+                verdict(figure["ours_over_10_events"]["median"], TARGET, at_most=True) if on_target else "",
+            ]
+        )
     print()
-    headers = ["store", "events", "replayed ours / bare", "ours load ms", "bare load ms", "ours / bare",
-               "ours / 10-event", "bare / 10-event", "get_budget ms", "get_budget / 10-event", f"target <= {TARGET:g}x"]
+    headers = [
+        "store",
+        "events",
+        "replayed ours / bare",
+        "ours load ms",
+        "bare load ms",
+        "ours / bare",
+        "ours / 10-event",
+        "bare / 10-event",
+        "get_budget ms",
+        "get_budget / 10-event",
+        f"target <= {TARGET:g}x",
+    ]
     print(table(headers, rows))
     summary = [
         summary_row(
-            scenario="4 long histories", store=figure["store"],
+            scenario="4 long histories",
+            store=figure["store"],
             measure=f"load a {figure['events']:,}-event budget (snapshot + {figure['events_replayed_after_snapshot']}), "
-                    "ms, and x the 10-event load",
-            ours=Spread.of_json(figure["ours_load_ms"]), baseline=Spread.of_json(figure["bare_load_ms"]),
-            ratio=figure["ours_over_10_events"]["median"], target=f"<= {TARGET:g}x the 10-event load",
+            "ms, and x the 10-event load",
+            ours=Spread.of_json(figure["ours_load_ms"]),
+            baseline=Spread.of_json(figure["bare_load_ms"]),
+            ratio=figure["ours_over_10_events"]["median"],
+            target=f"<= {TARGET:g}x the 10-event load",
             met=figure["ours_over_10_events"]["median"] <= TARGET,
         )
         for figure in figures

@@ -59,14 +59,30 @@ def main(argv: list[str] | None = None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         with running(contender.argv(port, 1), contender.env(url), port=port, label="ours") as server:
             recorder = subprocess.Popen(
-                [py_spy, "record", "--pid", str(server.process.pid), "--rate", "200", "--format", "raw",
-                 "--duration", str(int(args.seconds)), "--output", str(out), "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(server.process.pid),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--output",
+                    str(out),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             report = drive(port, specs, Load(8, args.seconds), Path(tmp), "profile")
             recorder.wait(timeout=args.seconds + 30)
-    print(f"{args.store} {args.endpoint}: {report['throughput']:.0f} req/s at 8 connections; "
-          f"p99 {report['p99_ms']:.1f} ms")
+    print(
+        f"{args.store} {args.endpoint}: {report['throughput']:.0f} req/s at 8 connections; "
+        f"p99 {report['p99_ms']:.1f} ms"
+    )
     shares, total = collections.Counter[str](), 0
     for line in out.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")

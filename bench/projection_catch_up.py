@@ -99,8 +99,11 @@ def rebuild_together(projector: Projector, head: int) -> dict[str, Any]:
 
     def on_step(position: int, seconds: float) -> None:
         samples.append((position, current_rss_mb()))
-        print(f"  rebuild together: {position:,}/{head:,} in {seconds:,.1f}s, RSS {samples[-1][1]:.0f} MB",
-              file=sys.stderr, flush=True)
+        print(
+            f"  rebuild together: {position:,}/{head:,} in {seconds:,.1f}s, RSS {samples[-1][1]:.0f} MB",
+            file=sys.stderr,
+            flush=True,
+        )
 
     seconds = catch_up_in_steps(projector, head, STEPS, on_step)
     return {
@@ -134,8 +137,11 @@ def rebuild_each(projector: Projector, head: int) -> dict[str, Any]:
             "rss_mb_at_50": round(sample_at(samples, head, 0.5), 1),
             "rss_mb_at_100": round(samples[-1][1], 1),
         }
-        print(f"  rebuild {name}: {seconds:,.1f}s ({head / seconds:,.0f} events/s), RSS {samples[-1][1]:.0f} MB",
-              file=sys.stderr, flush=True)
+        print(
+            f"  rebuild {name}: {seconds:,.1f}s ({head / seconds:,.0f} events/s), RSS {samples[-1][1]:.0f} MB",
+            file=sys.stderr,
+            flush=True,
+        )
     return {"seconds": round(total, 2), "models": models}
 
 
@@ -171,8 +177,11 @@ def measure(url: str, *, window: int, repeats: int, each: bool) -> dict[str, Any
             "catch_up_events_per_second": catch_up.as_json(0),
             "ratio": ratio.as_json(3),
         }
-        print(f"  first {window:,} events x{repeats}: catch-up {catch_up} /s, read {read} /s, ratio {ratio.median:.3f}",
-              file=sys.stderr, flush=True)
+        print(
+            f"  first {window:,} events x{repeats}: catch-up {catch_up} /s, read {read} /s, ratio {ratio.median:.3f}",
+            file=sys.stderr,
+            flush=True,
+        )
         if each:
             result["rebuild_each"] = rebuild_each(projector, head)
         result["peak_rss_mb"] = round(peak_rss_of_this_process_mb(), 1)
@@ -182,8 +191,17 @@ def measure(url: str, *, window: int, repeats: int, each: bool) -> dict[str, Any
 
 
 def measure_in_subprocess(url: str, *, window: int, repeats: int, each: bool) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.projection_catch_up", "--measure", url,
-               "--window", str(window), "--repeats", str(repeats)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.projection_catch_up",
+        "--measure",
+        url,
+        "--window",
+        str(window),
+        "--repeats",
+        str(repeats),
+    ]
     command.append("--rebuild-each" if each else "--no-rebuild-each")
     # stderr passes through (progress); stdout carries one JSON document.
     completed = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
@@ -201,8 +219,9 @@ def run_store(kind: str, events: int, window: int, repeats: int, each: bool) -> 
             fill_seconds = time.perf_counter() - started
         finally:
             app.close()
-        print(f"{kind}: filled {head:,} events in {fill_seconds:.1f}s ({head / fill_seconds:,.0f} events/s)",
-              flush=True)
+        print(
+            f"{kind}: filled {head:,} events in {fill_seconds:.1f}s ({head / fill_seconds:,.0f} events/s)", flush=True
+        )
         measured = measure_in_subprocess(database_url(store), window=window, repeats=repeats, each=each)
     return {"store": kind, "write_events_per_second": round(head / fill_seconds), **measured}
 
@@ -222,11 +241,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--store", choices=["sqlite", "postgres"], action="append")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_EVENTS:,} events, window {QUICK_WINDOW:,}")
     parser.add_argument("--events", type=int, help=f"log size (default {FULL_EVENTS:,}; quick {QUICK_EVENTS:,})")
-    parser.add_argument("--window", type=int,
-                        help=f"events per catch-up/read pair (default {FULL_WINDOW:,}; quick {QUICK_WINDOW:,})")
+    parser.add_argument(
+        "--window", type=int, help=f"events per catch-up/read pair (default {FULL_WINDOW:,}; quick {QUICK_WINDOW:,})"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="alternating catch-up/read pairs (default 3)")
-    parser.add_argument("--rebuild-each", action=argparse.BooleanOptionalAction,
-                        help="also rebuild one projection at a time, as the CLI does (five more passes; default off)")
+    parser.add_argument(
+        "--rebuild-each",
+        action=argparse.BooleanOptionalAction,
+        help="also rebuild one projection at a time, as the CLI does (five more passes; default off)",
+    )
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)  # the measuring child process
     args = parser.parse_args(argv)
 
@@ -249,50 +272,90 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for figure in figures:
         part = figure["window"]
         ratio = part["ratio"]
-        ratio_rows.append([
-            figure["store"],
-            f"{part['events']:,} x{ratio['runs']}",
-            spread_text(part["read_events_per_second"]),
-            spread_text(part["catch_up_events_per_second"]),
-            f"{ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f})",
-            f"{figure['whole_log']['ratio']:.3f}",
-            verdict(ratio["median"], TARGET_RATIO),
-        ])
+        ratio_rows.append(
+            [
+                figure["store"],
+                f"{part['events']:,} x{ratio['runs']}",
+                spread_text(part["read_events_per_second"]),
+                spread_text(part["catch_up_events_per_second"]),
+                f"{ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f})",
+                f"{figure['whole_log']['ratio']:.3f}",
+                verdict(ratio["median"], TARGET_RATIO),
+            ]
+        )
         together = figure["rebuild_together"]
         each = figure.get("rebuild_each")
-        memory_rows.append([
-            figure["store"],
-            f"{figure['events']:,}",
-            f"{together['seconds']:,.1f} ({together['events_per_second']:,}/s)",
-            f"{each['seconds']:,.1f}" if each else "skipped",
-            f"{figure['rss_mb_before']:.0f}",
-            f"{together['rss_mb_at_10']:.0f} / {together['rss_mb_at_50']:.0f} / {together['rss_mb_at_100']:.0f}",
-            f"{figure['peak_rss_mb']:.0f}",
-            "met" if figure["memory_met"] else "NOT met",
-        ])
+        memory_rows.append(
+            [
+                figure["store"],
+                f"{figure['events']:,}",
+                f"{together['seconds']:,.1f} ({together['events_per_second']:,}/s)",
+                f"{each['seconds']:,.1f}" if each else "skipped",
+                f"{figure['rss_mb_before']:.0f}",
+                f"{together['rss_mb_at_10']:.0f} / {together['rss_mb_at_50']:.0f} / {together['rss_mb_at_100']:.0f}",
+                f"{figure['peak_rss_mb']:.0f}",
+                "met" if figure["memory_met"] else "NOT met",
+            ]
+        )
     print()
-    print(table(["store", "window x runs", "read + map events/s", "catch-up events/s", "catch-up / read",
-                 "whole log, once", f"target >= {TARGET_RATIO}"], ratio_rows))
+    print(
+        table(
+            [
+                "store",
+                "window x runs",
+                "read + map events/s",
+                "catch-up events/s",
+                "catch-up / read",
+                "whole log, once",
+                f"target >= {TARGET_RATIO}",
+            ],
+            ratio_rows,
+        )
+    )
     print()
-    print(table(["store", "events", "rebuild all together s", "rebuild one by one s", "RSS before MB",
-                 "RSS at 10/50/100% MB", "peak MB", f"target flat, < {TARGET_PEAK_MB:.0f} MB"], memory_rows))
+    print(
+        table(
+            [
+                "store",
+                "events",
+                "rebuild all together s",
+                "rebuild one by one s",
+                "RSS before MB",
+                "RSS at 10/50/100% MB",
+                "peak MB",
+                f"target flat, < {TARGET_PEAK_MB:.0f} MB",
+            ],
+            memory_rows,
+        )
+    )
     summary = []
     for figure in figures:
         part, together = figure["window"], figure["rebuild_together"]
-        summary.append(summary_row(
-            scenario="3 projections", store=figure["store"], measure="catch-up vs read + map, events/s",
-            ours=Spread.of_json(part["catch_up_events_per_second"]),
-            baseline=Spread.of_json(part["read_events_per_second"]),
-            ratio=part["ratio"]["median"], target=f"ratio >= {TARGET_RATIO}", met=figure["ratio_met"],
-        ))
-        summary.append(summary_row(
-            scenario="3 projections", store=figure["store"],
-            measure=f"rebuild {figure['events']:,} events: RSS MB at 10% / 100% (peak)",
-            ours=f"{together['rss_mb_at_10']:.0f} / {together['rss_mb_at_100']:.0f} ({figure['peak_rss_mb']:.0f}); "
-                 f"{together['seconds']:,.0f} s",
-            baseline=None, ratio=figure["memory_flat"],
-            target=f"flat (<= {TARGET_FLAT}x), < {TARGET_PEAK_MB:.0f} MB", met=figure["memory_met"],
-        ))
+        summary.append(
+            summary_row(
+                scenario="3 projections",
+                store=figure["store"],
+                measure="catch-up vs read + map, events/s",
+                ours=Spread.of_json(part["catch_up_events_per_second"]),
+                baseline=Spread.of_json(part["read_events_per_second"]),
+                ratio=part["ratio"]["median"],
+                target=f"ratio >= {TARGET_RATIO}",
+                met=figure["ratio_met"],
+            )
+        )
+        summary.append(
+            summary_row(
+                scenario="3 projections",
+                store=figure["store"],
+                measure=f"rebuild {figure['events']:,} events: RSS MB at 10% / 100% (peak)",
+                ours=f"{together['rss_mb_at_10']:.0f} / {together['rss_mb_at_100']:.0f} ({figure['peak_rss_mb']:.0f}); "
+                f"{together['seconds']:,.0f} s",
+                baseline=None,
+                ratio=figure["memory_flat"],
+                target=f"flat (<= {TARGET_FLAT}x), < {TARGET_PEAK_MB:.0f} MB",
+                met=figure["memory_met"],
+            )
+        )
     result = {
         "scenario": 3,
         "summary": summary,

@@ -143,9 +143,7 @@ class Fund(Aggregate):
         if not amount.is_positive:
             raise AmountNotAllowed("a payment must be positive")
         self.check_payment_within_commitments(amount)
-        self.trigger_event(
-            self.PaymentRecorded, request_id=request_id, amount=amount, reference=reference, actor=actor
-        )
+        self.trigger_event(self.PaymentRecorded, request_id=request_id, amount=amount, reference=reference, actor=actor)
 
     def figures(self) -> FundFigures[Money]:
         return FundFigures(self.allocated, self.committed, self.commissioned, self.paid)
@@ -279,9 +277,7 @@ class CouncilFund(Fund):
 
     @classmethod
     def open(cls, financial_year: FinancialYear, actor: Actor) -> CouncilFund:
-        return cls._create(
-            cls.Opened, id=cls.id_for(financial_year), financial_year=financial_year, actor=actor
-        )
+        return cls._create(cls.Opened, id=cls.id_for(financial_year), financial_year=financial_year, actor=actor)
 
     @property
     def label(self) -> str:

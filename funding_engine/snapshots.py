@@ -129,7 +129,9 @@ class TrustingRepository(Repository):  # type: ignore[type-arg]
             except SnapshotSealBroken:
                 if getattr(store.mapper, "shared", False):
                     # Under the deployment's key a bad seal means an edit (or a changed key).
-                    log.warning("passed over snapshot %s v%s: its seal does not verify", aggregate_id, record.originator_version)
+                    log.warning(
+                        "passed over snapshot %s v%s: its seal does not verify", aggregate_id, record.originator_version
+                    )
         return None
 
 

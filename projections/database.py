@@ -251,10 +251,9 @@ class PostgresProjectionDatabase(ProjectionDatabase):
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
-        with self._pool.connection() as connection:
-            with connection.transaction(), connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                yield _PostgresCursor(cursor)
+        with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield _PostgresCursor(cursor)
 
     @contextmanager
     def session(self) -> Iterator[Any]:

@@ -162,4 +162,3 @@ class StoredChain:
         with self._cursor() as (cursor, _, _):
             cursor.execute(sql)
             return [(int(row[0]), str(row[1])) for row in cursor.fetchall()]
-

@@ -43,7 +43,9 @@ def decisions(
         limit=limit,
         cursor=cursor,
     )
-    return DecisionLogResponse(items=[presenters.decision_item(row) for row in page.items], next_cursor=page.next_cursor)
+    return DecisionLogResponse(
+        items=[presenters.decision_item(row) for row in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/audit/verify", response_model=VerifyResponse)
@@ -65,7 +67,9 @@ def reconciliation(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "One line per money movement"}},
 )
-def ledger_csv(app: AppDep, actor: Annotated[Actor, allowed("read_ledger")], financial_year: str | None = None) -> Response:
+def ledger_csv(
+    app: AppDep, actor: Annotated[Actor, allowed("read_ledger")], financial_year: str | None = None
+) -> Response:
     """The year's money movements as CSV: allocations, adjustments, commitments, commissions, payments."""
     year = _year(financial_year)
     buffer = io.StringIO()
@@ -75,4 +79,3 @@ def ledger_csv(app: AppDep, actor: Annotated[Actor, allowed("read_ledger")], fin
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="ledger-{year}.csv"'},
     )
-

@@ -28,7 +28,9 @@ def _year(fy: str) -> FinancialYear:
 
 
 @router.post(
-    "/clusters/{cluster_id}/budgets/{fy}/allocations", status_code=status.HTTP_201_CREATED, response_model=BudgetResponse
+    "/clusters/{cluster_id}/budgets/{fy}/allocations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BudgetResponse,
 )
 def allocate_budget(
     cluster_id: str,
@@ -49,7 +51,9 @@ def allocate_budget(
 
 
 @router.post(
-    "/clusters/{cluster_id}/budgets/{fy}/commissions", status_code=status.HTTP_201_CREATED, response_model=BudgetResponse
+    "/clusters/{cluster_id}/budgets/{fy}/commissions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BudgetResponse,
 )
 def commission_service(
     cluster_id: str,
@@ -107,7 +111,9 @@ def balances(
     )
 
 
-@router.post("/council/budgets/{fy}/allocations", status_code=status.HTTP_201_CREATED, response_model=CouncilFundResponse)
+@router.post(
+    "/council/budgets/{fy}/allocations", status_code=status.HTTP_201_CREATED, response_model=CouncilFundResponse
+)
 def allocate_council_fund(
     fy: str,
     body: AllocationRequest,

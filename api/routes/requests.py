@@ -207,9 +207,7 @@ def get_request(
 
 
 @router.get("/{request_id}/history", response_model=HistoryResponse)
-def request_history(
-    request_id: str, app: AppDep, actor: Annotated[Actor, allowed("read_request")]
-) -> HistoryResponse:
+def request_history(request_id: str, app: AppDep, actor: Annotated[Actor, allowed("read_request")]) -> HistoryResponse:
     """Every event of the request: version, type, time, actor and data."""
     entries = app.request_history(actor, request_uuid(request_id))
     return HistoryResponse(items=[presenters.history_item(entry) for entry in entries])
@@ -236,4 +234,6 @@ def list_requests(
         limit=limit,
         cursor=cursor,
     )
-    return RequestListResponse(items=[presenters.request_summary(row) for row in page.items], next_cursor=page.next_cursor)
+    return RequestListResponse(
+        items=[presenters.request_summary(row) for row in page.items], next_cursor=page.next_cursor
+    )

@@ -186,8 +186,7 @@ def running(
             log_path.unlink(missing_ok=True)
 
 
-def wait_until_ready(server: RunningServer, ready_line: str, count: int, health_path: str | None,
-                     label: str) -> None:
+def wait_until_ready(server: RunningServer, ready_line: str, count: int, health_path: str | None, label: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

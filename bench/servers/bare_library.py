@@ -91,8 +91,15 @@ def create_from_environment() -> FastAPI:
     return api
 
 
-def prepare(database_url: str, *, cluster_id: str, schools: Sequence[str], financial_year: str,
-            allocation_pence: int, evidenced: int) -> list[str]:
+def prepare(
+    database_url: str,
+    *,
+    cluster_id: str,
+    schools: Sequence[str],
+    financial_year: str,
+    allocation_pence: int,
+    evidenced: int,
+) -> list[str]:
     """Before the server starts: a budget, the schools' memberships, and ``evidenced`` requests
     ready to approve (saved in batches: preparing one by one would take longer than measuring)."""
     app = open_application(database_url)
@@ -112,10 +119,23 @@ def prepare(database_url: str, *, cluster_id: str, schools: Sequence[str], finan
         for index in range(evidenced):
             urn = schools[index % len(schools)]
             school = {"role": "school", "sub": "bench-school", "school_urn": urn}
-            request = BareRequest(urn, cluster_id, year, 500_00, "complex_needs", 1, "needs summary",
-                                  [{"category": "therapies", "amount": 500_00}], school)
-            request.provide_evidence(6000_00, [{"category": "therapies", "amount": 1000_00, "note": "sessions"}],
-                                     [{"name": "evidence.pdf", "sha256": "0" * 64}], school)
+            request = BareRequest(
+                urn,
+                cluster_id,
+                year,
+                500_00,
+                "complex_needs",
+                1,
+                "needs summary",
+                [{"category": "therapies", "amount": 500_00}],
+                school,
+            )
+            request.provide_evidence(
+                6000_00,
+                [{"category": "therapies", "amount": 1000_00, "note": "sessions"}],
+                [{"name": "evidence.pdf", "sha256": "0" * 64}],
+                school,
+            )
             batch.append(request)
             ids.append(str(request.id))
             if len(batch) == BATCH:

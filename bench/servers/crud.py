@@ -189,10 +189,21 @@ def submit(database: Database, body: dict[str, Any]) -> str:
     request_id = str(uuid.uuid4())
     now = time.time()
     with database.transaction() as cursor:
-        cursor.execute(SUBMIT, (
-            request_id, body["financial_year"], pence(body["amount_requested"]), body["reason"], body["pupil_count"],
-            body["needs_summary"], json.dumps(body["planned_provision"]), now, now, body["school_urn"],
-        ))
+        cursor.execute(
+            SUBMIT,
+            (
+                request_id,
+                body["financial_year"],
+                pence(body["amount_requested"]),
+                body["reason"],
+                body["pupil_count"],
+                body["needs_summary"],
+                json.dumps(body["planned_provision"]),
+                now,
+                now,
+                body["school_urn"],
+            ),
+        )
         if cursor.rowcount != 1:
             raise Outcome(409, "conflict", "the school is not in a cluster")
     return request_id
@@ -246,29 +257,55 @@ def create_from_environment() -> FastAPI:
     return api
 
 
-def prepare(database_url: str, *, cluster_id: str, schools: Sequence[str], financial_year: str,
-            allocation_pence: int, evidenced: int) -> list[str]:
+def prepare(
+    database_url: str,
+    *,
+    cluster_id: str,
+    schools: Sequence[str],
+    financial_year: str,
+    allocation_pence: int,
+    evidenced: int,
+) -> list[str]:
     """Before the server starts: tables, the budget, memberships and ``evidenced`` requests."""
     database = open_database(database_url)
     try:
         with database.transaction() as cursor:
             for statement in TABLES:
                 cursor.execute(statement)
-            cursor.execute("INSERT INTO budgets (cluster_id, financial_year, allocated) VALUES (?, ?, ?)",
-                           (cluster_id, financial_year, allocation_pence))
-            cursor.executemany("INSERT INTO memberships (school_urn, cluster_id) VALUES (?, ?)",
-                               [(urn, cluster_id) for urn in schools])
+            cursor.execute(
+                "INSERT INTO budgets (cluster_id, financial_year, allocated) VALUES (?, ?, ?)",
+                (cluster_id, financial_year, allocation_pence),
+            )
+            cursor.executemany(
+                "INSERT INTO memberships (school_urn, cluster_id) VALUES (?, ?)", [(urn, cluster_id) for urn in schools]
+            )
             now = time.time()
             ids = [str(uuid.uuid4()) for _ in range(evidenced)]
             provision = json.dumps([{"category": "therapies", "amount": "500.00"}])
-            evidence = json.dumps({"notional_sen_budget": "6000.00",
-                                   "spend": [{"category": "therapies", "amount": "1000.00", "note": "sessions"}]})
+            evidence = json.dumps(
+                {
+                    "notional_sen_budget": "6000.00",
+                    "spend": [{"category": "therapies", "amount": "1000.00", "note": "sessions"}],
+                }
+            )
             cursor.executemany(
                 "INSERT INTO requests (id, school_urn, cluster_id, financial_year, status, amount_requested, reason,"
                 " pupil_count, needs_summary, planned_provision, evidence, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, 'evidenced', ?, 'complex_needs', 1, 'needs summary', ?, ?, ?, ?)",
-                [(request_id, schools[index % len(schools)], cluster_id, financial_year, 500_00, provision, evidence,
-                  now, now) for index, request_id in enumerate(ids)],
+                [
+                    (
+                        request_id,
+                        schools[index % len(schools)],
+                        cluster_id,
+                        financial_year,
+                        500_00,
+                        provision,
+                        evidence,
+                        now,
+                        now,
+                    )
+                    for index, request_id in enumerate(ids)
+                ],
             )
         return ids
     finally:
@@ -280,8 +317,10 @@ def committed_pence(database_url: str, cluster_id: str, financial_year: str) -> 
     database = open_database(database_url)
     try:
         with database.transaction() as cursor:
-            cursor.execute("SELECT allocated, committed FROM budgets WHERE cluster_id = ? AND financial_year = ?",
-                           (cluster_id, financial_year))
+            cursor.execute(
+                "SELECT allocated, committed FROM budgets WHERE cluster_id = ? AND financial_year = ?",
+                (cluster_id, financial_year),
+            )
             allocated, committed = cursor.fetchone()
             return int(allocated), int(committed)
     finally:

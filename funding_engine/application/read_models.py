@@ -64,7 +64,12 @@ class ReadModels:
         return row or queries.zero_budget(str(cluster_id), str(year))
 
     def balances(
-        self, actor: Actor, financial_year: FinancialYear | str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+        self,
+        actor: Actor,
+        financial_year: FinancialYear | str,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
     ) -> tuple[Page[BalanceRow], BalanceTotalsRow]:
         """Every cluster's budget for a year, a page at a time, with totals over all of them."""
         check_role(actor, "read_all_balances")

@@ -30,7 +30,11 @@ CRASHING = [sys.executable, "-m", "tests.api.crashing_serve"]
 
 
 def allocation(app: FundingApplication) -> tuple[str, dict[str, str], str]:
-    return f"/clusters/{CLUSTER}/budgets/{YEAR}/allocations", {"amount": "250.00", "note": "retried top-up"}, "retried top-up"
+    return (
+        f"/clusters/{CLUSTER}/budgets/{YEAR}/allocations",
+        {"amount": "250.00", "note": "retried top-up"},
+        "retried top-up",
+    )
 
 
 def payment(app: FundingApplication) -> tuple[str, dict[str, str], str]:

@@ -106,7 +106,15 @@ class Server:
         if self.secret is not None:
             settings["FUNDING_ENGINE_JWT_SECRET"] = self.secret
         self.process = subprocess.Popen(
-            [*self.command, "serve", "--port", str(self.port), "--workers", str(self.workers), *(["--dev"] if self.dev else [])],
+            [
+                *self.command,
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                *(["--dev"] if self.dev else []),
+            ],
             cwd=self.folder,
             env=environment(**settings),
             stdout=log,
@@ -576,9 +584,7 @@ def test_serve_dev_names_every_configured_setting_it_refuses(tmp_path):
         FUNDING_ENGINE_AUDIT_KEY=OTHER_SECRET,
     )
     assert result.returncode == 2
-    assert (
-        "FUNDING_ENGINE_DATABASE_URL and FUNDING_ENGINE_JWT_SECRET and FUNDING_ENGINE_AUDIT_KEY set" in result.stderr
-    )
+    assert "FUNDING_ENGINE_DATABASE_URL and FUNDING_ENGINE_JWT_SECRET and FUNDING_ENGINE_AUDIT_KEY set" in result.stderr
 
 
 def wait_for_workers(server: Server, workers: int) -> None:
@@ -589,9 +595,7 @@ def wait_for_workers(server: Server, workers: int) -> None:
         time.sleep(0.05)
 
 
-def test_serve_dev_serves_the_demo_from_its_own_file_with_tokens_a_production_secret_does_not_accept(
-    tmp_path, servers
-):
+def test_serve_dev_serves_the_demo_from_its_own_file_with_tokens_a_production_secret_does_not_accept(tmp_path, servers):
     dev_folder, production_folder = tmp_path / "dev", tmp_path / "production"
     dev_folder.mkdir()
     production_folder.mkdir()

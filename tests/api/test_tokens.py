@@ -35,9 +35,7 @@ def day_long(actor: Any = COUNCIL) -> dict[str, str]:
 
 def test_issued_tokens_say_when_they_were_issued():
     before = int(time.time())
-    claims = jwt.decode(
-        issue_token(SECRET, role="finance", sub="finance-1", minutes=45), SECRET, algorithms=["HS256"]
-    )
+    claims = jwt.decode(issue_token(SECRET, role="finance", sub="finance-1", minutes=45), SECRET, algorithms=["HS256"])
     assert before <= claims["iat"] <= int(time.time())
     assert claims["exp"] - claims["iat"] == 45 * 60
 

@@ -13,7 +13,11 @@ from funding_engine.settings import SQLiteStore, parse_database_url
 # The library's table names: SQLite's are fixed, PostgreSQL's start with the application's name.
 TABLES = {
     "sqlite": {"events": "stored_events", "snapshots": "stored_snapshots", "position": "rowid"},
-    "postgres": {"events": "fundingengine_events", "snapshots": "fundingengine_snapshots", "position": "notification_id"},
+    "postgres": {
+        "events": "fundingengine_events",
+        "snapshots": "fundingengine_snapshots",
+        "position": "notification_id",
+    },
 }
 
 

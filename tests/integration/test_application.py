@@ -256,9 +256,7 @@ def _race_to_add_one_school(world: World, apps: list[FundingApplication]) -> tup
         except Exception as error:  # noqa: BLE001 - every outcome is asserted
             errors.append(error)
 
-    threads = [
-        threading.Thread(target=add, args=pair) for pair in zip(apps, [world.cluster, world.other_cluster])
-    ]
+    threads = [threading.Thread(target=add, args=pair) for pair in zip(apps, [world.cluster, world.other_cluster])]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -802,9 +800,7 @@ COMMANDS: dict[str, Command] = {
         lambda w, a, t, v: w.app.allocate_council_fund(a, w.year, "100.00", "top-up", expected_version=v),
         "fund",
     ),
-    "commission_service": Command(
-        "lead", _nothing, lambda w, a, t, v: w.commission(a, expected_version=v), "budget"
-    ),
+    "commission_service": Command("lead", _nothing, lambda w, a, t, v: w.commission(a, expected_version=v), "budget"),
     "submit_request": Command("head", _nothing, lambda w, a, t, v: w.submit(a)),
     "provide_evidence": Command(
         "head",

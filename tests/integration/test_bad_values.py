@@ -269,8 +269,10 @@ CASES: list[Any] = [
     *cases(
         "commission-financial_year",
         BAD_YEARS,
-        lambda v: lambda app, t: app.commission_service(
-            LEAD, CLUSTER, v, service="camhs", provider="P", amount="1.00", school_urns=[SCHOOL], description="D"
+        lambda v: (
+            lambda app, t: app.commission_service(
+                LEAD, CLUSTER, v, service="camhs", provider="P", amount="1.00", school_urns=[SCHOOL], description="D"
+            )
         ),
     ),
     # -- submission ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -61,7 +61,7 @@ def story(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with store_factory(request.param, tmp_path_factory.mktemp("history")) as make_app:
         app = make_app()
         set_up_world(app, budget="5000.00")
-        before_creation = datetime.now(timezone.utc)
+        before_creation = datetime.now(UTC)
         funding_request = submit(app)
         app.provide_evidence(HEAD, funding_request.id, **EVIDENCE)
         app.request_information(LEAD, funding_request.id, QUESTION)
@@ -130,7 +130,7 @@ def test_get_request_as_at_a_time_in_another_time_zone_reads_the_same_instant(st
 
 
 def test_get_request_as_at_a_time_after_the_last_event_gives_the_current_state(story):
-    then = story.app.get_request(COUNCIL, story.request_id, as_at=datetime.now(timezone.utc) + timedelta(days=365))
+    then = story.app.get_request(COUNCIL, story.request_id, as_at=datetime.now(UTC) + timedelta(days=365))
 
     assert then.version == 6
 

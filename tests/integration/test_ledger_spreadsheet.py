@@ -43,7 +43,7 @@ HOSTILE = [
     ("=1+1", "'=1+1", "other: =1+1"),
     ("\t=1+1", "'\t=1+1", "other: \t=1+1"),
     ("\r=1+1", "'\n'=1+1", "other: \n'=1+1"),
-    ('say "hi"\r=1+1', "say \"hi\"\n'=1+1", "other: say \"hi\"\n'=1+1"),
+    ('say "hi"\r=1+1', 'say "hi"\n\'=1+1', 'other: say "hi"\n\'=1+1'),
     ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0", "other: =cmd|' /C calc'!A0"),
     ("a,b\n-1\r+1\r\n@1\n=1", "a,b\n'-1\n'+1\n'@1\n'=1", "other: a,b\n'-1\n'+1\n'@1\n'=1"),
     # Tried in LibreOffice: leading spaces make it text, so the guard leaves it as written.

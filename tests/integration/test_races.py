@@ -256,4 +256,3 @@ def test_council_approvals_racing_from_two_processes_approve_exactly_five_and_ne
     other_process.close()
     fund = make_app().get_council_fund(FINANCE, YEAR)
     assert (fund.available, fund.committed) == (Money.zero(), Money.parse("5000.00"))
-

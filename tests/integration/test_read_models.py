@@ -699,7 +699,9 @@ def test_the_decision_log_date_bounds_are_both_inclusive(busy):
     at = parse_time(middle.decided_at)
 
     exactly = busy.app.read_models.decisions(COUNCIL, decided_from=at, decided_to=at).items
-    from_middle = busy.app.read_models.decisions(COUNCIL, decided_from=at, decided_to=parse_time(newer.decided_at)).items
+    from_middle = busy.app.read_models.decisions(
+        COUNCIL, decided_from=at, decided_to=parse_time(newer.decided_at)
+    ).items
     to_middle = busy.app.read_models.decisions(COUNCIL, decided_from=parse_time(older.decided_at), decided_to=at).items
 
     assert [item.position for item in exactly] == [middle.position]

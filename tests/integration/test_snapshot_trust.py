@@ -152,7 +152,9 @@ def test_a_snapshot_whose_seal_was_stripped_is_passed_over(start, database_url):
         cursor.execute("SELECT state FROM {snapshots} WHERE originator_id = ?", (intruder.id_param(BUDGET_ID),))
         [(state,)] = cursor.fetchall()
         plain = bytes(state).split(b":", 2)[2].replace(b'"_data_":3970700', b'"_data_":1003970700')
-        cursor.execute("UPDATE {snapshots} SET state = ? WHERE originator_id = ?", (plain, intruder.id_param(BUDGET_ID)))
+        cursor.execute(
+            "UPDATE {snapshots} SET state = ? WHERE originator_id = ?", (plain, intruder.id_param(BUDGET_ID))
+        )
 
     restarted = start()
     assert restarted.repository._trusted_snapshot(BUDGET_ID, None) is None  # type: ignore[attr-defined]

@@ -300,8 +300,7 @@ class FundingMachine(RuleBasedStateMachine):
             )
             return None
         assert not expected_errors, (
-            f"the application accepted a command the model refuses with "
-            f"{[kind.__name__ for kind in expected_errors]}"
+            f"the application accepted a command the model refuses with {[kind.__name__ for kind in expected_errors]}"
         )
         event(f"{label}: ok")
         if isinstance(result, Aggregate):
@@ -328,7 +327,10 @@ class FundingMachine(RuleBasedStateMachine):
         return [(actor.role is not Role.SCHOOL, NotPermitted), (actor.school_urn != SchoolUrn(urn), NotFound)]
 
     def not_the_leads_request(self, actor: Actor, cluster_id: str) -> list[tuple[bool, type[FundingError]]]:
-        return [(actor.role is not Role.CLUSTER_LEAD, NotPermitted), (actor.cluster_id != ClusterId(cluster_id), NotFound)]
+        return [
+            (actor.role is not Role.CLUSTER_LEAD, NotPermitted),
+            (actor.cluster_id != ClusterId(cluster_id), NotFound),
+        ]
 
     # -- set-up ---------------------------------------------------------------------------------------
 
@@ -338,9 +340,7 @@ class FundingMachine(RuleBasedStateMachine):
         assert self.app is not None
         self.snapshotting_every = every
         if every is not None:
-            self.app.snapshotting_intervals = {
-                kind: every for kind in (ClusterBudget, CouncilFund, Cluster, FundingRequest)
-            }
+            self.app.snapshotting_intervals = dict.fromkeys((ClusterBudget, CouncilFund, Cluster, FundingRequest), every)
 
     @initialize(
         budgets=st.lists(st.sampled_from([0, 20_000, 100_000, 400_000, 1_000_000]), min_size=4, max_size=4),
@@ -492,8 +492,10 @@ class FundingMachine(RuleBasedStateMachine):
     # -- a request's life ------------------------------------------------------------------------------
 
     @precondition(
-        lambda self: len(self.model) < MAX_REQUESTS
-        and sum(r.status not in FINAL for r in self.model.values()) < MAX_LIVE_REQUESTS
+        lambda self: (
+            len(self.model) < MAX_REQUESTS
+            and sum(r.status not in FINAL for r in self.model.values()) < MAX_LIVE_REQUESTS
+        )
     )
     @rule(
         target=requests,
@@ -964,4 +966,3 @@ def test_random_commands_from_random_actors_keep_the_books_straight(database_url
     stores = ExampleStores(database_url, tmp_path)
     kind = "postgres" if stores.postgres else "sqlite"
     run_state_machine_as_test(lambda: FundingMachine(stores), settings=SETTINGS[kind])  # type: ignore[arg-type]
-

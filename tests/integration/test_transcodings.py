@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -311,7 +311,7 @@ class Specimen(Aggregate):
         self.value = value
 
 
-WHEN = datetime(2026, 11, 27, 20, 6, 44, 123456, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 27, 20, 6, 44, 123456, tzinfo=UTC)
 SPEND = SpendLine(ProvisionCategory.THERAPIES, Money.parse("3000.00"), "speech and language")
 DOCUMENT = EvidenceDocument("sen-spend.pdf", "ab" * 32)
 SAMPLES: dict[str, Any] = {

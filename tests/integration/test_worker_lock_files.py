@@ -52,7 +52,10 @@ def test_a_lock_file_that_is_a_symbolic_link_is_refused_and_its_target_untouched
     victim.chmod(0o644)
     link = lock_path(tmp_path, "finance_ledger")
     link.symlink_to(victim)
-    with pytest.raises(ProjectionError, match="symbolic link"), sqlite_app.read_side.projector.holding(["finance_ledger"]):
+    with (
+        pytest.raises(ProjectionError, match="symbolic link"),
+        sqlite_app.read_side.projector.holding(["finance_ledger"]),
+    ):
         pass
     assert victim.read_text() == "finance's own notes\n"
     assert stat.S_IMODE(victim.stat().st_mode) == 0o644

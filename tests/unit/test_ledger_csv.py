@@ -96,7 +96,7 @@ def test_every_line_of_a_field_that_starts_like_a_formula_gets_an_apostrophe():
         "+SUM(1,1)": "'+SUM(1,1)",
         "@SUM(1,1)": "'@SUM(1,1)",
         "\t=1+1": "'\t=1+1",
-        'Acme\r=HYPERLINK("http://x","y")': "Acme\r'=HYPERLINK(\"http://x\",\"y\")",
+        'Acme\r=HYPERLINK("http://x","y")': 'Acme\r\'=HYPERLINK("http://x","y")',
         "note\n+SUM(1,1)": "note\n'+SUM(1,1)",
         "ref\r\n@SUM(1,1)": "ref\r\n'@SUM(1,1)",
         "=a\r-b\n+c\r\n@d": "'=a\r'-b\n'+c\r\n'@d",
@@ -104,7 +104,7 @@ def test_every_line_of_a_field_that_starts_like_a_formula_gets_an_apostrophe():
         "\n\n-1": "'\n\n'-1",
         "a\r\rb": "a\r\rb",  # blank lines are left as written
         "  =1+1": "  =1+1",  # LibreOffice reads a leading space as text, not a formula
-        'say "hi"\n=1+1': "say \"hi\"\n'=1+1",
+        'say "hi"\n=1+1': 'say "hi"\n\'=1+1',
         "plain text, with a comma": "plain text, with a comma",
         "'=already quoted": "'=already quoted",
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 
@@ -75,7 +75,7 @@ def test_money_printed_with_two_places_round_trips_exactly():
 
 def test_money_parses_a_decimal_with_at_most_two_places():
     assert Money.parse(Decimal("12.34")) == Money(1234)
-    assert Money.parse(Decimal("12")) == Money(1200)
+    assert Money.parse(Decimal(12)) == Money(1200)
 
 
 def test_money_parse_returns_a_money_unchanged():
@@ -229,7 +229,7 @@ def test_money_does_not_mix_with_numbers():
     with pytest.raises(TypeError):
         Money(100) + 1  # type: ignore[operator]
     with pytest.raises(TypeError):
-        Money(100) - Decimal("1")  # type: ignore[operator]
+        Money(100) - Decimal(1)  # type: ignore[operator]
     with pytest.raises(TypeError):
         Money(100) < 200  # type: ignore[operator]
 
@@ -356,8 +356,8 @@ def test_financial_year_runs_from_first_of_april_to_thirty_first_of_march():
         (date(2027, 3, 31), True),
         (date(2026, 3, 31), False),
         (date(2027, 4, 1), False),
-        (datetime(2027, 3, 31, 23, 59, 59, tzinfo=timezone.utc), True),
-        (datetime(2027, 4, 1, 0, 0, tzinfo=timezone.utc), False),
+        (datetime(2027, 3, 31, 23, 59, 59, tzinfo=UTC), True),
+        (datetime(2027, 4, 1, 0, 0, tzinfo=UTC), False),
     ],
 )
 def test_financial_year_contains_the_days_it_spans(day, inside):
