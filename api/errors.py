@@ -168,7 +168,8 @@ def install(app: FastAPI) -> None:
         return problem(error.status_code, type_, detail, dict(error.headers or {}))
 
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # Outside an ``except`` block here, so the error is handed to the log, not looked up.
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
         return problem(500, "internal-error", "something went wrong on our side; it has been logged")
 
     for error_class in (

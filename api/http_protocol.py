@@ -127,7 +127,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.cycle.keep_alive = False
             self.flow.pause_reading()
             return
-        prefix = "%s:%d - " % self.client if self.client else ""
+        prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
         self.logger.warning("%sAnswered %d and closed the connection: %s", prefix, status, detail)
         body = json.dumps({"type": type_, "title": TITLES[type_], "status": status, "detail": detail}).encode()
         content = [STATUS_LINE[status]]

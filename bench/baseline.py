@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate, event
 from eventsourcing.persistence import IntegrityError
 
 from domain.funding_request import FundingRequest
@@ -97,11 +97,11 @@ class BareRequest(Aggregate):
 class BareApplication(Application):
     name = "BareEngine"
     # The product's own intervals, so both sides replay the same number of events after a snapshot.
-    snapshotting_intervals = {
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
         BareBudget: FundingApplication.snapshotting_intervals[ClusterBudget],
         BareRequest: FundingApplication.snapshotting_intervals[FundingRequest],
     }
-    env = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
 
     def find(self, aggregate_id: uuid.UUID) -> Any:
         try:

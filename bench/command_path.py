@@ -14,6 +14,7 @@ and saves with bare aggregates. Each run starts from a fresh store; runs alterna
 from __future__ import annotations
 
 import argparse
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -46,7 +47,7 @@ def run_clients(clients: int, seconds: float, workflow: Callable[[int], None]) -
             while time.perf_counter() < deadline:
                 workflow(index)
                 counts[index] += 1
-        except BaseException as error:  # a benchmark that fails must say so, not report a rate
+        except BaseException as error:  # noqa: BLE001 - a benchmark that fails must say so, not report a rate
             errors.append(error)
 
     threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
@@ -142,8 +143,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for kind in args.store or ["sqlite", "postgres"]:
         for clients in args.clients:
             mine, theirs, ratio = alternate(
-                lambda: ours(kind, clients, args.seconds),
-                lambda: baseline(kind, clients, args.seconds),
+                functools.partial(ours, kind, clients, args.seconds),
+                functools.partial(baseline, kind, clients, args.seconds),
                 args.repeats,
             )
             summary.append(

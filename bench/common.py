@@ -7,6 +7,7 @@ ratios measured side by side are what we compare against the targets.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -164,12 +165,10 @@ def machine() -> dict[str, Any]:
             info["memory_gb"] = round(int(meminfo.readline().split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    try:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
         info["postgres"] = subprocess.run(
             ["psql", "--version"], capture_output=True, text=True, timeout=5
         ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
     return info
 
 
@@ -201,10 +200,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[str(cell) for cell in row] for row in rows]
     widths = [max(len(str(h)), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
     lines = [
-        "| " + " | ".join(str(h).ljust(w) for h, w in zip(headers, widths)) + " |",
+        "| " + " | ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in cells]
     return "\n".join(lines)
 
 

@@ -63,12 +63,8 @@ class Outcome:
 
 def load_requests(path: Path, host: str, port: int) -> list[bytes]:
     """Each prepared request as the exact bytes to send (built before the clock starts)."""
-    prepared = []
     with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                prepared.append(encode_request(json.loads(line), host, port))
-    return prepared
+        return [encode_request(json.loads(line), host, port) for line in lines if line.strip()]
 
 
 def encode_request(spec: dict[str, Any], host: str, port: int) -> bytes:

@@ -274,8 +274,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         summary_row(
             scenario="4 long histories",
             store=figure["store"],
-            measure=f"load a {figure['events']:,}-event budget (snapshot + {figure['events_replayed_after_snapshot']}), "
-            "ms, and x the 10-event load",
+            measure=(
+                f"load a {figure['events']:,}-event budget "
+                f"(snapshot + {figure['events_replayed_after_snapshot']}), ms, and x the 10-event load"
+            ),
             ours=Spread.of_json(figure["ours_load_ms"]),
             baseline=Spread.of_json(figure["bare_load_ms"]),
             ratio=figure["ours_over_10_events"]["median"],

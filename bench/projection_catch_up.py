@@ -284,13 +284,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ]
         )
         together = figure["rebuild_together"]
-        each = figure.get("rebuild_each")
+        rebuilt_each = figure.get("rebuild_each")
         memory_rows.append(
             [
                 figure["store"],
                 f"{figure['events']:,}",
                 f"{together['seconds']:,.1f} ({together['events_per_second']:,}/s)",
-                f"{each['seconds']:,.1f}" if each else "skipped",
+                f"{rebuilt_each['seconds']:,.1f}" if rebuilt_each else "skipped",
                 f"{figure['rss_mb_before']:.0f}",
                 f"{together['rss_mb_at_10']:.0f} / {together['rss_mb_at_50']:.0f} / {together['rss_mb_at_100']:.0f}",
                 f"{figure['peak_rss_mb']:.0f}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from domain.values import Actor
+from domain.values import Actor, FinancialYear
 from funding_engine.application import FundingApplication
 
 PROVISION = [{"category": "therapies", "amount": "500.00"}]
@@ -13,7 +13,8 @@ SPEND = [{"category": "therapies", "amount": "1000.00", "note": "speech and lang
 DOCUMENTS = [{"name": "evidence.pdf", "sha256": "0" * 64}]
 
 
-def submit(app: FundingApplication, school: Actor, year: str) -> uuid.UUID:
+def submit(app: FundingApplication, school: Actor, year: FinancialYear | str) -> uuid.UUID:
+    assert school.school_urn is not None, "only a school submits"
     request = app.submit_request(
         school,
         school_urn=school.school_urn,

@@ -23,7 +23,6 @@ from domain.errors import (
 )
 from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.lifecycle import (
-    PAYABLE_STATUSES,  # noqa: F401 - the application imports it from here
     TRANSITIONS,
     Transition,
     status_after_payment,

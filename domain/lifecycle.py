@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from domain.values import DecisionKind, Money, RequestStatus
+from domain.money import Money
+from domain.values import DecisionKind, RequestStatus
 
 S = RequestStatus
 

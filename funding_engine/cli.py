@@ -11,7 +11,6 @@ import argparse
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import date
 from importlib import metadata
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from domain.funds import FundFigures
 from domain.values import FinancialYear, Role
 from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication
+from funding_engine.application.calendar import current_financial_year
 from funding_engine.bootstrap import bootstrap
 from funding_engine.cli_failures import (
     FAILED,
@@ -239,7 +239,7 @@ def _positive_minutes(value: str) -> int:
 
 
 def _current_year(args: argparse.Namespace) -> FinancialYear:
-    return args.year or FinancialYear.containing(date.today())
+    return args.year or current_financial_year()
 
 
 def run_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -53,7 +53,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         }
 
         def statement(template: str) -> Composed:
-            return SQL(template.replace("?", "%s")).format(**names)  # type: ignore[arg-type]
+            return SQL(template.replace("?", "%s")).format(**names)
 
         self.sql_create_statements.extend(statement(template) for template in keys.CREATE_STATEMENTS)
         self._delete_expired = statement(keys.DELETE_EXPIRED_SCOPE)

@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProjectorFunction, Repository
@@ -69,10 +69,10 @@ def unsealed(stored: StoredEvent) -> tuple[StoredEvent, bytes | None]:
     return replace(stored, state=state[len(SEAL_PREFIX) + SEAL_LENGTH + 1 :]), seal
 
 
-class SealingMapper(Mapper):  # type: ignore[type-arg]
+class SealingMapper(Mapper):
     """The application's mapper for snapshots: seals what it writes, refuses what it cannot verify."""
 
-    def __init__(self, mapper: Mapper, key: bytes, *, shared: bool) -> None:  # type: ignore[type-arg]
+    def __init__(self, mapper: Mapper, key: bytes, *, shared: bool) -> None:
         super().__init__(transcoder=mapper.transcoder, compressor=mapper.compressor, cipher=mapper.cipher)
         self.key = key
         self.shared = shared
@@ -95,7 +95,7 @@ class SealingMapper(Mapper):  # type: ignore[type-arg]
         return super().to_domain_event(unsealed(stored_event)[0])
 
 
-class TrustingRepository(Repository):  # type: ignore[type-arg]
+class TrustingRepository(Repository):
     """The library's repository, starting a load only from a snapshot whose seal verifies.
 
     A stored event it cannot decode is the log's damage, reported as such (``AggregateUnreadable``,
@@ -108,7 +108,7 @@ class TrustingRepository(Repository):  # type: ignore[type-arg]
         except (MapperDeserialisationError, TopicError) as error:
             raise AggregateUnreadable(aggregate_id, f"a stored event cannot be decoded ({one_line(error)})") from error
 
-    def _reconstruct_aggregate(self, aggregate_id: Any, version: int | None, projector_func: ProjectorFunction) -> Any:  # type: ignore[type-arg]
+    def _reconstruct_aggregate(self, aggregate_id: Any, version: int | None, projector_func: ProjectorFunction) -> Any:
         snapshot = self._trusted_snapshot(aggregate_id, version)
         events = self.event_store.get(
             originator_id=aggregate_id, gt=snapshot.originator_version if snapshot else None, lte=version
@@ -125,7 +125,7 @@ class TrustingRepository(Repository):  # type: ignore[type-arg]
         records = store.recorder.select_events(aggregate_id, lte=version, desc=True, limit=SNAPSHOTS_TRIED)
         for record in records:
             try:
-                return store.mapper.to_domain_event(record)  # type: ignore[no-any-return]
+                return cast(Snapshot, store.mapper.to_domain_event(record))
             except SnapshotSealBroken:
                 if getattr(store.mapper, "shared", False):
                     # Under the deployment's key a bad seal means an edit (or a changed key).
@@ -156,8 +156,8 @@ class SnapshotAudit:
 
 
 def audit_snapshots(
-    snapshot_store: EventStore | None,  # type: ignore[type-arg]
-    event_store: EventStore,  # type: ignore[type-arg]
+    snapshot_store: EventStore | None,
+    event_store: EventStore,
     aggregate_ids: Sequence[UUID],
 ) -> SnapshotAudit:
     """Fold each aggregate's events and compare the state at every snapshot's version with it."""
@@ -174,18 +174,18 @@ def audit_snapshots(
     return SnapshotAudit(checked, bad)
 
 
-def _canonical(mapper: Mapper, state: dict[str, Any]) -> Any:  # type: ignore[type-arg]
+def _canonical(mapper: Mapper, state: dict[str, Any]) -> Any:
     """State as stored JSON reads it back: key order and tuple-or-list do not count as differences."""
     return json.loads(mapper.transcoder.encode(state))
 
 
 def _check_aggregate(
     mapper: SealingMapper,
-    event_store: EventStore,  # type: ignore[type-arg]
+    event_store: EventStore,
     aggregate_id: UUID,
     records: Sequence[StoredEvent],
 ) -> Iterator[tuple[StoredEvent, str | None]]:
-    events = iter(event_store.get(aggregate_id))
+    events: Iterator[Any] = iter(event_store.get(aggregate_id))
     aggregate: Any = None
     for record in records:
         try:

@@ -25,13 +25,13 @@ class Projection(ABC):
     def apply(self, cursor: Cursor, notification: NotificationLike, event: Aggregate.Event | None) -> None:
         """Change the tables for one stored event (``None`` unless ``needs_events``)."""
 
-    def begin_batch(self, cursor: Cursor) -> None:
+    def begin_batch(self, cursor: Cursor) -> None:  # noqa: B027 - a hook most projections leave empty
         """Called at the start of each batch's transaction: reset per-batch caches here.
 
         Caches live for one batch only, so a batch that rolls back leaves nothing behind.
         """
 
-    def end_batch(self, cursor: Cursor) -> None:
+    def end_batch(self, cursor: Cursor) -> None:  # noqa: B027 - a hook most projections leave empty
         """Called after the batch's last ``apply``, in the same transaction, before positions move.
 
         A projection may hold back its writes until here and send them together: a statement

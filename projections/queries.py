@@ -65,7 +65,7 @@ REQUEST_KEY = (str, str)
 
 # Positions are BIGINT on both stores: a larger number fails in the driver instead of matching nothing.
 MAX_POSITION = 2**63 - 1
-_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,%d}\Z" % MAX_CURSOR_LENGTH)
+_CURSOR = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}\Z")
 # Sort keys this server writes are short printable text; PostgreSQL cannot hold NUL, and neither
 # store a lone surrogate (which JSON's "\ud800" escape and Python's json both let through).
 _KEY_TEXT = re.compile(r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,100}\Z")

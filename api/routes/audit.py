@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -14,12 +14,13 @@ from api.routes.common import Cursor, Limit
 from api.schemas import DecisionLogResponse, ReconciliationResponse, VerifyResponse
 from domain.limits import DEFAULT_PAGE_SIZE, SHORT_TEXT
 from domain.values import Actor, ClusterId, FinancialYear
+from funding_engine.application.calendar import current_financial_year
 
 router = APIRouter(tags=["audit and finance"])
 
 
 def _year(value: str | None) -> FinancialYear:
-    return FinancialYear.parse(value) if value else FinancialYear.containing(date.today())
+    return FinancialYear.parse(value) if value else current_financial_year()
 
 
 @router.get("/audit/decisions", response_model=DecisionLogResponse)

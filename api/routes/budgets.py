@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -19,6 +18,7 @@ from api.schemas import (
 )
 from domain.limits import DEFAULT_PAGE_SIZE
 from domain.values import Actor, ClusterId, FinancialYear
+from funding_engine.application.calendar import current_financial_year
 
 router = APIRouter(tags=["budgets"])
 
@@ -102,7 +102,7 @@ def balances(
     cursor: Cursor = None,
 ) -> BalancesResponse:
     """Every cluster's budget for a year, with totals (council, finance)."""
-    year = FinancialYear.parse(financial_year) if financial_year else FinancialYear.containing(date.today())
+    year = FinancialYear.parse(financial_year) if financial_year else current_financial_year()
     page, totals = app.read_models.balances(actor, year, limit=limit, cursor=cursor)
     return BalancesResponse(
         items=[presenters.budget(row) for row in page.items],

@@ -12,17 +12,9 @@ from dataclasses import dataclass
 
 from domain.clusters import Cluster
 from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.money import Money, parse_amount
 from domain.permissions import check_leads_the_cluster, check_may_read_budget, check_role
-from domain.values import (
-    Actor,
-    ClusterId,
-    CommissionedService,
-    FinancialYear,
-    Money,
-    SchoolUrn,
-    parse_amount,
-    parse_enum,
-)
+from domain.values import Actor, ClusterId, CommissionedService, FinancialYear, SchoolUrn, parse_enum
 from funding_engine.application.clusters import Clusters
 from funding_engine.application.engine import Decision
 

@@ -10,7 +10,8 @@ from domain.clusters import Cluster, SchoolMembership
 from domain.errors import AlreadyExists
 from domain.limits import SHORT_TEXT
 from domain.permissions import check_role
-from domain.values import Actor, ClusterId, SchoolUrn, check_text
+from domain.text import check_text
+from domain.values import Actor, ClusterId, SchoolUrn
 from funding_engine.application.engine import Decision, EngineApplication
 
 

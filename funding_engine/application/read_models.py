@@ -103,7 +103,7 @@ class ReadModels:
         status_value = None if status is None else parse_enum(RequestStatus, status, field="status").value
         year = None if financial_year is None else str(FinancialYear.parse(financial_year))
         cluster, school = request_listing_filters(actor, cluster, school)
-        page = queries.requests_page(
+        return queries.requests_page(
             self._app.fresh_read_models(),
             cluster_id=None if cluster is None else str(cluster),
             school_urn=None if school is None else str(school),
@@ -112,7 +112,6 @@ class ReadModels:
             limit=limit,
             cursor=cursor,
         )
-        return page
 
     def decisions(
         self,
@@ -134,7 +133,7 @@ class ReadModels:
         for moment in (decided_from, decided_to):
             if moment is not None and moment.tzinfo is None:
                 raise InvalidValue("from and to must carry a time zone")
-        page = queries.decisions_page(
+        return queries.decisions_page(
             self._app.fresh_read_models(),
             cluster_id=None if cluster_id is None else str(ClusterId.parse(cluster_id)),
             actor=None if decided_by is None else check_text(decided_by, field="actor", max_length=SHORT_TEXT),
@@ -143,7 +142,6 @@ class ReadModels:
             limit=limit,
             cursor=cursor,
         )
-        return page
 
     # -- finance ------------------------------------------------------------------------------------
 

@@ -14,8 +14,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidValue, NotFound, SchoolNotInCluster
-from domain.funding_request import PAYABLE_STATUSES, FundingRequest
+from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.lifecycle import PAYABLE_STATUSES
+from domain.money import Money, parse_amount
 from domain.permissions import check_is_the_school, check_leads_the_cluster, check_may_read_request, check_role
 from domain.values import (
     Actor,
@@ -23,12 +25,10 @@ from domain.values import (
     DeclineReasonCode,
     EvidenceDocument,
     FinancialYear,
-    Money,
     ProvisionLine,
     SchoolUrn,
     SpendLine,
     TopUpReason,
-    parse_amount,
     parse_enum,
 )
 from funding_engine.application.clusters import Clusters

@@ -7,19 +7,28 @@ from uuid import UUID
 
 from domain.formatting import utc_text
 
-# The moment ``iso`` last formatted, and its text: the read models ask in turn for the same event's
-# timestamp. One tuple, replaced whole, so threads catching up side by side never see half of one.
-_last_iso: tuple[datetime | None, str] = (None, "")
+
+class _LastFormatted:
+    """The moment ``iso`` last formatted, and its text: the read models ask in turn for the same
+    event's timestamp. One tuple, replaced whole, so threads catching up side by side never see
+    half of one."""
+
+    __slots__ = ("pair",)
+
+    def __init__(self) -> None:
+        self.pair: tuple[datetime | None, str] = (None, "")
+
+
+_last = _LastFormatted()
 
 
 def iso(moment: datetime) -> str:
     """``utc_text(moment)``, remembered for the next read model that asks about the same event."""
-    global _last_iso
-    last_moment, last_text = _last_iso
+    last_moment, last_text = _last.pair
     if moment is last_moment:
         return last_text
     text = utc_text(moment)
-    _last_iso = (moment, text)
+    _last.pair = (moment, text)
     return text
 
 

@@ -206,8 +206,8 @@ def test_pipelined_requests_are_still_answered_in_order(server):
     with connect(server) as sock:
         sock.sendall(
             b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-             b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-             b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
         )
         answers = [read_answer(sock) for _ in range(3)]
         assert [answer.status_code for answer in answers] == [200, 401, 200]

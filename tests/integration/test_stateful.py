@@ -340,7 +340,9 @@ class FundingMachine(RuleBasedStateMachine):
         assert self.app is not None
         self.snapshotting_every = every
         if every is not None:
-            self.app.snapshotting_intervals = dict.fromkeys((ClusterBudget, CouncilFund, Cluster, FundingRequest), every)
+            self.app.snapshotting_intervals = dict.fromkeys(
+                (ClusterBudget, CouncilFund, Cluster, FundingRequest), every
+            )
 
     @initialize(
         budgets=st.lists(st.sampled_from([0, 20_000, 100_000, 400_000, 1_000_000]), min_size=4, max_size=4),
