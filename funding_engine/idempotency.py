@@ -2,7 +2,7 @@
 
 A client that sends ``Idempotency-Key`` asks that a repeat of the same request, with the same
 body, not act again. The promise has to survive a crash, so a key's record is written in the
-same transaction as the events its command produced (``funding_engine.recorders``): both are in
+same transaction as the events its command produced (``funding_engine.storage.recorders``): both are in
 the log or neither is. A repeat then finds one of three things:
 
 - nothing: the command never committed (or its record expired), so it runs, once;
@@ -35,7 +35,7 @@ from projections.database import ProjectionDatabase
 
 TABLE = "idempotency_records"
 # Statement templates: ``{table}`` is the table's name, qualified with its schema on PostgreSQL
-# (``funding_engine.recorders``); ``?`` marks a parameter. The store's own statements run on
+# (``funding_engine.storage.recorders``); ``?`` marks a parameter. The store's own statements run on
 # connections whose search path is that schema, so they name the table plainly.
 CREATE_STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS {table} (

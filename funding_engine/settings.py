@@ -58,7 +58,7 @@ LIBPQ_OPTIONS = frozenset({
 })
 # fmt: on
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-# Where the library's PostgreSQL factory (funding_engine/postgres_factory.py) finds them.
+# Where the library's PostgreSQL factory (funding_engine/storage/postgres_factory.py) finds them.
 LIBPQ_OPTIONS_VARIABLE = "FUNDING_ENGINE_LIBPQ_OPTIONS"
 # Shown only as set or not: they may be secrets or name where the secrets are.
 _UNSHOWN_OPTIONS = frozenset({"sslpassword", "passfile", "sslkey"})
@@ -84,7 +84,7 @@ class PostgresStore:
             from psycopg.conninfo import make_conninfo
 
             extra = {
-                "PERSISTENCE_MODULE": "funding_engine.postgres_factory:PostgresFactory",
+                "PERSISTENCE_MODULE": "funding_engine.storage.postgres_factory:PostgresFactory",
                 LIBPQ_OPTIONS_VARIABLE: make_conninfo(**dict(self.options)),
             }
         return {

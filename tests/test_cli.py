@@ -387,7 +387,8 @@ def test_a_ledger_file_that_cannot_be_written_is_one_line(tmp_path, output, why)
 
 def test_a_ledger_file_the_user_may_not_write_is_one_line(tmp_path, monkeypatch, capsys):
     # In this process, so that it holds when the tests run as root (who may write anywhere).
-    from funding_engine import cli, cli_operations
+    from funding_engine.cli import commands as cli
+    from funding_engine.cli import operations as cli_operations
 
     run(["demo", "--year", "2026-27"], tmp_path)
     monkeypatch.setenv("FUNDING_ENGINE_DATA_DIR", str(tmp_path / "var"))
@@ -437,7 +438,7 @@ def test_an_output_closed_early_is_one_line_and_status_141(tmp_path):
     ],
 )
 def test_ctrl_c_and_an_unexpected_error_are_one_line(tmp_path, monkeypatch, capsys, raised, status, line):
-    from funding_engine import cli
+    from funding_engine.cli import commands as cli
 
     run(["demo", "--year", "2026-27"], tmp_path)
     monkeypatch.setenv("FUNDING_ENGINE_DATA_DIR", str(tmp_path / "var"))
@@ -452,7 +453,7 @@ def test_ctrl_c_and_an_unexpected_error_are_one_line(tmp_path, monkeypatch, caps
 
 
 def test_traceback_shows_an_unexpected_error_in_full(tmp_path, monkeypatch):
-    from funding_engine import cli
+    from funding_engine.cli import commands as cli
 
     run(["demo", "--year", "2026-27"], tmp_path)
     monkeypatch.setenv("FUNDING_ENGINE_DATA_DIR", str(tmp_path / "var"))

@@ -3,7 +3,7 @@ started as real processes, watched for memory, and always stopped.
 
 Each baseline module runs as ``python -m bench.servers.<name> --port P --workers W`` and hands
 its factory to :func:`serve`, which calls ``uvicorn.run`` with the same arguments as
-``funding_engine.cli.run_serve``, so the two baselines and the product share one server stack
+``funding_engine.cli.commands.run_serve``, so the two baselines and the product share one server stack
 (uvicorn's defaults for loop, HTTP parser and access log included). Keep :func:`serve` in step
 with ``run_serve``; ``bench.http_load`` records whether the product's log showed access lines.
 """
@@ -35,7 +35,7 @@ START_TIMEOUT_SECONDS = 60.0
 
 
 def serve(factory: str, argv: Sequence[str] | None = None) -> None:
-    """``uvicorn.run`` as ``funding-engine serve`` calls it (see funding_engine/cli.py run_serve)."""
+    """``uvicorn.run`` as ``funding-engine serve`` calls it (see funding_engine/cli/commands.py run_serve)."""
     import uvicorn
 
     parser = argparse.ArgumentParser()

@@ -15,7 +15,7 @@ from domain.errors import InvalidValue
 from domain.permissions import check_role
 from domain.values import Actor
 from funding_engine.application.engine import EngineApplication
-from funding_engine.snapshots import SnapshotAudit, audit_snapshots
+from funding_engine.storage.snapshots import SnapshotAudit, audit_snapshots
 from projections.audit_anchors import Anchor, AnchorCheck, check_anchors, read_anchors, take_anchor, write_anchor
 from projections.audit_chain import Verification, verify
 

@@ -43,10 +43,10 @@ from funding_engine.idempotency import (
 )
 from funding_engine.locks import AggregateLocks
 from funding_engine.read_side import ReadSide
-from funding_engine.recorders import RECORDER_TOPICS
 from funding_engine.settings import Settings
-from funding_engine.snapshots import SealingMapper, TrustingRepository, seal_key
-from funding_engine.transcodings import register_domain_transcodings
+from funding_engine.storage.recorders import RECORDER_TOPICS
+from funding_engine.storage.snapshots import SealingMapper, TrustingRepository, seal_key
+from funding_engine.storage.transcodings import register_domain_transcodings
 from projections.database import ProjectionDatabase
 
 A = TypeVar("A", bound=Aggregate)
@@ -62,7 +62,7 @@ def library_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing library's settings for the configured store (and the snapshots' seal)."""
     env = settings.store.library_env()
     if settings.audit_key is not None:
-        # Snapshots are sealed with it too (funding_engine/snapshots.py).
+        # Snapshots are sealed with it too (funding_engine/storage/snapshots.py).
         env[AUDIT_KEY_VARIABLE] = settings.audit_key.get_secret_value()
     return env
 
@@ -99,7 +99,7 @@ class EngineApplication(Application[UUID]):
         return environment
 
     def construct_snapshot_store(self) -> EventStore[UUID]:
-        # Sealed with a key the database does not hold; see funding_engine/snapshots.py.
+        # Sealed with a key the database does not hold; see funding_engine/storage/snapshots.py.
         key, shared = seal_key(self.env.get(AUDIT_KEY_VARIABLE))
         return self.factory.event_store(
             mapper=SealingMapper(self.mapper, key, shared=shared),

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from funding_engine import recorders
 from funding_engine.cli import main
 from funding_engine.idempotency import IdempotencyStore
+from funding_engine.storage import recorders
 
 
 def die() -> None:

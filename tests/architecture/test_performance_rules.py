@@ -32,7 +32,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Transcoder
 
 import domain
-from funding_engine.transcodings import DATACLASS_TRANSCODINGS
+from funding_engine.storage.transcodings import DATACLASS_TRANSCODINGS
 from tests.integration.test_transcodings import SAMPLES, run_every_command
 from tests.support import CLUSTER, HEAD, LEAD, YEAR, evidenced_request, set_up_world, store_app
 

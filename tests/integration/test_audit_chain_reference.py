@@ -347,7 +347,7 @@ def run_the_documented_check(history: History, folder: Path, key: str | None) ->
 
 
 def printed(result: Verification) -> list[str]:
-    """What ``audit verify`` prints for a verdict (funding_engine/cli.py)."""
+    """What ``audit verify`` prints for a verdict (funding_engine/cli/commands.py)."""
     return [
         f"ok: {'true' if result.ok else 'false'}",
         f"events_checked: {result.events_checked}",

@@ -22,7 +22,7 @@ from domain.values import ClusterId, FinancialYear
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
-from funding_engine.snapshots import SEAL_LENGTH, SEAL_PREFIX, seal_of, unsealed
+from funding_engine.storage.snapshots import SEAL_LENGTH, SEAL_PREFIX, seal_of, unsealed
 from tests.api.conftest import assert_problem, auth, client_for
 from tests.integration.tampering import Intruder
 from tests.integration.test_audit_chain import cli
@@ -120,7 +120,7 @@ def test_the_audit_names_a_forged_snapshot(start, database_url):
 def test_a_snapshot_resealed_by_a_key_holder_still_fails_the_audit(start, database_url, key):
     """Only someone holding the key can seal; the fold of the events still gives them away."""
     a_budget_past_its_snapshot(start())
-    from funding_engine.snapshots import seal_key
+    from funding_engine.storage.snapshots import seal_key
 
     forge(Intruder(database_url), ten_million_more, reseal_with=seal_key(key)[0])
 

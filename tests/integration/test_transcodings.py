@@ -43,7 +43,7 @@ from domain.values import (
     TopUpReason,
 )
 from funding_engine.application import FundingApplication
-from funding_engine.transcodings import ALL_TRANSCODINGS
+from funding_engine.storage.transcodings import ALL_TRANSCODINGS
 from tests.conftest import STORES
 from tests.support import (
     CLUSTER,
@@ -418,7 +418,7 @@ def test_an_actor_stored_before_a_validation_rule_still_reads_back():
     from eventsourcing.persistence import JSONTranscoder
 
     from domain.values import Actor
-    from funding_engine.transcodings import register_domain_transcodings
+    from funding_engine.storage.transcodings import register_domain_transcodings
 
     transcoder = JSONTranscoder()
     register_domain_transcodings(transcoder)

@@ -216,7 +216,7 @@ def test_the_librarys_connections_get_the_libpq_options_through_the_engines_fact
     store = parse_database_url(MANAGED)
     assert isinstance(store, PostgresStore)
     env = store.library_env()
-    assert env["PERSISTENCE_MODULE"] == "funding_engine.postgres_factory:PostgresFactory"
+    assert env["PERSISTENCE_MODULE"] == "funding_engine.storage.postgres_factory:PostgresFactory"
     assert conninfo_to_dict(env["FUNDING_ENGINE_LIBPQ_OPTIONS"]) == dict(store.options)
     plain = parse_database_url("postgresql://postgres@localhost/funding").library_env()
     assert plain["PERSISTENCE_MODULE"] == "eventsourcing.postgres"

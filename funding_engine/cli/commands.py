@@ -2,7 +2,7 @@
 
 Settings come from the environment (``FUNDING_ENGINE_DATABASE_URL``); a bad setting stops the
 command with a one-line explanation and exit status 2, before anything connects. Any other failure
-a person can act on is one line and exit status 1 or more (``funding_engine.cli_failures``).
+a person can act on is one line and exit status 1 or more (``funding_engine.cli.failures``).
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from funding_engine import demo, dev_mode
 from funding_engine.application import FundingApplication
 from funding_engine.application.calendar import current_financial_year
 from funding_engine.bootstrap import bootstrap
-from funding_engine.cli_failures import (
+from funding_engine.cli.failures import (
     FAILED,
     describe_failure,
     one_line,
     probe_database,
     require_existing_database,
 )
-from funding_engine.cli_operations import (
+from funding_engine.cli.operations import (
     CLI_READER,
     run_audit_anchor,
     run_audit_verify,

@@ -74,6 +74,6 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
 # The recorder ``FundingApplication`` uses for each persistence module (as the library's
 # ``APPLICATION_RECORDER_TOPIC`` setting).
 RECORDER_TOPICS = {
-    "eventsourcing.sqlite": "funding_engine.recorders:SQLiteEventRecorder",
-    "eventsourcing.postgres": "funding_engine.recorders:PostgresEventRecorder",
+    "eventsourcing.sqlite": "funding_engine.storage.recorders:SQLiteEventRecorder",
+    "eventsourcing.postgres": "funding_engine.storage.recorders:PostgresEventRecorder",
 }

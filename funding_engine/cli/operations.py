@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from domain.values import Actor
 from funding_engine.bootstrap import bootstrap, start_anchoring
-from funding_engine.cli_failures import require_existing_database
-from funding_engine.reconciliation_report import print_reconciliation
+from funding_engine.cli.failures import require_existing_database
+from funding_engine.cli.reconciliation_report import print_reconciliation
 from funding_engine.settings import Settings
 from projections.engine import ProjectionBusy
 

@@ -12,13 +12,13 @@ from eventsourcing import postgres
 from eventsourcing.utils import Environment, EnvType
 from psycopg.conninfo import conninfo_to_dict
 
-from funding_engine.recorders import PostgresEventRecorder
 from funding_engine.settings import LIBPQ_OPTIONS_VARIABLE
+from funding_engine.storage.recorders import PostgresEventRecorder
 
 
 class PostgresFactory(postgres.PostgresFactory):
     # The recorder the application's environment names for the library's own factory
-    # (funding_engine.recorders.RECORDER_TOPICS), so the two factories record alike.
+    # (funding_engine.storage.recorders.RECORDER_TOPICS), so the two factories record alike.
     application_recorder_class = PostgresEventRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
