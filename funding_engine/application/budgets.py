@@ -8,10 +8,10 @@ fund's reads pass through ``council_fund_in_reach``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from domain.clusters import Cluster
-from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.funds import ClusterBudget, CouncilFund, Fund, FundFigures
 from domain.money import Money, parse_amount
 from domain.permissions import check_leads_the_cluster, check_may_read_budget, check_role
 from domain.values import Actor, ClusterId, CommissionedService, FinancialYear, SchoolUrn, parse_enum
@@ -19,25 +19,22 @@ from funding_engine.application.clusters import Clusters
 from funding_engine.application.engine import Decision
 
 
-@dataclass(frozen=True)
-class FundStatement:
-    """A budget's or fund's figures as read, with zeros for a year nobody has allocated yet."""
+@dataclass(frozen=True, slots=True)
+class FundStatement(FundFigures[Money]):
+    """A budget's or fund's figures as its aggregate has them, with zeros for a year nobody has
+    allocated yet; ``available`` is worked out by ``FundFigures``, as everywhere."""
 
     cluster_id: ClusterId | None
     financial_year: FinancialYear
-    allocated: Money
-    committed: Money
-    commissioned: Money
-    available: Money
-    paid: Money
     version: int
 
     @classmethod
     def of(cls, fund: Fund | None, financial_year: FinancialYear, cluster_id: ClusterId | None) -> FundStatement:
-        if fund is None:
-            zero = Money.zero()
-            return cls(cluster_id, financial_year, zero, zero, zero, zero, zero, 0)
-        return cls(cluster_id, financial_year, version=fund.version, **fund.figures().named())
+        zero = Money.zero()
+        figures = fund.figures() if fund is not None else FundFigures(zero, zero, zero, zero)
+        stored = {field.name: getattr(figures, field.name) for field in fields(FundFigures)}
+        version = fund.version if fund is not None else 0
+        return cls(**stored, cluster_id=cluster_id, financial_year=financial_year, version=version)
 
 
 class Budgets(Clusters):
