@@ -131,9 +131,11 @@ class StoredChain:
         import psycopg
 
         options = f"-c search_path={self.store.schema}"
-        with psycopg.connect(self.store.conninfo(), options=options, autocommit=True) as connection:
-            with connection.cursor() as cursor:
-                yield cursor, "fundingengine_events", "notification_id"
+        with (
+            psycopg.connect(self.store.conninfo(), options=options, autocommit=True) as pg_connection,
+            pg_connection.cursor() as cursor,
+        ):
+            yield cursor, "fundingengine_events", "notification_id"
 
     def records(self) -> list[EventRecord]:
         with self._cursor() as (cursor, table, position):

@@ -240,7 +240,7 @@ class Http:
     def ok(self, method: str, path: str, actor: Actor, json_body: Any = None, status: int = 200) -> dict[str, Any]:
         response = self.client.request(method, path, json=json_body, headers=auth(actor))
         assert response.status_code == status, (method, path, response.status_code, response.text)
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     def submit(self, actor: Actor = HEAD, **overrides: Any) -> dict[str, Any]:
         return self.ok("POST", "/requests", actor, submission(**overrides), 201)

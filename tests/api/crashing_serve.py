@@ -27,8 +27,8 @@ def before_the_events_commit() -> None:
     for recorder in (recorders.SQLiteEventRecorder, recorders.PostgresEventRecorder):
         original: Callable[..., Any] = recorder._insert_events
 
-        def insert_then_die(self: Any, cursor: Any, stored: Any, _original: Any = original, **kwargs: Any) -> Any:
-            result = _original(self, cursor, stored, **kwargs)
+        def insert_then_die(*args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
+            result = _original(*args, **kwargs)
             if kwargs.get("idempotency") is not None:
                 die()
             return result
@@ -37,7 +37,7 @@ def before_the_events_commit() -> None:
 
 
 def after_the_commit_before_the_answer_is_recorded() -> None:
-    IdempotencyStore.record_answer = lambda self, claim, answer: die()  # type: ignore[method-assign,assignment]
+    IdempotencyStore.record_answer = lambda self, claim, answer: die()  # type: ignore[method-assign]
 
 
 def after_the_answer_is_recorded() -> None:

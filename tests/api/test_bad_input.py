@@ -131,7 +131,10 @@ def enum_cases(field: str) -> list[tuple[str, str, Any]]:
 
 
 def common_cases(required: list[str]) -> list[tuple[str, str, Any]]:
-    cases = [("an unknown extra field", "surprise", "hello"), ("a misspelt field", "amuont", "100.00")]
+    cases: list[tuple[str, str, Any]] = [
+        ("an unknown extra field", "surprise", "hello"),
+        ("a misspelt field", "amuont", "100.00"),
+    ]
     cases += [(f"{field} missing", field, DROP) for field in required]
     return cases
 
@@ -175,11 +178,15 @@ COMMANDS = [
     ),
     Command(
         "allocate budget", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/allocations", FINANCE, ALLOCATION_BODY,
-        money_cases("amount", negative_allowed=True) + text_cases("note", 1000, required=False) + common_cases(["amount"]),
+        money_cases("amount", negative_allowed=True)
+        + text_cases("note", 1000, required=False)
+        + common_cases(["amount"]),
     ),
     Command(
         "allocate council fund", "POST", f"/council/budgets/{YEAR}/allocations", FINANCE, ALLOCATION_BODY,
-        money_cases("amount", negative_allowed=True) + text_cases("note", 1000, required=False) + common_cases(["amount"]),
+        money_cases("amount", negative_allowed=True)
+        + text_cases("note", 1000, required=False)
+        + common_cases(["amount"]),
     ),
     Command(
         "commission", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/commissions", LEAD, COMMISSION_BODY,
@@ -218,12 +225,14 @@ COMMANDS = [
             ("planned_provision empty", "planned_provision", []),
             ("planned_provision missing", "planned_provision", DROP),
             ("planned_provision an object", "planned_provision", {"category": "therapies", "amount": "1.00"}),
-            ("planned_provision over 50 lines", "planned_provision", [{"category": "therapies", "amount": "1.00"}] * 51),
+            ("planned_provision over 50 lines", "planned_provision",
+             [{"category": "therapies", "amount": "1.00"}] * 51),
             ("planned_provision category unknown", "planned_provision.0.category", "swimming"),
             ("planned_provision category missing", "planned_provision.0.category", DROP),
             ("planned_provision line extra field", "planned_provision.0.pupil_name", "A. Pupil"),
         ]
-        + [(f"planned_provision amount {label}", "planned_provision.0.amount", value) for label, value in BAD_AMOUNTS[:10]]
+        + [(f"planned_provision amount {label}", "planned_provision.0.amount", value)
+           for label, value in BAD_AMOUNTS[:10]]
         + common_cases(["school_urn", "financial_year", "amount_requested", "reason"]),
     ),
     Command(
@@ -265,10 +274,12 @@ COMMANDS = [
     ),
     Command(
         "escalate", "POST", "/requests/{unaffordable}/escalate", LEAD, ESCALATE_BODY,
-        money_cases("amount")
-        + [("amount more than requested", "amount", "6000.01")]
-        + text_cases("exceptional_circumstances", 4000)
-        + common_cases([]),
+        [
+            *money_cases("amount"),
+            ("amount more than requested", "amount", "6000.01"),
+            *text_cases("exceptional_circumstances", 4000),
+            *common_cases([]),
+        ],
     ),
     Command(
         "council decision", "POST", "/requests/{escalated}/council-decision", COUNCIL,

@@ -112,7 +112,8 @@ def test_list_clusters_pages_by_id_with_limit_and_cursor(world, client):
     assert ids == sorted(ids) == ["aa-cluster", OTHER_CLUSTER, CLUSTER, "zz-cluster"]
     assert everything["next_cursor"] is None
 
-    seen, cursor = [], None
+    seen: list[str] = []
+    cursor = None
     while True:
         params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
         page = client.get("/clusters", params=params, headers=auth(LEAD)).json()
@@ -714,7 +715,8 @@ def test_list_requests_is_filtered_to_what_the_caller_may_read(world, client, ht
 
 def test_list_requests_pages_oldest_first_with_limit_and_cursor(world, client, http):
     made = [http.submit(amount_requested=f"{100 + n}.00")["id"] for n in range(5)]
-    seen, cursor, pages = [], None, 0
+    seen: list[str] = []
+    cursor, pages = None, 0
     while True:
         params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
         page = client.get("/requests", params=params, headers=auth(HEAD)).json()
@@ -1266,7 +1268,8 @@ TRANSITIONS: dict[str, tuple[str, Any, Any, int, set[str]]] = {
                 {"submitted", "evidenced", "information_requested"}),
     "withdraw": ("withdraw", HEAD, {"reason": "no"}, 200, {"submitted", "evidenced", "information_requested"}),
     "council decision": ("council-decision", COUNCIL, {"decision": "approve", "reason": "ok"}, 200, {"escalated"}),
-    "payment": ("payments", FINANCE, {"amount": "1.00", "reference": "r"}, 201, {"cluster_approved", "council_approved"}),
+    "payment": ("payments", FINANCE, {"amount": "1.00", "reference": "r"}, 201,
+                {"cluster_approved", "council_approved"}),
 }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -229,12 +230,10 @@ def good_ids(shared_world: FundingApplication) -> dict[str, str]:
     return {"cluster_id": CLUSTER, "fy": YEAR, "request_id": str(approved.id)}
 
 
-def url(
-    endpoint: Endpoint, ids: dict[str, str], *, query: dict[str, str | Raw] | None = None, **path: str | Raw
-) -> str:
+def url(endpoint: Endpoint, ids: Mapping[str, str | Raw], *, query: Mapping[str, str | Raw] | None = None) -> str:
     text = endpoint.path
     for name in endpoint.path_ids:
-        text = text.replace("{" + name + "}", encoded(path.get(name, ids[name])))
+        text = text.replace("{" + name + "}", encoded(ids[name]))
     if query:
         text += "?" + "&".join(f"{name}={encoded(value)}" for name, value in query.items())
     return text
@@ -302,7 +301,7 @@ def test_a_hostile_query_value_is_never_a_5xx(shared_client, shared_world, good_
 def test_a_hostile_path_id_is_a_404(shared_client, shared_world, good_ids, caplog, endpoint, name):
     # An empty segment is another path ("/clusters/" redirects to the list), not a malformed id.
     values = [value for value in HOSTILE if value != ""]
-    calls = [(f"{{{name}}}={value!r}", url(endpoint, good_ids, **{name: value})) for value in values]
+    calls = [(f"{{{name}}}={value!r}", url(endpoint, {**good_ids, name: value})) for value in values]
     sweep(shared_client, shared_world, caplog, calls, PATH_ANSWERS, endpoint)
 
 
@@ -420,7 +419,7 @@ def test_random_text_in_a_parameter_is_never_a_5xx(shared_client, shared_world, 
         else:
             if not text:
                 return
-            target = url(endpoint, good_ids, **{endpoint.path_ids[-1]: text})
+            target = url(endpoint, {**good_ids, endpoint.path_ids[-1]: text})
             allowed = PATH_ANSWERS | {200}  # random text can be a well-formed unknown id, or a known one
         response = shared_client.get(target, headers=headers)
         problem = check_answer(response, allowed, endpoint)

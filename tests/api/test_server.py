@@ -186,7 +186,7 @@ def run_serve(folder: Path, *options: str, **settings: str) -> subprocess.Comple
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, (response.request.method, response.request.url, response.text)
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 class Driver:
@@ -655,7 +655,7 @@ def test_the_real_server_caps_a_tokens_lifetime_as_configured(tmp_path, servers,
 # A whole year, a restart, and a SIGKILL in the middle of writes
 # =================================================================================================
 
-SNAPSHOT_PATHS = [
+SNAPSHOT_PATHS: list[tuple[str, Actor, dict[str, str | int]]] = [
     ("/clusters", COUNCIL, {}),
     (f"/clusters/{CLUSTER}/budgets/{YEAR}", FINANCE, {}),
     (f"/clusters/{OTHER_CLUSTER}/budgets/{YEAR}", FINANCE, {}),

@@ -51,9 +51,9 @@ class Answer:
         return json.loads(self.content)
 
 
-def start(servers: list[Server], folder: Path, database_url: str, **options: Any) -> Server:
+def start(started: list[Server], folder: Path, database_url: str, **options: Any) -> Server:
     settings = {"FUNDING_ENGINE_HEADER_TIMEOUT_SECONDS": HEADER_TIMEOUT}
-    return serve(servers, folder, database_url, settings=settings, **options)
+    return serve(started, folder, database_url, settings=settings, **options)
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -162,7 +162,11 @@ def test_a_header_that_never_finishes_is_answered_408_and_the_connection_closed(
     assert healthz_answers(server)
 
 
-def test_with_two_worker_processes_a_header_that_never_finishes_is_answered_408(database_url, tmp_path, servers):
+def test_with_two_worker_processes_a_header_that_never_finishes_is_answered_408(
+    database_url,
+    tmp_path,
+    servers,  # noqa: F811 - the fixture
+):
     # Each worker process unpickles the protocol uvicorn was given, importing it by name.
     if database_url.startswith("sqlite"):
         database_url = sqlite_url(tmp_path)

@@ -41,7 +41,7 @@ class Intruder:
         import psycopg
 
         options = f"-c search_path={self.store.schema}"
-        with psycopg.connect(self.store.conninfo(), options=options) as connection, connection.cursor() as cursor:
+        with psycopg.connect(self.store.conninfo(), options=options) as pg_connection, pg_connection.cursor() as cursor:
             yield _Cursor(cursor, self.tables, "%s")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:

@@ -256,7 +256,9 @@ def _race_to_add_one_school(world: World, apps: list[FundingApplication]) -> tup
         except Exception as error:  # noqa: BLE001 - every outcome is asserted
             errors.append(error)
 
-    threads = [threading.Thread(target=add, args=pair) for pair in zip(apps, [world.cluster, world.other_cluster])]
+    threads = [
+        threading.Thread(target=add, args=pair) for pair in zip(apps, [world.cluster, world.other_cluster], strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -876,13 +878,12 @@ SCOPE_NAMES = {
 
 
 def _refusals() -> list[Any]:
-    cases = []
+    cases: list[Any] = []
     for name, command in COMMANDS.items():
-        for role in ROLES:
-            if role != command.allowed:
-                cases.append(pytest.param(name, role, id=f"{name}-by-{role}"))
-        for who in WRONG_SCOPE.get(command.allowed, []):
-            cases.append(pytest.param(name, who, id=f"{name}-by-{SCOPE_NAMES[who]}"))
+        cases.extend(pytest.param(name, role, id=f"{name}-by-{role}") for role in ROLES if role != command.allowed)
+        cases.extend(
+            pytest.param(name, who, id=f"{name}-by-{SCOPE_NAMES[who]}") for who in WRONG_SCOPE.get(command.allowed, [])
+        )
     return cases
 
 

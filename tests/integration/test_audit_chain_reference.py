@@ -34,7 +34,7 @@ from tests.integration.test_audit_chain import (
     change_the_amount,
     insert_a_space,
 )
-from tests.reference_chain import EventRecord, StoredChain, reference_links
+from tests.reference_chain import EventRecord, ReferenceVerdict, StoredChain, reference_links
 from tests.support import (
     COUNCIL,
     FINANCE,
@@ -173,12 +173,12 @@ def execute_on_the_store(database_url: str, *statements: str) -> None:
         return
     import psycopg
 
-    with psycopg.connect(store.conninfo(), options=f"-c search_path={store.schema}") as connection:
+    with psycopg.connect(store.conninfo(), options=f"-c search_path={store.schema}") as pg_connection:
         for statement in statements:
-            connection.execute(statement)
+            pg_connection.execute(statement)
 
 
-def verdict(result: Verification) -> tuple[bool, int, str, int | None]:
+def verdict(result: Verification | ReferenceVerdict) -> tuple[bool, int, str, int | None]:
     return (result.ok, result.events_checked, result.head, result.first_bad_position)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from funding_engine import read_side as read_side_module
 from funding_engine.bootstrap import bootstrap
@@ -25,7 +26,7 @@ def test_a_damaged_event_is_logged_once_in_one_line_however_often_the_follower_r
     # allocation, and writing the damage can take longer than that on a busy machine.
     damage_written = threading.Event()
 
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def counted(*args: Any, **kwargs: Any) -> int:
         damage_written.wait(60)
         attempts.append(1)
         return original(*args, **kwargs)

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.domain import AggregateEvent
 
 from domain.errors import InvalidValue, NotFound
 from domain.money import Money
@@ -70,7 +71,10 @@ def story(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         app.record_payment(FINANCE, funding_request.id, "300.00", "BACS-0001")
         reader = make_app()  # the history is read back from the store, not from the writer's memory
         app.close()
-        timestamps = {event.originator_version: event.timestamp for event in reader.events.get(funding_request.id)}
+        timestamps: dict[int, datetime] = {}
+        for event in reader.events.get(funding_request.id):
+            assert isinstance(event, AggregateEvent)
+            timestamps[event.originator_version] = event.timestamp
         yield Story(reader, funding_request.id, before_creation, timestamps)
 
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,6 +34,7 @@ from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
 from projections.engine import ProjectionBusy, ProjectionTimeout, Projector
+from projections.projection import Projection
 from projections.reconciliation import recompute
 from tests.integration.test_read_model_properties import (
     dump_tables,
@@ -349,7 +350,12 @@ def test_a_second_worker_applies_nothing_while_the_first_holds_the_projections(
 ):
     applied: list[str] = []
     original = Projector._apply_batch
-    monkeypatch.setattr(Projector, "_apply_batch", lambda self, p: applied.append("batch") or original(self, p))
+
+    def counted(self: Projector, projections: Sequence[Projection]) -> int:
+        applied.append("batch")
+        return original(self, projections)
+
+    monkeypatch.setattr(Projector, "_apply_batch", counted)
     other = bootstrap(Settings(database_url=database_url, projections="worker"))
     try:
         with pytest.raises(ProjectionBusy, match="held by another worker"):

@@ -181,7 +181,7 @@ def write_many_events(app: FundingApplication, requests: int, *, chunk: int = 10
     Returns the log position of the last event.
     """
     year, cluster = FinancialYear.parse(YEAR), ClusterId.parse(CLUSTER)
-    budget = app.repository.get(ClusterBudget.id_for(cluster, year))
+    budget: ClusterBudget = app.repository.get(ClusterBudget.id_for(cluster, year))
     budget.allocate(Money.parse("1000000.00"), "bulk allocation", FINANCE)
     pending: list[Any] = []
     for number in range(requests):
@@ -204,7 +204,9 @@ def write_many_events(app: FundingApplication, requests: int, *, chunk: int = 10
             app.save(budget, *pending)
             pending = []
     app.save(budget, *pending)
-    return app.recorder.max_notification_id()
+    last = app.recorder.max_notification_id()
+    assert last is not None  # the log holds at least the world's events
+    return last
 
 
 def test_the_table_comparison_covers_every_table_of_every_projection():
@@ -381,9 +383,9 @@ def act(app: FundingApplication, kind: str, request: Any, params: tuple[Any, ...
         approve, share = params[0], params[1]
         if approve:
             escalated = (request.amount_escalated or request.amount_requested).pence
-            amount = None if share is None else part_of(escalated, share)
-            app.decide_escalation(COUNCIL, request.id, "approve", "Exceptional circumstances shown.", amount)
-            oracle.council_approved(COUNCIL, request.id, amount, "Exceptional circumstances shown.")
+            granted = None if share is None else part_of(escalated, share)
+            app.decide_escalation(COUNCIL, request.id, "approve", "Exceptional circumstances shown.", granted)
+            oracle.council_approved(COUNCIL, request.id, granted, "Exceptional circumstances shown.")
         else:
             app.decide_escalation(COUNCIL, request.id, "decline", "Circumstances are not exceptional.")
             oracle.council_declined(COUNCIL, request.id, "Circumstances are not exceptional.")
@@ -465,6 +467,7 @@ def test_after_random_commands_every_read_model_equals_the_model_and_a_fold_of_t
                 pay_what_is_outstanding(app, requests, oracle)
                 database = app.read_side.database
                 head = app.recorder.max_notification_id()
+                assert head is not None
                 # The follower gets there by itself; waiting (not querying) checks it does.
                 app.read_side.projector.wait_for(head, timeout=10)
                 assert set(tracking_positions(database).values()) == {head}, "the follower left a read model behind"

@@ -609,7 +609,8 @@ def test_the_clusters_read_model_pages_by_cluster_id_without_gaps_or_repeats(wor
     for number in range(5):
         world.register_cluster(COUNCIL, f"cluster-{number}", f"Cluster {number}")
     everything = [row.cluster_id for row in listed_clusters(world).items]
-    walked, cursor = [], None
+    walked: list[str] = []
+    cursor = None
     while True:
         page = listed_clusters(world, limit=2, cursor=cursor)
         walked.extend(row.cluster_id for row in page.items)
@@ -720,7 +721,8 @@ def test_the_decision_log_date_bounds_mean_the_same_instant_in_any_time_zone(bus
 
 def test_the_decision_log_pages_newest_first_without_gaps_or_repeats(busy):
     everything = [item.position for item in busy.app.read_models.decisions(COUNCIL).items]
-    walked, cursor = [], None
+    walked: list[int] = []
+    cursor = None
     while True:
         page = busy.app.read_models.decisions(COUNCIL, limit=2, cursor=cursor)
         walked.extend(item.position for item in page.items)
@@ -866,6 +868,7 @@ def test_editing_a_read_model_row_makes_that_row_and_only_that_row_inconsistent(
 
     assert result.consistent is False
     assert {row.cluster_id: row.consistent for row in result.clusters} == {OTHER_CLUSTER: True, CLUSTER: False}
+    assert result.council_fund is not None
     assert result.council_fund.consistent is True
     (northmere,) = [row for row in result.clusters if row.cluster_id == CLUSTER]
     assert northmere.projected["allocated"] == northmere.recomputed["allocated"] + 1
@@ -979,7 +982,7 @@ def beside_a_catch_up_in_flight(read_side: Any, action: Any, *, writing: str, th
     def run() -> None:
         try:
             outcome["result"] = action()
-        except Exception as error:  # reported by the assertions below, not lost in the thread
+        except Exception as error:  # noqa: BLE001 - any error, reported by the assertions below, not lost in the thread
             outcome["error"] = error
 
     acting = threading.Thread(target=run)
@@ -1009,8 +1012,11 @@ def wait_until_blocked_by(cursor: Any, database: Any) -> None:
     deadline = time.monotonic() + 30
     with psycopg.connect(database.conninfo, autocommit=True) as watcher:
         while time.monotonic() < deadline:
-            row = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (pid,))
-            if row.fetchone()[0]:
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (pid,)
+            ).fetchone()
+            assert row is not None  # a count always answers
+            if row[0]:
                 return
             time.sleep(0.01)
     raise AssertionError("the rebuild never waited on the catch-up in flight")

@@ -22,7 +22,7 @@ from domain.values import ClusterId, FinancialYear
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
-from funding_engine.storage.snapshots import SEAL_LENGTH, SEAL_PREFIX, seal_of, unsealed
+from funding_engine.storage.snapshots import SEAL_LENGTH, SEAL_PREFIX, TrustingRepository, seal_of, unsealed
 from tests.api.conftest import assert_problem, auth, client_for
 from tests.integration.tampering import Intruder
 from tests.integration.test_audit_chain import cli
@@ -58,6 +58,7 @@ def a_budget_past_its_snapshot(app: FundingApplication) -> None:
     set_up_world(app, budget="39707.00")
     while app.get_budget(FINANCE, CLUSTER, YEAR).version <= SNAPSHOT_VERSION:
         app.allocate_budget(FINANCE, CLUSTER, YEAR, "1.00", "monthly top-up")
+    assert app.snapshots is not None
     assert [s.originator_version for s in app.snapshots.get(BUDGET_ID)] == [SNAPSHOT_VERSION]
 
 
@@ -130,13 +131,16 @@ def test_a_snapshot_resealed_by_a_key_holder_still_fails_the_audit(start, databa
     ]
 
 
-def test_an_untouched_snapshot_passes_the_audit_and_under_the_key_is_used_by_other_processes(start, key):
+def test_an_untouched_snapshot_passes_the_audit_and_under_the_key_is_used_by_other_processes(
+    start: Callable[[], FundingApplication], key: str | None
+) -> None:
     writer = start()
     a_budget_past_its_snapshot(writer)
 
     restarted = start()
     report = restarted.verify_audit_chain(COUNCIL)
-    trusted = restarted.repository._trusted_snapshot(BUDGET_ID, None)  # type: ignore[attr-defined]
+    assert isinstance(restarted.repository, TrustingRepository)
+    trusted = restarted.repository._trusted_snapshot(BUDGET_ID, None)
 
     assert report.ok is True and report.snapshots.checked == 1
     # Under the shared key a restarted process starts its loads from the snapshot; without a key
@@ -145,7 +149,9 @@ def test_an_untouched_snapshot_passes_the_audit_and_under_the_key_is_used_by_oth
     assert restarted.get_budget(FINANCE, CLUSTER, YEAR).allocated == Money.parse("39726.00")
 
 
-def test_a_snapshot_whose_seal_was_stripped_is_passed_over(start, database_url):
+def test_a_snapshot_whose_seal_was_stripped_is_passed_over(
+    start: Callable[[], FundingApplication], database_url: str
+) -> None:
     a_budget_past_its_snapshot(start())
     intruder = Intruder(database_url)
     with intruder.cursor() as cursor:
@@ -157,7 +163,8 @@ def test_a_snapshot_whose_seal_was_stripped_is_passed_over(start, database_url):
         )
 
     restarted = start()
-    assert restarted.repository._trusted_snapshot(BUDGET_ID, None) is None  # type: ignore[attr-defined]
+    assert isinstance(restarted.repository, TrustingRepository)
+    assert restarted.repository._trusted_snapshot(BUDGET_ID, None) is None
     assert restarted.get_budget(FINANCE, CLUSTER, YEAR).allocated == Money.parse("39726.00")
 
 

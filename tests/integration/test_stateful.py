@@ -244,8 +244,8 @@ def uncached_app(database_url: str) -> FundingApplication:
 def fold(events: Any) -> Any:
     """An aggregate rebuilt from its stored events alone, ignoring snapshots."""
     aggregate = None
-    for event in events:
-        aggregate = event.mutate(aggregate)
+    for stored in events:
+        aggregate = stored.mutate(aggregate)
     return aggregate
 
 
@@ -257,8 +257,6 @@ class FundingMachine(RuleBasedStateMachine):
 
     def __init__(self, stores: ExampleStores) -> None:
         super().__init__()
-        self.app: FundingApplication | None = None
-        self.reader: FundingApplication | None = None
         self.url, self.drop_store = stores.new()
         self.app = bootstrap(Settings(database_url=self.url))  # as the `make_app` fixture builds it
         self.reader = uncached_app(self.url)
@@ -278,8 +276,7 @@ class FundingMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         for application in (self.app, self.reader):
-            if application is not None:
-                application.close()
+            application.close()
         self.drop_store()
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -305,7 +302,6 @@ class FundingMachine(RuleBasedStateMachine):
         event(f"{label}: ok")
         if isinstance(result, Aggregate):
             # What the command returned (in memory, just saved) is what the store now holds.
-            assert self.app is not None
             assert state_of(result) == state_of(self.app.repository.get(result.id))
         return result
 
@@ -337,10 +333,11 @@ class FundingMachine(RuleBasedStateMachine):
     @initialize(every=st.sampled_from([None, 2, 3, 5]))
     def snapshotting(self, every: int | None) -> None:
         """Sometimes snapshot often, so reloads go through snapshots (production: every 100 events)."""
-        assert self.app is not None
         self.snapshotting_every = every
         if every is not None:
-            self.app.snapshotting_intervals = dict.fromkeys(
+            # On purpose on this one application (the library reads the intervals through the
+            # instance): the class's own intervals, which every other test uses, stay as they are.
+            self.app.snapshotting_intervals = dict.fromkeys(  # type: ignore[misc]
                 (ClusterBudget, CouncilFund, Cluster, FundingRequest), every
             )
 
@@ -841,20 +838,20 @@ class FundingMachine(RuleBasedStateMachine):
         exactly what it held at their last reload, so that reloaded state is reused. The in-memory
         side is read afresh for every aggregate at every step, so an in-memory copy that drifts
         from the store without a write is caught too."""
-        assert self.app is not None and self.reader is not None
         new = self.app.recorder.select_notifications(self.log_position + 1, 100_000)
         if new:
             self.log_position = new[-1].id
         for aggregate_id in {notification.originator_id for notification in new}:
+            assert isinstance(aggregate_id, UUID)  # the engine's aggregates all have UUIDs
             reloaded = state_of(self.reader.repository.get(aggregate_id))
             if self.snapshotting_every is not None:
                 replayed = state_of(fold(self.reader.events.get(aggregate_id)))
                 assert reloaded == replayed, f"{aggregate_id}: reloading through a snapshot differs from a replay"
             self.reloaded[aggregate_id] = reloaded
         assert set(self.reloaded) == self.expected_aggregate_ids(), "the log holds other aggregates than expected"
-        aggregates = {}
+        aggregates: dict[UUID, Aggregate] = {}
         for aggregate_id, reloaded in self.reloaded.items():
-            in_memory = self.app.repository.get(aggregate_id)
+            in_memory: Aggregate = self.app.repository.get(aggregate_id)
             assert state_of(in_memory) == reloaded, f"{aggregate_id}: the stored state differs from the in-memory"
             aggregates[aggregate_id] = in_memory
         return aggregates
@@ -932,7 +929,7 @@ class FundingMachine(RuleBasedStateMachine):
         prediction; only after steps that wrote to the log (the tables change with nothing else)."""
         if self.log_position == self.read_models_checked_at:
             return
-        assert self.app is not None and self.app.read_side is not None
+        assert self.app.read_side is not None
         self.app.read_side.make_fresh()
         self.oracle.assert_read_models_match(self.app.read_side.database)
         self.read_models_checked_at = self.log_position

@@ -200,10 +200,12 @@ def pairs_of_type(scenario: Scenario, fresh: FundingApplication, wanted: type) -
     """(as written, as read by a fresh application) for every value of exactly ``wanted``'s type."""
     pairs = []
     for event in scenario.written:
-        [read] = [e for e in fresh.events.get(event.originator_id, gt=event.originator_version - 1, limit=1)]
+        [read] = list(fresh.events.get(event.originator_id, gt=event.originator_version - 1, limit=1))
         pairs += [(value, at(read, path)) for path, value in walk(event) if type(value) is wanted]
+    assert fresh.snapshots is not None
     for aggregate_id, taken in scenario.snapshots_taken.items():
         [read_snapshot] = list(fresh.snapshots.get(aggregate_id, desc=True, limit=1))
+        assert isinstance(read_snapshot, Snapshot)
         pairs += [(value, at(read_snapshot.state, path)) for path, value in walk(taken.state) if type(value) is wanted]
     return pairs
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import pytest
+from eventsourcing.domain import CanMutateAggregate
 
 from domain.clusters import Cluster, SchoolMembership
 from domain.errors import InvalidValue, SchoolInAnotherCluster, SchoolNotInCluster
@@ -39,8 +42,8 @@ def state(aggregate: Any) -> dict[str, Any]:
     return {key: value for key, value in vars(aggregate).items() if key != "_pending_events"}
 
 
-def replay(events: list[Any]) -> Any:
-    aggregate = None
+def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Any:
+    aggregate: Any = None
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate

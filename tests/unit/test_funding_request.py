@@ -8,12 +8,13 @@ a part (500.00) and the request can also be escalated (800.00 < 1000.00).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.domain import CanMutateAggregate
 
 from domain.errors import (
     AmountNotAllowed,
@@ -103,8 +104,8 @@ def state(aggregate: Any) -> dict[str, Any]:
     return {key: value for key, value in vars(aggregate).items() if key != "_pending_events"}
 
 
-def replay(events: list[Any]) -> Any:
-    aggregate = None
+def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Any:
+    aggregate: Any = None
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
@@ -359,6 +360,7 @@ def test_new_spend_evidence_replaces_the_old():
     world = world_in(S.EVIDENCED)
     newer = [SpendLine.parse("note_takers", "250.00")]
     world.request.provide_evidence(money("500.00"), newer, [], HEAD)
+    assert world.request.evidence is not None
     assert world.request.evidence.spend == newer
     assert world.request.evidence.notional_sen_budget == money("500.00")
 
@@ -574,6 +576,7 @@ def test_escalation_without_any_budget_is_allowed():
     world = world_in(S.EVIDENCED)
     world.request.escalate(REQUESTED, "The cluster has no budget for the year yet.", LEAD, None)
     (event,) = world.request.collect_events()
+    assert isinstance(event, FundingRequest.Escalated)
     assert event.cluster_available == Money(0)
     assert world.request.status is S.ESCALATED
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Sequence
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.domain import CanMutateAggregate
 
 from domain.errors import AmountNotAllowed, InsufficientFunds, InvalidValue, PaymentExceedsApproved
 from domain.funds import ClusterBudget, CouncilFund, Fund
@@ -66,8 +68,8 @@ def state(aggregate: Any) -> dict[str, Any]:
     return {key: value for key, value in vars(aggregate).items() if key != "_pending_events"}
 
 
-def replay(events: list[Any]) -> Any:
-    aggregate = None
+def replay(events: Sequence[CanMutateAggregate[UUID]]) -> Any:
+    aggregate: Any = None
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
@@ -156,6 +158,7 @@ def test_negative_allocation_takes_back_unspent_money():
     budget = budget_with("1000.00")
     budget.allocate(money("-400.00"), "mid-year clawback", FINANCE)
     (event,) = budget.collect_events()
+    assert isinstance(event, ClusterBudget.FundsAllocated)
     assert event.amount == money("-400.00")
     assert budget.allocated == budget.available == money("600.00")
 

@@ -34,22 +34,21 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t")
 def movement(
     reference: str, *, amount: int = 10_000, actor_sub: str = "finance-officer-1", **changes: Any
 ) -> LedgerRow:
-    row = {
-        "position": 7,
-        "recorded_at": "2026-05-01T09:30:00.000000Z",
-        "fund": "cluster",
-        "cluster_id": "northmere-coast",
-        "financial_year": "2026-27",
-        "movement": "payment",
-        "request_id": "0f3c1a0e8e5b4a52b1a4d7f2a9c6e301",
-        "amount": amount,
-        "available_after": 250_000,
-        "paid_after": 10_000,
-        "reference": reference,
-        "actor_sub": actor_sub,
-    }
-    row.update(changes)
-    return LedgerRow(**row)
+    row = LedgerRow(
+        position=7,
+        recorded_at="2026-05-01T09:30:00.000000Z",
+        fund="cluster",
+        cluster_id="northmere-coast",
+        financial_year="2026-27",
+        movement="payment",
+        request_id="0f3c1a0e8e5b4a52b1a4d7f2a9c6e301",
+        amount=amount,
+        available_after=250_000,
+        paid_after=10_000,
+        reference=reference,
+        actor_sub=actor_sub,
+    )
+    return row._replace(**changes)
 
 
 def written(*rows: LedgerRow) -> str:

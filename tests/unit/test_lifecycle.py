@@ -18,7 +18,8 @@ from domain.lifecycle import (
     leaves,
     status_after_payment,
 )
-from domain.values import DecisionKind, Money, RequestStatus
+from domain.money import Money
+from domain.values import DecisionKind, RequestStatus
 
 S = RequestStatus
 
