@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The web pages' browser assets (GOV.UK Frontend) and axe-core, as package-lock.json pins them.
+NODE_STAMP := node_modules/.installed
 # `make run PORT=9000` (or PORT in the environment) serves on another port.
 PORT ?= 8000
 
@@ -14,10 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/funding-engine serve --dev --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Style, formatting and types, as pyproject.toml configures them; CI runs it before the tests.
@@ -35,4 +41,4 @@ bench-full: $(STAMP)
 	$(BIN)/python -m bench --full $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules var .pytest_cache .hypothesis

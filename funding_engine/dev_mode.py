@@ -29,6 +29,8 @@ DEV_SECRET_FILE = "dev-token-secret"
 # A fixed year, so the README's session (which names it) works whatever today's date is.
 DEV_YEAR = FinancialYear.parse("2026-27")
 DEV_TOKEN_MINUTES = 720
+# Set by ``start`` for uvicorn's worker processes: the web pages offer the demo users' sign-in.
+DEV_SERVER_MARKER = "FUNDING_ENGINE_DEV_SERVER"
 
 _PRODUCTION_SETTINGS = {
     "database_url": "FUNDING_ENGINE_DATABASE_URL",
@@ -58,6 +60,12 @@ def refusal(settings: Settings) -> str | None:
     )
 
 
+def serving(settings: Settings) -> bool:
+    """Is this process the development server (``start`` ran, and the store is its own file)?"""
+    own_store = settings.database_url == f"sqlite:///{dev_database(settings)}"
+    return os.environ.get(DEV_SERVER_MARKER) == "1" and own_store
+
+
 def secret_for_tokens(settings: Settings) -> tuple[str, Path] | None:
     """The development server's secret and its file, for ``token`` when nothing is configured."""
     if {"jwt_secret", "database_url"} & settings.model_fields_set:
@@ -78,6 +86,7 @@ def start(settings: Settings, host: str, port: int) -> None:
     # dev store and the dev secret there, not the default store and no secret.
     os.environ["FUNDING_ENGINE_DATABASE_URL"] = f"sqlite:///{database}"
     os.environ["FUNDING_ENGINE_JWT_SECRET"] = secret
+    os.environ[DEV_SERVER_MARKER] = "1"
     dev_settings = Settings()
     minutes = min(DEV_TOKEN_MINUTES, dev_settings.token_max_lifetime_minutes)
     with bootstrap(dev_settings) as app:
@@ -99,7 +108,8 @@ def start(settings: Settings, host: str, port: int) -> None:
         )
         print(f"  {label:<32} {token}")
     print(f"Try: curl -H 'Authorization: Bearer <token>' http://{host}:{port}/balances")
-    print(f"API docs: http://{host}:{port}/docs\n", flush=True)
+    print(f"API docs: http://{host}:{port}/docs")
+    print(f"Web pages (sign in as a demo user): http://{host}:{port}/\n", flush=True)
 
 
 def _write_privately(file: Path, text: str) -> None:

@@ -1,4 +1,4 @@
-"""The HTTP server's entry point for uvicorn: the engine and its API, built from the environment
+"""The HTTP server's entry point for uvicorn: the engine, its API and its web pages, built from the environment
 once per worker process (``funding-engine serve`` starts uvicorn with it)."""
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ import logging
 from fastapi import FastAPI
 
 from api.app import create_app
+from funding_engine import demo, dev_mode
 from funding_engine.bootstrap import bootstrap, start_anchoring
 from funding_engine.settings import Settings
+from web.app import install as install_web
 
 log = logging.getLogger("funding_engine.api")
 
@@ -26,6 +28,14 @@ def create_from_environment() -> FastAPI:
         jwt_secret=settings.jwt_secret.get_secret_value(),
         token_max_lifetime_minutes=settings.token_max_lifetime_minutes,
         close_on_shutdown=True,
+    )
+    development = dev_mode.serving(settings)
+    install_web(
+        api,
+        application,
+        secret=settings.jwt_secret.get_secret_value(),
+        dev_users=demo.demo_actors() if development else None,
+        secure_cookies=not development,
     )
     log.info("serving %s", settings.store.describe())
     return api
