@@ -11,6 +11,7 @@ from api.app import create_app
 from funding_engine import demo, dev_mode
 from funding_engine.bootstrap import bootstrap, start_anchoring
 from funding_engine.settings import Settings
+from web.app import NODE_MODULES, assets_installed
 from web.app import install as install_web
 
 log = logging.getLogger("funding_engine.api")
@@ -30,12 +31,16 @@ def create_from_environment() -> FastAPI:
         close_on_shutdown=True,
     )
     development = dev_mode.serving(settings)
-    install_web(
-        api,
-        application,
-        secret=settings.jwt_secret.get_secret_value(),
-        dev_users=demo.demo_actors() if development else None,
-        secure_cookies=not development,
-    )
+    if assets_installed():
+        install_web(
+            api,
+            application,
+            secret=settings.jwt_secret.get_secret_value(),
+            dev_users=demo.demo_actors() if development else None,
+            secure_cookies=not development,
+        )
+    else:
+        # An installation without the browser assets (a wheel, say) still serves the API.
+        log.warning("web pages off: GOV.UK Frontend is not installed in %s (run `npm ci`)", NODE_MODULES)
     log.info("serving %s", settings.store.describe())
     return api

@@ -73,6 +73,11 @@ def templates() -> Environment:
     return environment
 
 
+def assets_installed() -> bool:
+    """Is GOV.UK Frontend installed (``npm ci``)? A server without it serves the API alone."""
+    return (GOVUK_DIST / GOVUK_FILES[0]).is_file()
+
+
 def install(
     api: FastAPI,
     application: FundingApplication,
@@ -82,7 +87,7 @@ def install(
     secure_cookies: bool = True,
 ) -> None:
     """Add the pages to ``api``; ``dev_users`` (development only) turns on the demo sign-in page."""
-    if not (GOVUK_DIST / GOVUK_FILES[0]).is_file():
+    if not assets_installed():
         raise RuntimeError(f"GOV.UK Frontend is not installed in {NODE_MODULES}: run `npm ci` (make does)")
     signer = Signer(secret)
     environment = templates()
