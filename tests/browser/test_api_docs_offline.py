@@ -9,14 +9,12 @@ A screenshot of each page is left in the test's folder.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.api.test_server import Server, sqlite_url
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; .ci/run installs it. Playwright's own download is not used.
 # ReDoc's "API docs by Redocly" credit always asks for this image and hides it when it does not
 # load; nothing else on either page may come from outside the server.
 REDOC_CREDIT_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
@@ -30,17 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield started
     finally:
         started.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: apt-get install chromium (as .ci/run does)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
