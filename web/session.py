@@ -19,6 +19,8 @@ from domain.values import Actor, ClusterId, Role, SchoolUrn
 SESSION_COOKIE = "fe_session"
 CSRF_COOKIE = "fe_csrf"
 CSRF_FIELD = "csrf_token"
+# A one-time message for the page after a form's redirect ("Request submitted").
+FLASH_COOKIE = "fe_flash"
 # A session lasts at most this long after sign-in (an idle timeout comes with OIDC sign-in).
 SESSION_SECONDS = 12 * 60 * 60
 

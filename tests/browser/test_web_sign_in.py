@@ -9,16 +9,12 @@ SQLite; tests/web/test_pages.py runs the same pages in process on both stores.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.api.test_server import Server
-
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # npm ci, as package-lock.json pins it
+from tests.browser.conftest import serious_violations
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +40,6 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     assert outside == [], f"the pages asked for files outside the server: {outside}"
 
 
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    assert AXE.is_file(), f"{AXE} is missing: run `npm ci` (make test does)"
-    page.add_script_tag(path=str(AXE))
-    results: dict[str, Any] = page.evaluate("async () => await axe.run(document)")
-    assert results["passes"], "axe-core checked nothing"
-    return [
-        {"id": found["id"], "impact": found["impact"], "nodes": [node["target"] for node in found["nodes"]]}
-        for found in results["violations"]
-        if found["impact"] in ("serious", "critical")
-    ]
-
-
 def test_a_school_signs_in_and_sees_its_requests(page, server, tmp_path):
     page.goto(f"{server.url}/")
     expect(page).to_have_url(f"{server.url}/sign-in")
@@ -67,7 +51,7 @@ def test_a_school_signs_in_and_sees_its_requests(page, server, tmp_path):
 
     page.get_by_role("button", name="Sign in as school 990001 (northmere-coast)").click()
 
-    expect(page).to_have_url(f"{server.url}/")
+    expect(page).to_have_url(f"{server.url}/school/requests")
     expect(page).to_have_title("Your requests - SEND top-up funding")
     expect(page.get_by_role("heading", name="Your requests")).to_be_visible()
     table = page.get_by_role("table")
@@ -108,7 +92,7 @@ def test_a_sign_in_posted_without_a_valid_csrf_token_changes_nothing(page, serve
 def test_the_session_cookie_is_http_only_and_same_site_lax(page, server):
     page.goto(f"{server.url}/sign-in")
     page.get_by_role("button", name="Sign in as council officer").click()
-    expect(page.get_by_role("heading", name="Council")).to_be_visible()
+    expect(page.get_by_role("heading", name="Escalations awaiting decision")).to_be_visible()
     (session,) = [cookie for cookie in page.context.cookies() if cookie["name"] == "fe_session"]
     assert session["httpOnly"] and session["sameSite"] == "Lax"
     assert not session["secure"]  # development serves plain HTTP; outside dev it is Secure

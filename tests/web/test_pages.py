@@ -58,30 +58,33 @@ def test_a_school_signs_in_and_sees_its_own_requests(loaded):
         assert f"Sign in as {label}" in page.text
 
     signed_in = client.post("/sign-in", data={"csrf_token": csrf_from(page.text), "user": str(SCHOOL_990001)})
-    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/school/requests"
     cookie = signed_in.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert "Secure" not in cookie  # development only
 
-    home = client.get("/")
+    assert client.get("/").headers["location"] == "/school/requests"
+    home = client.get("/school/requests")
     assert home.status_code == 200, home.text
     assert "Your requests" in home.text
     own = loaded.read_models.list_requests(demo.school("990001")).items
     assert len(own) == 2
     for row in own:
-        assert row.request_id[:8] in home.text
+        assert row.request_id[:8].upper() in home.text
         assert money(row.amount_requested) in home.text
     assert "£4,200.00" in home.text and "£8,000.00" in home.text
     assert "govuk-tag" in home.text and "Submitted" in home.text
     assert "990201" not in home.text and "£9,500.00" not in home.text  # another school's request
 
 
-def test_other_roles_see_their_role_for_now(loaded):
-    client = client_for(loaded, dev=True)
-    page = client.get("/sign-in")
-    client.post("/sign-in", data={"csrf_token": csrf_from(page.text), "user": "0"})
-    home = client.get("/")
-    assert home.status_code == 200 and "Council" in home.text and "Your requests" not in home.text
+def test_each_role_goes_home_to_its_own_first_page(loaded):
+    for user, home in ((0, "/council/escalations"), (1, "/finance/balances"), (2, "/cluster/queue")):
+        client = client_for(loaded, dev=True)
+        page = client.get("/sign-in")
+        client.post("/sign-in", data={"csrf_token": csrf_from(page.text), "user": str(user)})
+        assert client.get("/").headers["location"] == home
+        assert client.get(home).status_code == 200
+        assert client.get("/school/requests").status_code == 403  # another role's page
 
 
 def test_a_sign_in_without_a_valid_csrf_token_changes_nothing(loaded):
@@ -91,7 +94,7 @@ def test_a_sign_in_without_a_valid_csrf_token_changes_nothing(loaded):
         answer = client.post("/sign-in", data=data)
         assert answer.status_code == 403
         assert SESSION_COOKIE not in answer.headers.get("set-cookie", "")
-        assert client.get("/").status_code == 303  # still signed out
+        assert client.get("/school/requests").status_code == 303  # still signed out
     stranger = client_for(loaded, dev=True)  # a token from another browser's page does not fit this one's cookie
     token = csrf_from(client.get("/sign-in").text)
     stranger.cookies.clear()
@@ -101,12 +104,12 @@ def test_a_sign_in_without_a_valid_csrf_token_changes_nothing(loaded):
 def test_sign_out_needs_the_token_and_ends_the_session(loaded):
     client = client_for(loaded, dev=True)
     client.post("/sign-in", data={"csrf_token": csrf_from(client.get("/sign-in").text), "user": "4"})
-    assert client.get("/").status_code == 200
+    assert client.get("/school/requests").status_code == 200
     assert client.post("/sign-out", data={}).status_code == 403
-    assert client.get("/").status_code == 200
+    assert client.get("/school/requests").status_code == 200
     out = client.post("/sign-out", data={"csrf_token": csrf_from(client.get("/sign-out").text)})
     assert out.status_code == 303
-    assert client.get("/").status_code == 303
+    assert client.get("/school/requests").headers["location"] == "/sign-in?next=%2Fschool%2Frequests"
 
 
 def test_a_tampered_session_cookie_is_ignored(loaded):
@@ -115,7 +118,7 @@ def test_a_tampered_session_cookie_is_ignored(loaded):
     value = client.cookies[SESSION_COOKIE]
     body, mac = value.split(".")
     client.cookies.set(SESSION_COOKIE, body[:-2] + ("AA" if body[-2:] != "AA" else "BB") + "." + mac)
-    assert client.get("/").status_code == 303
+    assert client.get("/school/requests").status_code == 303
 
 
 def test_outside_development_there_is_no_sign_in(loaded):

@@ -1,0 +1,90 @@
+"""The request page every role reads: ``/funding-requests/{id}``.
+
+It shows the request, its planned provision, the school's spend evidence, its decisions and its
+full timeline, each from the application as the signed-in person may read it (another school's
+request is a 404, as in the API). ``?as_of=`` shows it as it was at a past moment, for auditors.
+Below that, each role's module adds what that role can do here (``actions_<role>.html``), with
+whatever extra figures it registers in ``kit.request_page_extras``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from domain.errors import NotFound
+from web.kit import Errors, Kit
+from web.labels import ENGLAND
+
+# What each event is called on a timeline.
+EVENT_NAMES = {
+    "Submitted": "Request submitted",
+    "SpendEvidenceProvided": "Spend evidence added",
+    "InformationRequested": "Information requested",
+    "ClusterApproved": "Approved by the cluster",
+    "ClusterDeclined": "Declined by the cluster",
+    "Escalated": "Escalated to the council",
+    "CouncilApproved": "Approved by the council",
+    "CouncilDeclined": "Declined by the council",
+    "Withdrawn": "Withdrawn by the school",
+    "PaymentRecorded": "Payment recorded",
+}
+
+
+def request_id_from(text: str) -> UUID:
+    """The request's id from the path; an id that cannot be one is a page that does not exist."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise NotFound(f"no request {text!r}") from None
+
+
+def parse_as_of(text: str, errors: Errors) -> datetime | None:
+    """``2027-03-01T14:30`` (a date-time input, in England's time) or an ISO time with a zone."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        errors.add("as_of", "Enter a date and time, like 2027-03-01T14:30")
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ENGLAND)
+
+
+def router(kit: Kit) -> APIRouter:
+    pages = kit.router()
+
+    @pages.get("/funding-requests/{request_id}")
+    def request_page(request: Request, request_id: str, as_of: str = "") -> Response:
+        actor = kit.actor(request)
+        uuid = request_id_from(request_id)
+        errors = Errors()
+        moment = parse_as_of(as_of, errors)
+        application = kit.application
+        current = application.get_request(actor, uuid)
+        shown = current if moment is None else application.get_request(actor, uuid, as_at=moment)
+        history = application.request_history(actor, uuid)
+        if moment is not None:
+            history = [entry for entry in history if entry.timestamp <= moment]
+        extras = kit.request_page_extras.get(actor.role)
+        return kit.render(
+            request,
+            "requests/request.html",
+            title=f"Request {str(uuid.hex)[:8].upper()}",
+            status=400 if errors else 200,
+            errors=errors,
+            values={"as_of": as_of},
+            breadcrumbs=kit.request_page_breadcrumbs.get(actor.role, ()),
+            request_id=uuid.hex,
+            funding_request=shown,
+            current=current,
+            as_of=moment,
+            history=history,
+            event_names=EVENT_NAMES,
+            extras=extras(request, actor, current) if extras and moment is None else {},
+        )
+
+    return pages
