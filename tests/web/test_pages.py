@@ -3,38 +3,16 @@ school's requests from the read models, and what a server outside development of
 
 from __future__ import annotations
 
-import re
-import warnings
-
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning
 
-with warnings.catch_warnings():
-    # Starlette nudges towards httpx2; the TestClient still works with httpx.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
-
-from api.app import create_app
 from funding_engine import demo
 from funding_engine.application import FundingApplication
 from funding_engine.dev_mode import DEV_YEAR
-from web.app import install, money
+from tests.web.pages import client_for, csrf_from
+from web.app import money
 from web.session import CSRF_COOKIE, SESSION_COOKIE
 
-SECRET = "web-pages-test-secret-" + "x" * 32
 SCHOOL_990001 = 4  # its place in demo.demo_actors()
-
-
-def client_for(app: FundingApplication, *, dev: bool) -> TestClient:
-    api = create_app(app, jwt_secret=SECRET)
-    install(api, app, secret=SECRET, dev_users=demo.demo_actors() if dev else None, secure_cookies=not dev)
-    return TestClient(api, base_url="http://127.0.0.1", follow_redirects=False)
-
-
-def csrf_from(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
 
 
 @pytest.fixture
