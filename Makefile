@@ -40,5 +40,10 @@ bench: $(STAMP)
 bench-full: $(STAMP)
 	$(BIN)/python -m bench --full $(BENCH_ARGS)
 
+# The main page of each role, from the demo data, into docs/screenshots/ (the README shows them).
+.PHONY: screenshots
+screenshots: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m tools.screenshots
+
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .hypothesis

@@ -30,6 +30,7 @@ SCENARIOS = [
     ("projection_catch_up", "projection_catch_up", "3: read-model catch-up and rebuild"),
     ("long_histories", "long_histories", "4: loading long budget histories"),
     ("growth", "growth", "5: latency as the store grows"),
+    ("web_pages", "web_pages", "7: web pages over 10,000 requests"),
 ]
 
 
