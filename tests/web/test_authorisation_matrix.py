@@ -44,7 +44,7 @@ def page_routes(app: FundingApplication) -> Iterator[tuple[str, str]]:
         if included is not None:
             routes.extend(included.routes)
         elif isinstance(route, APIRoute) and isinstance(route, PageRoute):
-            for method in sorted(route.methods):
+            for method in sorted(route.methods or ()):
                 yield method, route.path
 
 
