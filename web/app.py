@@ -21,7 +21,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, selec
 
 from domain.values import Actor
 from funding_engine.application import FundingApplication
-from web import cluster, council, finance, home, requests, school, sign_in
+from web import cluster, council, council_clusters, finance, home, requests, school, sign_in
 from web.kit import Kit, money
 from web.labels import install_labels
 from web.session import Signer
@@ -85,7 +85,7 @@ def install(
     api.include_router(sign_in.router(kit, list(dev_users or [])))
     api.include_router(home.router(kit))
     api.include_router(requests.router(kit))
-    for module in (school, cluster, council, finance):
+    for module in (school, cluster, council, council_clusters, finance):
         api.include_router(module.router(kit))
     return kit
 

@@ -49,6 +49,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.COUNCIL: [
         ("/council/escalations", "Escalations"),
         ("/council/decisions", "Decision log"),
+        ("/council/clusters", "Clusters"),
         ("/council/audit", "Audit"),
     ],
     Role.FINANCE: [
