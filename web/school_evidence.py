@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from domain.errors import Conflict, FundingError, InvalidValue, NotFound, NotPermitted
+from domain.errors import Conflict, FundingError, NotFound, NotPermitted
 from domain.funding_request import FundingRequest
 from domain.limits import MAX_LINES, SHA256_PATTERN, SHORT_TEXT
 from domain.values import Actor, Role
@@ -32,6 +32,7 @@ from web.school_forms import (
     latest_question,
     line_values,
     open_request,
+    pounds_text,
     read_lines,
     request_url,
     row_count,
@@ -86,7 +87,7 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]
     header["content-type"] = content_type
     boundary = header.get_param("boundary")
     if not isinstance(boundary, str) or not boundary:
-        raise InvalidValue("the form has no multipart boundary")
+        return {}, []  # no fields, so no CSRF token: refused as any form without one
     fields: dict[str, list[str]] = {}
     files: list[Document] = []
     for part in (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))[1:]:
@@ -115,7 +116,7 @@ def evidence_values(funding_request: FundingRequest) -> tuple[dict[str, str], li
         return {}, [], []
     lines = [Line(line.category.value, line.amount.pence, line.note) for line in evidence.spend]
     values = {
-        "notional_sen_budget": pence_to_text(evidence.notional_sen_budget.pence),
+        "notional_sen_budget": pounds_text(evidence.notional_sen_budget.pence),
         **line_values(lines, with_note=True),
     }
     return values, lines, [Document(document.name, document.sha256) for document in evidence.documents]

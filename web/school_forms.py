@@ -90,12 +90,17 @@ def rows_for(lines: int) -> int:
     return min(max(EMPTY_ROWS, lines + 1), MAX_LINES)
 
 
+def pounds_text(pence: int) -> str:
+    """Pence as a person would type pounds back into a field: ``1,250.50``."""
+    return f"{pence // 100:,}.{pence % 100:02d}"
+
+
 def line_values(lines: list[Line], *, with_note: bool = False) -> dict[str, str]:
     """Lines already given, as the form's fields (``category-1``, ``amount-1``, ``note-1``, ...)."""
     values: dict[str, str] = {}
     for number, line in enumerate(lines, start=1):
         values[f"category-{number}"] = line.category
-        values[f"amount-{number}"] = f"{line.pence // 100:,}.{line.pence % 100:02d}"
+        values[f"amount-{number}"] = pounds_text(line.pence)
         if with_note:
             values[f"note-{number}"] = line.note
     return values

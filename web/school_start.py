@@ -34,7 +34,17 @@ from funding_engine.application import IdempotencyClaim
 from funding_engine.application.calendar import current_financial_year
 from web.kit import Errors, Kit, application_message, parse_pounds, pence_to_text
 from web.labels import REASONS
-from web.school_forms import ADD_ANOTHER, BREADCRUMBS, Line, check_written, line_values, read_lines, row_count, rows_for
+from web.school_forms import (
+    ADD_ANOTHER,
+    BREADCRUMBS,
+    Line,
+    check_written,
+    line_values,
+    pounds_text,
+    read_lines,
+    row_count,
+    rows_for,
+)
 
 DRAFT_COOKIE = "fe_draft"
 DRAFT_SECONDS = 12 * 60 * 60
@@ -267,7 +277,7 @@ def router(kit: Kit) -> APIRouter:
         draft = drafts.read_or_start(request, actor)
         # The planned provision's total is the usual answer; the school may ask for less or more.
         pence = draft.amount if draft.amount is not None else draft.provision_total
-        values = {"amount_requested": pence_to_text(pence) if pence else ""}
+        values = {"amount_requested": pounds_text(pence) if pence else ""}
         return question(request, "question_amount.html", amount_title, draft, values=values)
 
     @pages.post(STEP_URLS["amount"])

@@ -20,6 +20,7 @@ from funding_engine.application import FundingApplication
 from funding_engine.application.calendar import current_financial_year
 from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import csrf_from, post_form, signed_in
+from web import school_evidence
 from web.school_start import DRAFT_COOKIE
 
 SCHOOL = "school 990001 (northmere-coast)"
@@ -65,7 +66,7 @@ def answer_questions(client: TestClient) -> None:
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"] == goes_to
     amount_page = client.get("/school/requests/new/amount")
-    assert 'value="3500.50"' in amount_page.text  # the provision's total, offered as the answer
+    assert 'value="3,500.50"' in amount_page.text  # the provision's total, offered as the answer
     assert "Your planned provision adds up to £3,500.50" in amount_page.text
     answer = post_form(
         client, "/school/requests/new/amount", "/school/requests/new/amount", {"amount_requested": "3,400"}
@@ -120,7 +121,7 @@ def test_a_school_starts_a_request_through_every_question(loaded):
     assert again.status_code == 303 and again.headers["location"] == f"/school/requests/{draft_id}/submitted"
     assert len(own_requests(loaded)) == before + 1
     listing = client.get("/school/requests")
-    assert draft_id[:8].upper() in listing.text and "Your action: Add spend evidence" in listing.text
+    assert draft_id[:8].upper() in listing.text and "Your action: add spend evidence" in listing.text
 
 
 def test_a_draft_still_held_submits_once(loaded):
@@ -227,11 +228,11 @@ def test_evidence_with_hashed_documents_then_an_answer_to_the_lead(loaded):
     request_page = client.get(f"/funding-requests/{request_id}")
     assert "govuk-notification-banner" in request_page.text and "Which therapies, and how often?" in request_page.text
     assert "Answer the information request" in request_page.text
-    assert "Your action: Answer the information request" in client.get("/school/requests").text
+    assert "Your action: answer the information request" in client.get("/school/requests").text
 
     page = client.get(page_url)
     assert "<title>Answer the information request" in page.text and "Which therapies, and how often?" in page.text
-    assert 'value="18500.00"' in page.text and "spend.pdf" in page.text  # the evidence given before, to change
+    assert 'value="18,500.00"' in page.text and "spend.pdf" in page.text  # the evidence given before, to change
     kept = {
         "csrf_token": csrf_from(page.text),
         "notional_sen_budget": "18500.00",
@@ -275,12 +276,26 @@ def test_bad_evidence_is_kept_and_files_are_not_asked_for_again(loaded):
     assert loaded.get_request(demo.school("990001"), UUID(request_id)).evidence is None
 
 
+def test_files_too_large_or_a_broken_form_change_nothing(loaded, monkeypatch):
+    monkeypatch.setattr(school_evidence, "MAX_UPLOAD_BYTES", 1000)
+    client = signed_in(loaded, SCHOOL)
+    request_id = next(row.request_id for row in own_requests(loaded) if row.status == "submitted")
+    page_url = f"/school/requests/{request_id}/evidence"
+    fields = {"csrf_token": csrf_from(client.get(page_url).text), "notional_sen_budget": "1", "category-1": "therapies"}
+    answer = client.post(page_url, data={**fields, "amount-1": "1"}, files={"documents": ("big.pdf", b"x" * 2000)})
+    assert answer.status_code == 413 and error_summary(answer) == ["documents"]
+    broken = client.post(page_url, content=b"--x\r\n", headers={"content-type": "multipart/form-data"})
+    assert broken.status_code == 403
+    assert loaded.get_request(demo.school("990001"), UUID(request_id)).evidence is None
+
+
 def test_a_school_withdraws_with_a_reason(loaded):
     client = signed_in(loaded, SCHOOL)
     request_id = next(row.request_id for row in own_requests(loaded) if row.status == "submitted")
     url = f"/school/requests/{request_id}/withdraw"
     page = client.get(url)
     assert page.status_code == 200 and "You cannot undo this" in page.text
+    assert "None</textarea>" not in page.text
     blank = post_form(client, url, url, {"reason": "  "})
     assert blank.status_code == 400 and error_summary(blank) == ["reason"]
     done = post_form(client, url, url, {"reason": "The pupil moved to another school."})
