@@ -73,6 +73,10 @@ class FormExpired(Exception):
     """The form's CSRF token is missing or does not match the browser's cookie: nothing changed."""
 
 
+class FormTooLarge(Exception):
+    """A posted form is over the size a page accepts: nothing changed (413)."""
+
+
 class WrongRole(Exception):
     """The page is for another role (403 with a page that says whose it is)."""
 
@@ -92,6 +96,8 @@ class PageRoute(APIRoute):
             except SignInNeeded:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)
+            except FormTooLarge:
+                return kit.render(request, "errors/too_large.html", status=413, title="The form was too large")
             except FormExpired:
                 return kit.render(request, "errors/form_expired.html", status=403, title="The form had expired")
             except WrongRole:
@@ -101,6 +107,11 @@ class PageRoute(APIRoute):
                 return kit.render(request, "errors/not_found.html", status=404, title="Page not found")
             except NotFound:
                 return kit.render(request, "errors/not_found.html", status=404, title="Page not found")
+            except InvalidValue as error:
+                # A value in the address the person cannot have got from a page (a hand-typed year, say).
+                return kit.render(
+                    request, "errors/invalid.html", status=400, title="That address is not valid", message=str(error)
+                )
             except Conflict as error:
                 return kit.render(
                     request, "errors/conflict.html", status=409, title="That cannot be done now", message=str(error)
@@ -235,7 +246,7 @@ class Kit:
         """The posted form; ``FormExpired`` (nothing changes) unless its CSRF token matches the cookie."""
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
-            raise InvalidValue(f"the form is larger than {MAX_FORM_BYTES // 1024} KB")
+            raise FormTooLarge
         parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         fields = {key: values[0] for key, values in parsed.items()}
         if not self.signer.csrf_matches(request.cookies.get(CSRF_COOKIE), fields.get(CSRF_FIELD)):
@@ -272,6 +283,13 @@ class Kit:
             csrf, csrf_cookie = self.signer.new_csrf()
         actor = self.actor_or_none(request)
         flash = self.signer.unsign("flash", request.cookies.get(FLASH_COOKIE))
+        navigation = NAVIGATION.get(actor.role, []) if actor else []
+        path = request.url.path
+        # The menu item for this page: the longest that leads to it (/school/requests/new is
+        # "Start a request", not "Your requests" too).
+        active = max(
+            (href for href, _ in navigation if path == href or path.startswith(href + "/")), key=len, default=None
+        )
         crumbs: list[tuple[str, str]] = []
         if actor is not None and request.url.path != home_of(actor):
             crumbs = [(home_of(actor), "Home"), *breadcrumbs]
@@ -279,8 +297,8 @@ class Kit:
             csrf_token=csrf,
             actor=actor,
             title=title,
-            navigation=NAVIGATION.get(actor.role, []) if actor else [],
-            current_path=request.url.path,
+            navigation=navigation,
+            active_navigation=active,
             role_name=ROLE_NAMES[actor.role] if actor else None,
             breadcrumbs=crumbs,
             errors=errors or Errors(),
