@@ -60,8 +60,10 @@ def _number(value: float) -> str:
 
 def _open_svg(chart_id: str, width: int, height: int, title: str, description: str) -> list[str]:
     return [
-        f'<svg class="app-chart" xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
+        (
+            f'<svg class="app-chart" xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">'
+        ),
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
         '<g aria-hidden="true">',
@@ -113,7 +115,8 @@ def line_chart(
         y = _number(y_of(tick))
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y}" y2="{y}" stroke="{GRID}" stroke-width="1"/>')
         parts.append(
-            f'<text x="{left - 8}" y="{y}" text-anchor="end" dominant-baseline="middle">{escape(tick_text(tick))}</text>'
+            f'<text x="{left - 8}" y="{y}" text-anchor="end" dominant-baseline="middle">'
+            f"{escape(tick_text(tick))}</text>"
         )
     for index, label in enumerate(labels):
         parts.append(f'<text x="{_number(x_of(index))}" y="{height - 14}" text-anchor="middle">{escape(label)}</text>')
@@ -164,7 +167,8 @@ def bar_chart(
         middle = _number(y + row_height / 2)
         length = bar_room * value / highest
         parts.append(
-            f'<text x="{label_width - 8}" y="{middle}" text-anchor="end" dominant-baseline="middle">{escape(label)}</text>'
+            f'<text x="{label_width - 8}" y="{middle}" text-anchor="end" dominant-baseline="middle">'
+            f"{escape(label)}</text>"
         )
         parts.append(
             f'<rect x="{label_width}" y="{_number(y + 6)}" width="{_number(length)}" height="{row_height - 12}" '

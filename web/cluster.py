@@ -62,7 +62,9 @@ def router(kit: Kit) -> APIRouter:
                     cursor=after or None,
                 )
             except InvalidQuery:
-                errors.add("after", "That page of the queue is not one this service gave out: start again from the first")
+                errors.add(
+                    "after", "That page of the queue is not one this service gave out: start again from the first"
+                )
         filters = {"school": school, "status": status, "year": year}
         return kit.render(
             request,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from domain.errors import FundingError, InvalidValue
 from domain.values import Actor, FinancialYear
@@ -10,7 +10,7 @@ from funding_engine.application.calendar import current_financial_year
 from web.kit import Errors, Kit, application_message
 
 
-def selected(items: list[dict[str, object]], value: str) -> list[dict[str, object]]:
+def selected(items: Iterable[Mapping[str, object]], value: str) -> list[dict[str, object]]:
     """A select's items with the chosen one marked."""
     return [{**item, "selected": item["value"] == value} for item in items]
 

@@ -50,7 +50,9 @@ def _required(form: Form, errors: Errors, name: str, message: str) -> str:
     return value
 
 
-def _approve(kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, errors: Errors, version: int | None) -> str | None:
+def _approve(
+    kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, errors: Errors, version: int | None
+) -> str | None:
     amount = parse_pounds(form.get("amount"), errors, "amount", "the amount to approve")
     reason = _required(form, errors, "reason", "Enter why you are approving the request")
     if errors or amount is None:
@@ -61,7 +63,9 @@ def _approve(kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form
     return f"You approved {money(amount)} for request {short_reference(funding_request.id.hex)}"
 
 
-def _decline(kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, errors: Errors, version: int | None) -> str | None:
+def _decline(
+    kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, errors: Errors, version: int | None
+) -> str | None:
     code = form.get("reason_code")
     if code not in DECLINE_REASONS:
         errors.add("reason_code", "Choose why you are declining the request")
@@ -72,7 +76,9 @@ def _decline(kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form
     return f"You declined request {short_reference(funding_request.id.hex)}: {DECLINE_REASONS[code]}"
 
 
-def _ask(kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, errors: Errors, version: int | None) -> str | None:
+def _ask(
+    kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, errors: Errors, version: int | None
+) -> str | None:
     question = _required(form, errors, "question", "Enter what you need the school to tell you")
     if errors:
         return None
@@ -80,7 +86,9 @@ def _ask(kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, er
     return f"You asked the school for more information on request {short_reference(funding_request.id.hex)}"
 
 
-def _escalate(kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, errors: Errors, version: int | None) -> str | None:
+def _escalate(
+    kit: Kit, actor: Actor, funding_request: FundingRequest, form: Form, errors: Errors, version: int | None
+) -> str | None:
     amount = parse_pounds(form.get("amount"), errors, "amount", "the amount to escalate")
     circumstances = _required(
         form, errors, "exceptional_circumstances", "Describe the exceptional circumstances for the council"
@@ -162,9 +170,16 @@ def comparison(funding_request: FundingRequest) -> dict[str, Any]:
     for spend_line in evidence.spend if evidence else ():
         spent[spend_line.category.value] = spent.get(spend_line.category.value, 0) + spend_line.amount.pence
     rows = [
-        (label, planned.get(code), spent.get(code)) for code, label in CATEGORIES.items() if code in planned or code in spent
+        (label, planned.get(code), spent.get(code))
+        for code, label in CATEGORIES.items()
+        if code in planned or code in spent
     ]
-    return {"rows": rows, "planned": sum(planned.values()), "spent": sum(spent.values()), "has_evidence": bool(evidence)}
+    return {
+        "rows": rows,
+        "planned": sum(planned.values()),
+        "spent": sum(spent.values()),
+        "has_evidence": bool(evidence),
+    }
 
 
 def not_now(decision: Decision, funding_request: FundingRequest, facts: dict[str, Any]) -> str:
