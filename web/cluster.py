@@ -82,7 +82,7 @@ def router(kit: Kit) -> APIRouter:
             ),
             status_items=selected(
                 [
-                    {"value": OPEN, "text": "Open (submitted, evidence added or information requested)"},
+                    {"value": OPEN, "text": "Open: not yet decided"},
                     *({"value": value, "text": tag[0]} for value, tag in STATUS_TAGS.items()),
                     {"value": ANY_STATUS, "text": "Any status"},
                 ],

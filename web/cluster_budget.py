@@ -287,7 +287,7 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
         provider = form.get("provider")
         if not provider:
             errors.add("provider", "Enter who provides the service")
-        amount = parse_pounds(form.get("amount"), errors, "amount", "the amount")
+        amount = parse_pounds(form.get("amount"), errors, "amount", "the cost")
         schools = [urn.strip() for urn in form.lists.get("school_urns", []) if urn.strip()]
         if not schools:
             errors.add("school_urns", "Choose at least one school the service is for")

@@ -414,7 +414,7 @@ def test_a_refused_commission_keeps_what_was_typed_and_changes_nothing(loaded):
     assert error_summary(empty.text) == [
         "Choose the service you are commissioning",
         "Enter who provides the service",
-        "Enter the amount",
+        "Enter the cost",
         "Choose at least one school the service is for",
         "Describe what the service will do",
     ]
