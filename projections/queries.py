@@ -38,6 +38,7 @@ __all__ = [
     "DecisionRow",
     "InvalidQuery",
     "LedgerRow",
+    "MovementTotalRow",
     "Page",
     "RequestRow",
 ]
@@ -245,8 +246,10 @@ def requests_page(
     financial_year: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    statuses: Sequence[str] | None = None,
 ) -> Page[RequestRow]:
-    """Oldest first (a queue): ordered by creation time, then id."""
+    """Oldest first (a queue): ordered by creation time, then id. ``statuses`` keeps the rows in
+    any of them (a lead's open requests are in one of three); with ``status`` both must hold."""
     check_limit(limit)
     where, params = [], []
     for column, value in (
@@ -258,6 +261,11 @@ def requests_page(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if statuses is not None:
+        if not statuses:
+            return Page([], None)
+        where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+        params.extend(statuses)
     if cursor:
         created_at, request_id = decode_cursor(cursor, REQUEST_KEY)
         where.append("(created_at > ? OR (created_at = ? AND request_id > ?))")
@@ -308,6 +316,23 @@ def decisions_page(
     sql = f"SELECT {', '.join(DECISION_COLUMNS)} FROM decision_log"
     if where:
         sql += " WHERE " + " AND ".join(where)
+    rows = [
+        DecisionRow._make(row) for row in _rows(database, sql + " ORDER BY position DESC LIMIT ?", [*params, limit + 1])
+    ]
+    return _page(rows, limit, lambda row: [int(row.position)])
+
+
+def commissions_page(
+    database: ProjectionDatabase, cluster_id: str, year: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[DecisionRow]:
+    """One cluster budget's commissions for a year, newest first (decision log rows of kind ``commission``)."""
+    check_limit(limit)
+    where, params = ["kind = ?", "cluster_id = ?", "financial_year = ?"], ["commission", cluster_id, year]
+    if cursor:
+        (before,) = decode_cursor(cursor, POSITION_KEY)
+        where.append("position < ?")
+        params.append(before)
+    sql = f"SELECT {', '.join(DECISION_COLUMNS)} FROM decision_log WHERE {' AND '.join(where)}"
     rows = [
         DecisionRow._make(row) for row in _rows(database, sql + " ORDER BY position DESC LIMIT ?", [*params, limit + 1])
     ]
@@ -392,3 +417,32 @@ def ledger_csv(database: ProjectionDatabase, year: str) -> str:
     buffer = io.StringIO()
     write_ledger_csv(database, year, buffer)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class MovementTotalRow:
+    """One fund's money movements of one kind within one hour (UTC), added up: what a chart of
+    the year needs, without any movement's request, reference or actor."""
+
+    hour: str  # "2026-11-29T20", the first 13 characters of the movements' ISO 8601 UTC times
+    movement: str  # allocation, adjustment, commitment, commission or payment
+    amount: int  # pence
+    count: int
+
+
+def cluster_movement_totals(database: ProjectionDatabase, cluster_id: str, year: str) -> list[MovementTotalRow]:
+    """A cluster budget's movements for a year, summed by hour and kind, oldest first.
+
+    By the hour, not the day: a month in England starts at 23:00 UTC in summer, and whole hours
+    are the finest step between the two clocks, so the caller can place each total in its month.
+    """
+    hour = "SUBSTR(recorded_at, 1, 13)"
+    sql = (
+        f"SELECT {hour}, movement, COALESCE(SUM(amount), 0), COUNT(*) FROM finance_ledger "
+        "WHERE fund = 'cluster' AND cluster_id = ? AND financial_year = ? "
+        f"GROUP BY {hour}, movement ORDER BY {hour}, movement"
+    )
+    return [
+        MovementTotalRow(str(at), str(movement), int(amount), int(count))
+        for at, movement, amount, count in _rows(database, sql, [cluster_id, year])
+    ]

@@ -11,6 +11,7 @@ application and never from the projections.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TextIO
 
@@ -28,6 +29,7 @@ from projections.queries import (
     CouncilFundRow,
     DecisionRow,
     LedgerRow,
+    MovementTotalRow,
     Page,
     RequestRow,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "CouncilFundRow",
     "DecisionRow",
     "LedgerRow",
+    "MovementTotalRow",
     "Page",
     "ReadModels",
     "Reconciliation",
@@ -78,6 +81,35 @@ class ReadModels:
         page = queries.balances_page(database, year, limit=limit, cursor=cursor)
         return page, queries.balance_totals(database, year)
 
+    def commissions(
+        self,
+        actor: Actor,
+        cluster_id: ClusterId | str,
+        financial_year: FinancialYear | str,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[DecisionRow]:
+        """The services a budget commissioned in a year, newest first, from the decision log.
+
+        A commission is a movement on the budget, so whoever may read the budget may read what it
+        commissioned (its lead among them); the rest of the decision log stays the council's.
+        """
+        cluster_id, year = self._app.budget_in_reach(actor, cluster_id, financial_year)
+        database = self._app.fresh_read_models()
+        return queries.commissions_page(database, str(cluster_id), str(year), limit=limit, cursor=cursor)
+
+    def budget_movement_totals(
+        self, actor: Actor, cluster_id: ClusterId | str, financial_year: FinancialYear | str
+    ) -> list[MovementTotalRow]:
+        """A budget's money movements for a year, summed by hour and kind (for a chart of the year).
+
+        Sums and counts only, none of the ledger's requests, references or people: whoever may
+        read the budget may read how its figures grew; the ledger itself stays finance's.
+        """
+        cluster_id, year = self._app.budget_in_reach(actor, cluster_id, financial_year)
+        return queries.cluster_movement_totals(self._app.fresh_read_models(), str(cluster_id), str(year))
+
     def council_fund_balance(self, actor: Actor, financial_year: FinancialYear | str) -> CouncilFundRow:
         """The council fund for a year as the read model has it; zeros if unallocated."""
         year = str(self._app.council_fund_in_reach(actor, financial_year))
@@ -95,12 +127,20 @@ class ReadModels:
         financial_year: FinancialYear | str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
+        statuses: Iterable[RequestStatus | str] | None = None,
     ) -> Page[RequestRow]:
-        """Requests the caller may read, oldest first: a school sees its own, a lead its cluster's."""
+        """Requests the caller may read, oldest first: a school sees its own, a lead its cluster's.
+
+        ``statuses`` keeps requests in any of them (a lead's queue: the open statuses)."""
         check_role(actor, "read_request")
         cluster = None if cluster_id is None else ClusterId.parse(cluster_id)
         school = None if school_urn is None else SchoolUrn.parse(school_urn)
         status_value = None if status is None else parse_enum(RequestStatus, status, field="status").value
+        status_values = (
+            None
+            if statuses is None
+            else sorted({parse_enum(RequestStatus, one, field="statuses").value for one in statuses})
+        )
         year = None if financial_year is None else str(FinancialYear.parse(financial_year))
         cluster, school = request_listing_filters(actor, cluster, school)
         return queries.requests_page(
@@ -111,6 +151,7 @@ class ReadModels:
             financial_year=year,
             limit=limit,
             cursor=cursor,
+            statuses=status_values,
         )
 
     def decisions(
