@@ -368,7 +368,9 @@ def write_decisions(rows: Iterable[DecisionRow], out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     count = 0
     for row in rows:
-        writer.writerow([_decision_cell(column, value) for column, value in zip(DECISION_CSV_COLUMNS, row, strict=True)])
+        writer.writerow(
+            [_decision_cell(column, value) for column, value in zip(DECISION_CSV_COLUMNS, row, strict=True)]
+        )
         count += 1
     return count
 
