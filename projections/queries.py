@@ -291,18 +291,22 @@ def decisions_page(
     actor: str | None = None,
     decided_from: str | None = None,
     decided_to: str | None = None,
+    school_urn: str | None = None,
+    kind: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[DecisionRow]:
-    """Newest first. ``decided_from`` and ``decided_to`` are ISO 8601 UTC bounds, both inclusive."""
+    """Newest first. ``decided_from`` and ``decided_to`` are ISO 8601 UTC bounds, both inclusive.
+
+    ``school_urn`` matches decisions about that school's requests (a commission names its schools
+    only in ``details``, so it matches none); ``kind`` is a ``DecisionKind``'s value.
+    """
     check_limit(limit)
     where, params = [], []
-    if cluster_id is not None:
-        where.append("cluster_id = ?")
-        params.append(cluster_id)
-    if actor is not None:
-        where.append("actor_sub = ?")
-        params.append(actor)
+    for column, value in (("cluster_id", cluster_id), ("actor_sub", actor), ("school_urn", school_urn), ("kind", kind)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
     if decided_from is not None:
         where.append("decided_at >= ?")
         params.append(decided_from)
@@ -337,6 +341,63 @@ def commissions_page(
         DecisionRow._make(row) for row in _rows(database, sql + " ORDER BY position DESC LIMIT ?", [*params, limit + 1])
     ]
     return _page(rows, limit, lambda row: [int(row.position)])
+
+
+def decision_rows(
+    database: ProjectionDatabase,
+    *,
+    cluster_id: str | None = None,
+    actor: str | None = None,
+    decided_from: str | None = None,
+    decided_to: str | None = None,
+    school_urn: str | None = None,
+    kind: str | None = None,
+) -> Iterator[DecisionRow]:
+    """Every decision ``decisions_page`` lists under the same filters, newest first, a page at a time."""
+    cursor: str | None = None
+    while True:
+        page = decisions_page(
+            database,
+            cluster_id=cluster_id,
+            actor=actor,
+            decided_from=decided_from,
+            decided_to=decided_to,
+            school_urn=school_urn,
+            kind=kind,
+            limit=MAX_PAGE_SIZE,
+            cursor=cursor,
+        )
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+# The decision log's CSV, header included: the council's auditors open it in a spreadsheet.
+DECISION_CSV_COLUMNS = DECISION_COLUMNS
+
+
+def _decision_cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if column == "amount":
+        return pounds(value)
+    if column == "request_id":
+        value = UUID(value)
+    return spreadsheet_safe(str(value))
+
+
+def write_decisions(rows: Iterable[DecisionRow], out: TextIO) -> int:
+    """CSV as ``write_ledger`` writes it (every field quoted, formula-like lines guarded); returns the count."""
+    csv.writer(out, lineterminator="\n").writerow(DECISION_CSV_COLUMNS)
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    count = 0
+    for row in rows:
+        writer.writerow(
+            [_decision_cell(column, value) for column, value in zip(DECISION_CSV_COLUMNS, row, strict=True)]
+        )
+        count += 1
+    return count
 
 
 # -- finance ledger ------------------------------------------------------------------------------------

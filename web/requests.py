@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from domain.errors import NotFound
 from web.kit import Errors, Kit
-from web.labels import ENGLAND
+from web.labels import ENGLAND, when
 
 # What each event is called on a timeline.
 EVENT_NAMES = {
@@ -51,7 +51,13 @@ def parse_as_of(text: str, errors: Errors) -> datetime | None:
     except ValueError:
         errors.add("as_of", "Enter a date and time, like 2027-03-01T14:30")
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ENGLAND)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=ENGLAND)
+    try:
+        moment.astimezone(ENGLAND)  # the page shows it in England's time: it must have one
+    except OverflowError:
+        errors.add("as_of", "Enter a date and time between the years 1 and 9999")
+        return None
+    return moment
 
 
 def router(kit: Kit) -> APIRouter:
@@ -65,8 +71,16 @@ def router(kit: Kit) -> APIRouter:
         moment = parse_as_of(as_of, errors)
         application = kit.application
         current = application.get_request(actor, uuid)
-        shown = current if moment is None else application.get_request(actor, uuid, as_at=moment)
         history = application.request_history(actor, uuid)
+        shown = current
+        if moment is not None:
+            try:
+                shown = application.get_request(actor, uuid, as_at=moment)
+            except NotFound:
+                # The request exists (``current``), just not yet then: a mistyped moment, not a missing page.
+                submitted = when(history[0].timestamp) if history else "later"
+                errors.add("as_of", f"The request did not exist yet at {when(moment)}: it was submitted {submitted}")
+                moment = None
         if moment is not None:
             history = [entry for entry in history if entry.timestamp <= moment]
         extras = kit.request_page_extras.get(actor.role)

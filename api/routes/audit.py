@@ -31,6 +31,8 @@ def decisions(
     actor_sub: Annotated[str | None, Query(alias="actor", max_length=SHORT_TEXT, description="staff id (sub)")] = None,
     decided_from: Annotated[datetime | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
     decided_to: Annotated[datetime | None, Query(alias="to", description="ISO 8601, inclusive")] = None,
+    school_urn: Annotated[str | None, Query(max_length=SHORT_TEXT, description="decisions about its requests")] = None,
+    kind: Annotated[str | None, Query(max_length=SHORT_TEXT, description="a decision kind")] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> DecisionLogResponse:
@@ -41,6 +43,8 @@ def decisions(
         decided_by=actor_sub,
         decided_from=decided_from,
         decided_to=decided_to,
+        school_urn=school_urn,
+        kind=kind,
         limit=limit,
         cursor=cursor,
     )

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TextIO
+from typing import TextIO, TypedDict
 
 from domain.errors import InvalidValue
 from domain.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SHORT_TEXT
 from domain.permissions import check_role, request_listing_filters
 from domain.text import check_text
-from domain.values import Actor, ClusterId, FinancialYear, RequestStatus, SchoolUrn, parse_enum
+from domain.values import Actor, ClusterId, DecisionKind, FinancialYear, RequestStatus, SchoolUrn, parse_enum
 from funding_engine.application.budgets import Budgets
 from projections import queries
 from projections.queries import (
@@ -50,6 +50,17 @@ __all__ = [
     "RequestRow",
     "TableReconciliation",
 ]
+
+
+class _DecisionFilters(TypedDict):
+    """The decision log's filters, checked, as ``projections.queries`` takes them."""
+
+    cluster_id: str | None
+    actor: str | None
+    decided_from: str | None
+    decided_to: str | None
+    school_urn: str | None
+    kind: str | None
 
 
 class ReadModels:
@@ -162,27 +173,58 @@ class ReadModels:
         decided_by: str | None = None,
         decided_from: datetime | None = None,
         decided_to: datetime | None = None,
+        school_urn: SchoolUrn | str | None = None,
+        kind: DecisionKind | str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
     ) -> Page[DecisionRow]:
         """The decision log, newest first, for the council's auditors.
 
         A bound beyond the calendar in UTC (``0001-01-01T00:00:00+14:00``) is clamped to its edge,
-        which selects exactly the same decisions (see ``queries.time_bound``).
+        which selects exactly the same decisions (see ``queries.time_bound``). ``school_urn``
+        selects decisions about that school's requests; ``kind`` one kind of decision.
         """
         check_role(actor, "read_decisions")
+        filters = self._decision_filters(cluster_id, decided_by, decided_from, decided_to, school_urn, kind)
+        return queries.decisions_page(self._app.fresh_read_models(), **filters, limit=limit, cursor=cursor)
+
+    def write_decisions_csv(
+        self,
+        actor: Actor,
+        out: TextIO,
+        *,
+        cluster_id: ClusterId | str | None = None,
+        decided_by: str | None = None,
+        decided_from: datetime | None = None,
+        decided_to: datetime | None = None,
+        school_urn: SchoolUrn | str | None = None,
+        kind: DecisionKind | str | None = None,
+    ) -> int:
+        """Every decision ``decisions`` lists under the same filters, as CSV into ``out``; returns the count."""
+        check_role(actor, "read_decisions")
+        filters = self._decision_filters(cluster_id, decided_by, decided_from, decided_to, school_urn, kind)
+        return queries.write_decisions(queries.decision_rows(self._app.fresh_read_models(), **filters), out)
+
+    @staticmethod
+    def _decision_filters(
+        cluster_id: ClusterId | str | None,
+        decided_by: str | None,
+        decided_from: datetime | None,
+        decided_to: datetime | None,
+        school_urn: SchoolUrn | str | None,
+        kind: DecisionKind | str | None,
+    ) -> _DecisionFilters:
         for moment in (decided_from, decided_to):
             if moment is not None and moment.tzinfo is None:
                 raise InvalidValue("from and to must carry a time zone")
-        return queries.decisions_page(
-            self._app.fresh_read_models(),
-            cluster_id=None if cluster_id is None else str(ClusterId.parse(cluster_id)),
-            actor=None if decided_by is None else check_text(decided_by, field="actor", max_length=SHORT_TEXT),
-            decided_from=None if decided_from is None else queries.time_bound(decided_from),
-            decided_to=None if decided_to is None else queries.time_bound(decided_to),
-            limit=limit,
-            cursor=cursor,
-        )
+        return {
+            "cluster_id": None if cluster_id is None else str(ClusterId.parse(cluster_id)),
+            "actor": None if decided_by is None else check_text(decided_by, field="actor", max_length=SHORT_TEXT),
+            "decided_from": None if decided_from is None else queries.time_bound(decided_from),
+            "decided_to": None if decided_to is None else queries.time_bound(decided_to),
+            "school_urn": None if school_urn is None else str(SchoolUrn.parse(school_urn)),
+            "kind": None if kind is None else parse_enum(DecisionKind, kind, field="kind").value,
+        }
 
     # -- finance ------------------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ QUERY_PARAMETERS = {
     ("get", "/balances"): {"financial_year", "limit", "cursor"},
     ("get", "/requests"): {"cluster_id", "school_urn", "status", "financial_year", "limit", "cursor"},
     ("get", "/requests/{id}"): {"as_of"},
-    ("get", "/audit/decisions"): {"cluster_id", "from", "to", "actor", "limit", "cursor"},
+    ("get", "/audit/decisions"): {"cluster_id", "from", "to", "actor", "school_urn", "kind", "limit", "cursor"},
     ("get", "/finance/reconciliation"): {"financial_year"},
     ("get", "/finance/ledger.csv"): {"financial_year"},
 }

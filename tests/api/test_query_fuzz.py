@@ -208,7 +208,9 @@ ENDPOINTS = [
     Endpoint("/requests", COUNCIL, ("cluster_id", "school_urn", "status", "financial_year", "limit", "cursor")),
     Endpoint("/requests/{request_id}", COUNCIL, ("as_of",), ("request_id",)),
     Endpoint("/requests/{request_id}/history", COUNCIL, path_ids=("request_id",)),
-    Endpoint("/audit/decisions", COUNCIL, ("cluster_id", "actor", "from", "to", "limit", "cursor")),
+    Endpoint(
+        "/audit/decisions", COUNCIL, ("cluster_id", "actor", "from", "to", "school_urn", "kind", "limit", "cursor")
+    ),
     Endpoint("/audit/verify", COUNCIL, ("unknown",)),
     Endpoint("/finance/reconciliation", FINANCE, ("financial_year",)),
     Endpoint("/finance/ledger.csv", FINANCE, ("financial_year",), json=False),
