@@ -78,6 +78,11 @@ class ReadModels:
         page = queries.balances_page(database, year, limit=limit, cursor=cursor)
         return page, queries.balance_totals(database, year)
 
+    def funded_years(self, actor: Actor) -> list[str]:
+        """The financial years any budget or the council fund has figures for, newest first."""
+        check_role(actor, "read_all_balances")
+        return queries.funded_years(self._app.fresh_read_models())
+
     def council_fund_balance(self, actor: Actor, financial_year: FinancialYear | str) -> CouncilFundRow:
         """The council fund for a year as the read model has it; zeros if unallocated."""
         year = str(self._app.council_fund_in_reach(actor, financial_year))
