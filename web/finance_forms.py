@@ -20,7 +20,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from domain.errors import Conflict, FundingError, InsufficientFunds, NotFound
+from domain.errors import Conflict, FundingError, InsufficientFunds, NotFound, PaymentExceedsApproved
 from domain.lifecycle import PAYABLE_STATUSES
 from domain.money import Money
 from domain.values import Actor, FinancialYear, Role
@@ -151,7 +151,15 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
         except FundingError as error:
             message = application_message(error)
             if isinstance(error, InsufficientFunds) and signed.is_negative:
-                message += ". Only money not yet committed or commissioned can be taken back"
+                available = (
+                    read_models.balance(actor, cluster_id, year)
+                    if cluster_id
+                    else read_models.council_fund_balance(actor, year)
+                ).figures.available
+                message = (
+                    f"You can take back at most {money(available)} from {what}: "
+                    "the rest is committed to approved requests or commissioned services"
+                )
             field = f"{prefix}note" if str(error).startswith("note ") else f"{prefix}amount"
             errors.add(field, message)
             return allocations_page(request, actor, year, errors=errors, values=values, status=refusal_status(error))
@@ -252,7 +260,14 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
             raise
         except FundingError as error:
             field = "reference" if str(error).startswith("reference ") else "amount"
-            errors.add(field, application_message(error))
+            message = application_message(error)
+            now = application.get_request(actor, uuid)
+            outstanding = now.amount_outstanding
+            if isinstance(error, PaymentExceedsApproved) and pence > outstanding.pence:
+                message = f"The amount paid must be at most {money(outstanding)}, what is still outstanding"
+            if now.status not in PAYABLE_STATUSES or not outstanding.is_positive:
+                field = "payment-position"  # no form is shown: the summary points at the figures
+            errors.add(field, message)
             status = refusal_status(error)
             return payment_page(request, actor, uuid, errors=errors, values=values, status=status, once=once)
         flash = f"Payment of {money(pence)} recorded for request {uuid.hex[:8].upper()} (reference {reference})"
