@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO, cast
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -172,7 +173,7 @@ def router(kit: Kit) -> APIRouter:
         errors = Errors()
         year = chosen_year(financial_year, errors)
         if errors:
-            return kit.redirect(f"/finance/ledger?financial_year={financial_year}")
+            return kit.redirect(f"/finance/ledger?financial_year={quote(financial_year)}")
         return StreamingResponse(
             _ledger_chunks(read_models, actor, year),
             media_type="text/csv; charset=utf-8",

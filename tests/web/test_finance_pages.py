@@ -24,6 +24,7 @@ from funding_engine import demo
 from funding_engine.application import FundingApplication
 from funding_engine.application.calendar import current_financial_year
 from funding_engine.dev_mode import DEV_YEAR
+from tests.api.test_reconciliation_of_a_damaged_log import EventTable
 from tests.integration.test_ledger_spreadsheet import open_in_libreoffice
 from tests.web.pages import csrf_from, post_form, signed_in
 from web import finance
@@ -476,6 +477,7 @@ def test_a_request_paid_in_full_offers_no_payment(loaded, client):
     token = csrf_from(client.get(f"/finance/allocations?financial_year={YEAR}").text)
     refused = client.post(url, data={"csrf_token": token, "once": "d" * 32, "amount": "1", "reference": "x"})
     assert refused.status_code == 409
+    assert 'href="#payment-position"' in refused.text and 'id="payment-position"' in refused.text
     assert loaded.get_request(FINANCE, UUID(row.request_id)).status is RequestStatus.PAID
     assert "Record a payment" not in client.get(f"/funding-requests/{row.request_id}").text
 
@@ -539,6 +541,21 @@ def test_a_planted_difference_is_highlighted_with_both_figures(loaded, client):
     ]
 
 
+def test_a_damaged_event_log_is_reported_with_its_position(loaded, client, database_url):
+    loaded.read_side.make_fresh()  # the read models have every event before the damage
+    with loaded.read_side.database.reading() as cursor:
+        cursor.execute("SELECT position FROM finance_ledger WHERE reference = 'BACS-990101-01'")
+        position = int(cursor.fetchone()[0])
+    EventTable(database_url).update(position, "topic", "domain.funds:ClusterBudget.PaymentForged")
+
+    page = client.get(f"/finance/reconcile?financial_year={YEAR}")
+
+    assert page.status_code == 200
+    said = f"nothing was reconciled: the event log cannot be read at position {position}"
+    assert f"The event log could not be read, so {said}" in page.text
+    assert "All clear." not in page.text and "reconciled-tables" not in page.text
+
+
 # ================================================================================================
 # The ledger
 # ================================================================================================
@@ -569,6 +586,9 @@ def test_the_ledger_downloads_as_csv_whose_sums_match_the_balances(loaded, clien
     assert pence("allocation") == totals.allocated + fund.allocated
     assert pence("payment") == totals.paid + fund.paid
     assert pence("commission") == totals.commissioned
+    malformed = client.get("/finance/ledger/download.csv?financial_year=2026/27")
+    assert (malformed.status_code, malformed.headers["location"]) == (303, "/finance/ledger?financial_year=2026/27")
+    assert client.get(malformed.headers["location"]).status_code == 400
 
 
 def test_a_long_ledger_streams_whole(loaded, client, monkeypatch):
