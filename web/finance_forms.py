@@ -161,6 +161,8 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
                     "the rest is committed to approved requests or commissioned services"
                 )
             field = f"{prefix}note" if str(error).startswith("note ") else f"{prefix}amount"
+            if cluster_id and str(error).startswith("cluster id "):
+                field = "cluster_id"
             errors.add(field, message)
             return allocations_page(request, actor, year, errors=errors, values=values, status=refusal_status(error))
         verb = "added to" if pence == signed.pence else "taken back from"

@@ -354,6 +354,11 @@ def test_a_bad_allocation_form_shows_each_mistake_and_keeps_what_was_typed(loade
     )
     assert unknown.status_code == 400
     assert error_summary(unknown.text) == ["Cluster atlantis not found"]
+    malformed = allocate(
+        client, {"cluster_id": "NOT A SLUG", "financial_year": YEAR, "direction": "increase", "amount": "5"}
+    )
+    assert malformed.status_code == 400
+    assert 'href="#cluster_id"' in malformed.text and "Cluster id must be a lower-case slug" in malformed.text
     assert len(ledger(loaded)) == movements
 
 
