@@ -211,6 +211,15 @@ def council_fund_row(database: ProjectionDatabase, year: str) -> CouncilFundRow 
     return CouncilFundRow(financial_year, FundFigures(int(allocated), int(committed), 0, int(paid)), int(version))
 
 
+def funded_years(database: ProjectionDatabase) -> list[str]:
+    """Every financial year some cluster's budget or the council fund has a row for, newest first."""
+    sql = (
+        "SELECT financial_year FROM cluster_balances UNION SELECT financial_year FROM council_fund_balances "
+        "ORDER BY financial_year DESC"
+    )
+    return [str(year) for (year,) in _rows(database, sql, [])]
+
+
 # -- clusters --------------------------------------------------------------------------------------
 
 

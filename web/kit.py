@@ -57,6 +57,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/finance/allocations", "Allocations"),
         ("/finance/payments", "Payments"),
         ("/finance/reconcile", "Reconciliation"),
+        ("/finance/ledger", "Ledger"),
     ],
 }
 

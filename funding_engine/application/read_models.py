@@ -121,6 +121,11 @@ class ReadModels:
         cluster_id, year = self._app.budget_in_reach(actor, cluster_id, financial_year)
         return queries.cluster_movement_totals(self._app.fresh_read_models(), str(cluster_id), str(year))
 
+    def funded_years(self, actor: Actor) -> list[str]:
+        """The financial years any budget or the council fund has figures for, newest first."""
+        check_role(actor, "read_all_balances")
+        return queries.funded_years(self._app.fresh_read_models())
+
     def council_fund_balance(self, actor: Actor, financial_year: FinancialYear | str) -> CouncilFundRow:
         """The council fund for a year as the read model has it; zeros if unallocated."""
         year = str(self._app.council_fund_in_reach(actor, financial_year))
