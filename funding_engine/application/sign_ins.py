@@ -11,6 +11,7 @@ it keeps no read model of its own.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,10 +66,8 @@ class SignIns(EngineApplication):
             session.sign_out(actor, reason)
             return (session,)
 
-        try:
+        with contextlib.suppress(_NothingToEnd):
             self._run_command(decide, session_id)
-        except _NothingToEnd:
-            pass
 
     def sign_ins(self, actor: Actor, *, limit: int = 100, before: int | None = None) -> list[SignInEntry]:
         """The newest ``limit`` sign-ins and sign-outs (before log position ``before``), newest first."""
