@@ -10,10 +10,9 @@ from fastapi import FastAPI
 from api.app import create_app
 from funding_engine import demo, dev_mode
 from funding_engine.bootstrap import bootstrap, start_anchoring
-from funding_engine.settings import Settings
+from funding_engine.settings import OidcSettings, Settings
 from web.app import NODE_MODULES, assets_installed
 from web.app import install as install_web
-from web.oidc import OidcClient
 
 log = logging.getLogger("funding_engine.api")
 
@@ -46,7 +45,7 @@ def create_from_environment() -> FastAPI:
         if development:
             log.info("web sign-in: the demo users (development mode)")
         elif oidc is not None:
-            log.info("web sign-in: OpenID Connect with %s", oidc.settings.issuer)
+            log.info("web sign-in: OpenID Connect with %s", oidc.issuer)
         else:
             log.warning("web sign-in off: set FUNDING_ENGINE_OIDC_ISSUER and its companions (see the README)")
     else:
@@ -56,9 +55,8 @@ def create_from_environment() -> FastAPI:
     return api
 
 
-def _oidc_sign_in(settings: Settings) -> OidcClient | None:
+def _oidc_sign_in(settings: Settings) -> OidcSettings | None:
     try:
-        configured = settings.oidc
+        return settings.oidc
     except ValueError as error:  # the client secret's file cannot be read
         raise SystemExit(str(error)) from None
-    return OidcClient(configured) if configured is not None else None

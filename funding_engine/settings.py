@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
+# OidcSettings is re-exported: the web adapter reads the settings from this module only.
+from funding_engine.sign_in_settings import OidcSettings as OidcSettings
 from funding_engine.sign_in_settings import SignInSettings
 
 # The default database is this file in the data folder (see ``default_data_dir``).

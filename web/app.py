@@ -21,6 +21,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, selec
 
 from domain.values import Actor
 from funding_engine.application import FundingApplication
+from funding_engine.settings import OidcSettings
 from web import cluster, council, finance, home, requests, school, sign_in
 from web.kit import Kit, money
 from web.labels import install_labels
@@ -67,11 +68,14 @@ def install(
     secret: str,
     dev_users: Sequence[tuple[str, Actor]] | None = None,
     secure_cookies: bool = True,
-    oidc: OidcClient | None = None,
+    oidc: OidcSettings | OidcClient | None = None,
     idle_timeout_seconds: float = DEFAULT_IDLE_SECONDS,
 ) -> Kit:
     """Add the pages to ``api``. People sign in from ``dev_users`` (development only: the demo
-    sign-in page) or else with ``oidc``, the council's OpenID Provider."""
+    sign-in page) or else with ``oidc``, the council's OpenID Provider (its settings, or a client
+    made from them)."""
+    if isinstance(oidc, OidcSettings):
+        oidc = OidcClient(oidc)
     if not assets_installed():
         raise RuntimeError(f"GOV.UK Frontend is not installed in {NODE_MODULES}: run `npm ci` (make does)")
     kit = Kit(

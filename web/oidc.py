@@ -34,7 +34,7 @@ from joserfc.jwk import KeySet
 
 from domain.errors import InvalidValue
 from domain.values import Actor, ClusterId, Role, SchoolUrn
-from funding_engine.sign_in_settings import OidcSettings
+from funding_engine.settings import OidcSettings
 
 log = logging.getLogger("funding_engine.web.sign_in")
 
@@ -178,6 +178,9 @@ class OidcClient:
         state = params.get("state") or ""
         if not hmac.compare_digest(state.encode(), pending.state.encode()):
             raise SignInRefused(START_AGAIN, "the state sent back is not the one this sign-in started with")
+        if params.get("iss", self.settings.issuer) != self.settings.issuer:
+            # RFC 9207: an answer that another provider sent here is a mix-up, not a sign-in.
+            raise SignInRefused(NOT_VERIFIED, f"the answer names another issuer: {params['iss']!r}")
         if "error" in params:
             raise SignInRefused(
                 PROVIDER_REFUSED, f"the provider answered {params['error']}: {params.get('error_description', '')}"
