@@ -50,9 +50,8 @@ def router(kit: Kit, users: Sequence[tuple[str, Actor]], oidc: OidcClient | None
         if session.session_id is not None:
             kit.application.record_sign_out(session.actor, session.session_id, reason)
         if reason == IDLE_TIMEOUT:
-            minutes = round(kit.signer.idle_seconds / 60)
             return (
-                f"Your session timed out after {minutes} minute{'s' if minutes != 1 else ''} without activity, "
+                f"Your session timed out after {_duration(kit.signer.idle_seconds)} without activity, "
                 "so you have been signed out. Sign in again to carry on."
             )
         return "Your session ended because a session lasts at most 12 hours. Sign in again to carry on."
@@ -156,3 +155,8 @@ def router(kit: Kit, users: Sequence[tuple[str, Actor]], oidc: OidcClient | None
         return response
 
     return pages
+
+
+def _duration(seconds: float) -> str:
+    count, unit = (round(seconds / 60), "minute") if seconds >= 60 else (round(seconds), "second")
+    return f"{count} {unit}{'' if count == 1 else 's'}"

@@ -84,7 +84,10 @@ def test_a_session_ends_after_the_idle_timeout_and_the_sign_in_page_says_so(rig)
 
     back = rig.client.get(away.headers["location"])
     assert back.status_code == 200
-    assert "Your session timed out after 30 minutes without activity" in back.text
+    assert (
+        '<p class="govuk-notification-banner__heading">Your session timed out after 30 minutes without activity'
+        in back.text
+    )
     assert rig.client.cookies.get(SESSION_COOKIE) is None  # the page forgot the dead session
     assert "timed out" not in rig.client.get("/sign-in").text
     assert events(rig.app) == [("signed in", school, "dev", None), ("signed out", school, None, "idle timeout")]
@@ -152,3 +155,27 @@ def test_the_read_models_reconciliation_and_audit_chain_take_sign_in_events_in_t
     assert len(fresh.read_models.list_requests(demo.COUNCIL).items) == len(
         rig.app.read_models.list_requests(demo.COUNCIL).items
     )
+
+
+def test_a_server_configured_with_a_provider_offers_its_sign_in(monkeypatch, tmp_path):
+    from funding_engine.server import create_from_environment
+
+    secret_file = tmp_path / "client-secret"
+    secret_file.write_text("a-client-secret-from-a-mounted-file\n")
+    for name, value in {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'funding.sqlite3'}",
+        "JWT_SECRET": SECRET,
+        "OIDC_ISSUER": "https://login.example.gov.uk/council",
+        "OIDC_CLIENT_ID": "funding-engine",
+        "OIDC_CLIENT_SECRET_FILE": str(secret_file),
+        "OIDC_REDIRECT_BASE_URL": "https://funding.example.gov.uk/",
+        "OIDC_ROLES": '{"SEND.Senco": "school", "SEND.Council": "council"}',
+        "SESSION_IDLE_MINUTES": "15",
+    }.items():
+        monkeypatch.setenv(f"FUNDING_ENGINE_{name}", value)
+    with TestClient(create_from_environment(), base_url="https://testserver", follow_redirects=False) as client:
+        assert client.get("/").headers["location"] == "/sign-in"
+        start = client.get("/sign-in")
+        assert start.status_code == 200 and 'href="/sign-in/start"' in start.text
+        assert "Sign in as" not in start.text  # no demo list outside development
+        assert client.get("/sign-in/callback?code=x&state=y").status_code == 403  # no sign-in under way
