@@ -155,3 +155,20 @@ def test_a_session_left_idle_ends_and_the_sign_in_page_says_so(page, site, tmp_p
     assert serious_violations(page) == []
     newest = site.app.sign_ins(demo.COUNCIL)[0]
     assert (newest.event, newest.actor.sub, newest.reason) == ("signed out", "fin.finance", "idle timeout")
+
+
+def test_the_council_reads_who_signed_in(page, site, tmp_path):
+    page.goto(f"{site.url}/council/sign-ins")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    through_the_provider(page, site, "cass.council")
+
+    expect(page).to_have_url(f"{site.url}/council/sign-ins")
+    expect(page).to_have_title("Sign-ins and sign-outs - SEND top-up funding")
+    expect(page.get_by_role("heading", name="Sign-ins and sign-outs")).to_be_visible()
+    row = page.get_by_role("row").nth(1)
+    expect(row).to_contain_text("Signed in")
+    expect(row).to_contain_text("cass.council")
+    expect(row).to_contain_text("Identity provider")
+    expect(page.get_by_role("link", name="Home")).to_have_attribute("href", "/council/escalations")
+    page.screenshot(path=tmp_path / "council-sign-ins.png", full_page=True)
+    assert serious_violations(page) == []

@@ -8,6 +8,7 @@ The demo sign-in starts the sessions here; an OpenID Connect session is the same
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -179,3 +180,26 @@ def test_a_server_configured_with_a_provider_offers_its_sign_in(monkeypatch, tmp
         assert start.status_code == 200 and 'href="/sign-in/start"' in start.text
         assert "Sign in as" not in start.text  # no demo list outside development
         assert client.get("/sign-in/callback?code=x&state=y").status_code == 403  # no sign-in under way
+
+
+def test_the_council_reads_sign_ins_and_sign_outs_on_a_page_and_nobody_else_does(rig):
+    sign_in_as(rig, "school 990001 (northmere-coast)")
+    assert rig.client.get("/council/sign-ins").status_code == 403
+    rig.client.post("/sign-out", data={"csrf_token": csrf_from(rig.client.get("/sign-out").text)})
+    sign_in_as(rig, "council officer")
+
+    page = rig.client.get("/council/sign-ins")
+    assert page.status_code == 200, page.text
+    assert "<title>Sign-ins and sign-outs - SEND top-up funding</title>" in page.text
+    rows = re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', page.text, re.DOTALL)[1:]
+    cells = [[cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)][1:] for row in rows]
+    school = demo.school("990001").sub
+    assert cells == [
+        ["Signed in", demo.COUNCIL.sub, "Council", "", "Demo list (development)"],
+        ["Signed out", school, "School (SENCo)", "990001", "Signed out"],
+        ["Signed in", school, "School (SENCo)", "990001", "Demo list (development)"],
+    ]
+    assert "Older sign-ins" not in page.text
+    assert rig.client.get("/council/sign-ins?before=nonsense").status_code == 404
+    oldest = rig.app.sign_ins(demo.COUNCIL)[-1].position
+    assert "Nobody has signed in yet" in rig.client.get(f"/council/sign-ins?before={oldest}").text
