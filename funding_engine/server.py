@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api.app import create_app
 from funding_engine import demo, dev_mode
 from funding_engine.bootstrap import bootstrap, start_anchoring
-from funding_engine.settings import Settings
+from funding_engine.settings import OidcSettings, Settings
 from web.app import NODE_MODULES, assets_installed
 from web.app import install as install_web
 
@@ -32,15 +32,31 @@ def create_from_environment() -> FastAPI:
     )
     development = dev_mode.serving(settings)
     if assets_installed():
+        oidc = None if development else _oidc_sign_in(settings)
         install_web(
             api,
             application,
             secret=settings.jwt_secret.get_secret_value(),
             dev_users=demo.demo_actors() if development else None,
             secure_cookies=not development,
+            oidc=oidc,
+            idle_timeout_seconds=settings.session_idle_minutes * 60,
         )
+        if development:
+            log.info("web sign-in: the demo users (development mode)")
+        elif oidc is not None:
+            log.info("web sign-in: OpenID Connect with %s", oidc.issuer)
+        else:
+            log.warning("web sign-in off: set FUNDING_ENGINE_OIDC_ISSUER and its companions (see the README)")
     else:
         # An installation without the browser assets (a wheel, say) still serves the API.
         log.warning("web pages off: GOV.UK Frontend is not installed in %s (run `npm ci`)", NODE_MODULES)
     log.info("serving %s", settings.store.describe())
     return api
+
+
+def _oidc_sign_in(settings: Settings) -> OidcSettings | None:
+    try:
+        return settings.oidc
+    except ValueError as error:  # the client secret's file cannot be read
+        raise SystemExit(str(error)) from None

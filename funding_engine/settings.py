@@ -18,7 +18,11 @@ from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+# OidcSettings is re-exported: the web adapter reads the settings from this module only.
+from funding_engine.sign_in_settings import OidcSettings as OidcSettings
+from funding_engine.sign_in_settings import SignInSettings
 
 # The default database is this file in the data folder (see ``default_data_dir``).
 DATABASE_FILE = "funding.sqlite3"
@@ -229,8 +233,9 @@ def _repeats_a_shorter_string(text: str) -> bool:
     return any(text[period:] == text[:-period] for period in range(1, len(text) // 2 + 1))
 
 
-class Settings(BaseSettings):
-    """The engine's settings. Each field reads ``FUNDING_ENGINE_<NAME>`` from the environment."""
+class Settings(SignInSettings):
+    """The engine's settings. Each field reads ``FUNDING_ENGINE_<NAME>`` from the environment
+    (the web sign-in's are in ``sign_in_settings``)."""
 
     # A refused value is not repeated in the error: it may be a secret, or a URL with a password.
     model_config = SettingsConfigDict(env_prefix="FUNDING_ENGINE_", extra="ignore", hide_input_in_errors=True)

@@ -21,10 +21,12 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, selec
 
 from domain.values import Actor
 from funding_engine.application import FundingApplication
-from web import cluster, council, council_clusters, finance, home, requests, school, sign_in
+from funding_engine.settings import OidcSettings
+from web import cluster, council, council_clusters, finance, home, requests, school, sign_in, sign_ins_page
 from web.kit import Kit, money
 from web.labels import install_labels
-from web.session import Signer
+from web.oidc import OidcClient
+from web.session import DEFAULT_IDLE_SECONDS, Signer
 
 SERVICE_NAME = "SEND top-up funding"
 # npm ci (the Makefile's setup step) installs the pinned package.json here; nothing is copied.
@@ -66,26 +68,33 @@ def install(
     secret: str,
     dev_users: Sequence[tuple[str, Actor]] | None = None,
     secure_cookies: bool = True,
+    oidc: OidcSettings | OidcClient | None = None,
+    idle_timeout_seconds: float = DEFAULT_IDLE_SECONDS,
 ) -> Kit:
-    """Add the pages to ``api``; ``dev_users`` (development only) turns on the demo sign-in page."""
+    """Add the pages to ``api``. People sign in from ``dev_users`` (development only: the demo
+    sign-in page) or else with ``oidc``, the council's OpenID Provider (its settings, or a client
+    made from them)."""
+    if isinstance(oidc, OidcSettings):
+        oidc = OidcClient(oidc)
     if not assets_installed():
         raise RuntimeError(f"GOV.UK Frontend is not installed in {NODE_MODULES}: run `npm ci` (make does)")
     kit = Kit(
         application,
         templates(),
-        Signer(secret),
+        Signer(secret, idle_seconds=idle_timeout_seconds),
         secure_cookies=secure_cookies,
         dev_sign_in=bool(dev_users),
+        oidc_sign_in=oidc is not None and not dev_users,
     )
     for name in GOVUK_FILES:
         api.add_api_route(f"/assets/{name}", _file(GOVUK_DIST / name), include_in_schema=False)
     api.mount("/assets/own", StaticFiles(directory=OWN_STATIC), name="own-assets")
     api.mount("/assets", StaticFiles(directory=GOVUK_DIST / "assets"), name="govuk-assets")
 
-    api.include_router(sign_in.router(kit, list(dev_users or [])))
+    api.include_router(sign_in.router(kit, list(dev_users or []), None if dev_users else oidc))
     api.include_router(home.router(kit))
     api.include_router(requests.router(kit))
-    for module in (school, cluster, council, council_clusters, finance):
+    for module in (school, cluster, council, council_clusters, finance, sign_ins_page):
         api.include_router(module.router(kit))
     return kit
 

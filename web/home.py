@@ -16,7 +16,7 @@ def router(kit: Kit) -> APIRouter:
         actor = kit.actor_or_none(request)
         if actor is not None:
             return RedirectResponse(home_of(actor), status_code=303)
-        if kit.dev_sign_in:
+        if kit.dev_sign_in or kit.oidc_sign_in:
             return RedirectResponse("/sign-in", status_code=303)
         return kit.render(request, "no_sign_in.html", status=401, title="Sign-in is not available")
 

@@ -92,6 +92,11 @@ class PageRoute(APIRoute):
         kit = self.kit
 
         async def guarded(request: Request) -> Response:
+            response = await page(request)
+            kit.keep_session_alive(request, response)
+            return response
+
+        async def page(request: Request) -> Response:
             try:
                 return await handler(request)
             except SignInNeeded:
@@ -211,12 +216,14 @@ class Kit:
         *,
         secure_cookies: bool,
         dev_sign_in: bool,
+        oidc_sign_in: bool = False,
     ) -> None:
         self.application = application
         self.environment = environment
         self.signer = signer
         self.secure_cookies = secure_cookies
         self.dev_sign_in = dev_sign_in
+        self.oidc_sign_in = oidc_sign_in
         # What each role's module adds to the request page: extra figures for its actions partial,
         # and the breadcrumbs between the role's home and the request.
         self.request_page_extras: dict[Role, Callable[[Request, Actor, Any], dict[str, Any]]] = {}
@@ -230,7 +237,21 @@ class Kit:
     # -- who is signed in ------------------------------------------------------------------------
 
     def actor_or_none(self, request: Request) -> Actor | None:
-        return self.signer.actor_from(request.cookies.get(SESSION_COOKIE))
+        session = self.signer.session_from(request.cookies.get(SESSION_COOKIE))
+        if session is None or self.signer.ended(session):
+            return None
+        request.state.live_session = session  # seen now: the page's answer re-issues the cookie
+        return session.actor
+
+    def keep_session_alive(self, request: Request, response: Response) -> None:
+        """Move the session's last-seen time to now, unless the page itself set or ended the session."""
+        session = getattr(request.state, "live_session", None)
+        if session is None:
+            return
+        if any(value.startswith(f"{SESSION_COOKIE}=") for value in response.headers.getlist("set-cookie")):
+            return
+        cookie, max_age = self.signer.seen_now(session)
+        self.set_cookie(response, SESSION_COOKIE, cookie, max_age=max_age)
 
     def actor(self, request: Request, *roles: Role) -> Actor:
         """The signed-in person; ``SignInNeeded`` if nobody is, ``WrongRole`` if not one of ``roles``."""

@@ -2,8 +2,9 @@
 
 One module per feature, each a class with one method per use case: ``clusters``, ``budgets``,
 ``requests`` (the lifecycle of a funding request, decisions and payments included), ``history``
-(a request as it was, event by event) and ``audit``; ``engine`` is what they stand on. Queries
-over the read models are a service of their own, ``app.read_models`` (``read_models``). An
+(a request as it was, event by event), ``audit`` and ``sign_ins`` (who signed in and out);
+``engine`` is what they stand on. Queries over the read models are a service of their own,
+``app.read_models`` (``read_models``). An
 adapter keeps an ``Idempotency-Key``'s promise through ``idempotently(claim)``,
 ``idempotency_record(claim)`` and ``record_answer(claim, answer)``; the errors it maps beside the
 domain's are in ``errors``.
@@ -33,6 +34,7 @@ from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditRe
 from funding_engine.application.budgets import Budgets, FundStatement
 from funding_engine.application.history import History, HistoryEntry
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
+from funding_engine.application.sign_ins import SignInEntry, SignIns
 from funding_engine.idempotency import Answer, IdempotencyClaim, IdempotencyRecord
 from funding_engine.settings import Settings
 
@@ -48,10 +50,11 @@ __all__ = [
     "Page",
     "ReadModels",
     "Reconciliation",
+    "SignInEntry",
 ]
 
 
-class FundingApplication(Budgets, History, Audit):
+class FundingApplication(Budgets, History, Audit, SignIns):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.
