@@ -1,0 +1,90 @@
+"""axe-core on every page, in every role, on both stores.
+
+The pages are found from the app itself (every GET page route the web adapter serves), so a page
+added tomorrow is checked without anyone remembering to. Each role opens every page it may open
+(its own section and the request page), with the demo year loaded; a page about one request is
+opened for a request on which it shows its form where one exists. The other roles' pages are
+refusals, and those are checked once too. No serious or critical violation is allowed anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page
+
+from funding_engine import demo
+from funding_engine.dev_mode import DEV_YEAR
+from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+from tests.web.test_authorisation_matrix import ROLE_PREFIXES, page_routes, role_of
+
+PARAMETER = re.compile(r"\{([a-z_]+)\}")
+VISITORS = list(ROLE_PREFIXES.values())
+
+
+def pages_of(server: LiveServer, visitor: str) -> list[str]:
+    """The GET page paths ``visitor`` may open: their own section's and the request page."""
+    paths = []
+    for method, path in page_routes(server.app):
+        # Not pages: the home redirects, sign-in's steps go to the provider, a CSV is a download.
+        if method != "GET" or path in ("/", "/sign-in/start", "/sign-in/callback") or path.endswith(".csv"):
+            continue
+        owner = next((label for prefix, label in ROLE_PREFIXES.items() if path.startswith(prefix)), None)
+        if owner is None or role_of(owner) == role_of(visitor):
+            paths.append(path)
+    return paths
+
+
+def candidates(server: LiveServer, path: str, visitor: str) -> list[str]:
+    """Every way to fill the path's parameters with the demo year's values, most useful first."""
+    names = PARAMETER.findall(path)
+    if not names:
+        return [path]
+    requests = server.app.read_models.list_requests(demo.COUNCIL).items
+    values = {
+        "request_id": [row.request_id for row in requests],
+        "cluster_id": ["northmere-coast"],
+        "school_urn": ["990001"],
+    }
+    filled = [path]
+    for name in names:
+        filled = [re.sub(rf"\{{{name}\}}", value, one, count=1) for one in filled for value in values[name]]
+    return filled
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_every_page_a_role_opens_has_no_serious_violation(web_page: Page, live_server: LiveServer, visitor, tmp_path):
+    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
+    sign_in_as(web_page, live_server, visitor)
+    found: dict[str, list[object]] = {}
+    opened = 0
+    for path in pages_of(live_server, visitor):
+        urls = candidates(live_server, path, visitor)
+        # The first fill on which the page answers 200 (its form shown), else the last tried.
+        for url in urls:
+            answer = web_page.goto(f"{live_server.url}{url}")
+            assert answer is not None and answer.status < 500, (visitor, url)
+            if answer.status == 200:
+                break
+        opened += 1
+        violations = serious_violations(web_page)
+        if violations:
+            web_page.screenshot(path=tmp_path / f"{opened}.png", full_page=True)
+            found[web_page.url] = violations
+    assert opened >= 5, f"only {opened} pages found for {visitor}"
+    assert found == {}, found
+
+
+def test_refusal_and_error_pages_have_no_serious_violation(web_page: Page, live_server: LiveServer):
+    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
+    other = live_server.app.read_models.list_requests(demo.school("990201")).items[0].request_id
+    sign_in_as(web_page, live_server, "school 990001 (northmere-coast)")
+    for url, status in (
+        (f"/funding-requests/{other}", 404),
+        ("/council/decisions", 403),
+        ("/funding-requests/not-a-request", 404),
+    ):
+        answer = web_page.goto(f"{live_server.url}{url}")
+        assert answer is not None and answer.status == status, url
+        assert serious_violations(web_page) == [], url
