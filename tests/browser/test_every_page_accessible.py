@@ -10,6 +10,7 @@ refusals, and those are checked once too. No serious or critical violation is al
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -57,7 +58,7 @@ def candidates(server: LiveServer, path: str, visitor: str) -> list[str]:
 def test_every_page_a_role_opens_has_no_serious_violation(web_page: Page, live_server: LiveServer, visitor, tmp_path):
     demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     sign_in_as(web_page, live_server, visitor)
-    found: dict[str, list[object]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     opened = 0
     for path in pages_of(live_server, visitor):
         urls = candidates(live_server, path, visitor)
