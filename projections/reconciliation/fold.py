@@ -18,6 +18,7 @@ from typing import Any
 
 from eventsourcing.domain import CanInitAggregate
 
+from domain.sign_ins import SignInSession
 from domain.values import FinancialYear, RequestStatus
 from projections.source import NotificationSource
 from projections.unreadable import LogUnreadable, one_line
@@ -34,8 +35,14 @@ class Step:
     decisions_before: int
 
 
+# Aggregates no read model is built from: the fold checks their sequence but keeps only their
+# version, so one per sign-in never piles up in memory.
+_NOT_RECONCILED = (SignInSession,)
+
+
 class _OtherYear:
-    """What is kept of an aggregate of another year: enough to check its version sequence."""
+    """What is kept of an aggregate of another year (or one no read model is built from): enough to
+    check its version sequence."""
 
     __slots__ = ("version",)
 
@@ -107,7 +114,7 @@ class LogFold:
                 f"at version {getattr(current, 'version', 0)} ({one_line(error)})",
             ) from error
         year = _year_of(aggregate)
-        if year is not None and year != self.year:
+        if (year is not None and year != self.year) or isinstance(aggregate, _NOT_RECONCILED):
             self.aggregates[originator_id] = _OtherYear(aggregate.version)
             return None
         self.aggregates[originator_id] = aggregate
