@@ -2,9 +2,10 @@
 under their own paths, none of them in the OpenAPI document.
 
 The pages call the application layer and its read models directly (never the HTTP API), as the
-signed-in person: the same permissions as the API's. Each role's pages are a module of their own
-(``school.py``, ``cluster.py``, ``council.py``, ``finance.py``); ``requests.py`` is the request page
-every role reads; ``sign_in.py`` is how people sign in and out; ``kit.py`` is what they share.
+signed-in person: the same permissions as the API's. Each role's pages are a package of their own
+(``school/``, ``cluster/``, ``council/``, ``finance/``); ``requests.py`` is the request page every
+role reads; ``sign_in/`` is how people sign in and out; ``kit.py``, ``labels.py``, ``session.py``
+and ``charts.py`` are what they share.
 Page paths never collide with the API's (``/requests/...`` is the API; ``/funding-requests/...``
 the page).
 """
@@ -22,11 +23,11 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, selec
 from domain.values import Actor
 from funding_engine.application import FundingApplication
 from funding_engine.settings import OidcSettings
-from web import cluster, council, council_clusters, finance, home, requests, school, sign_in, sign_ins_page
+from web import cluster, council, finance, home, requests, school, sign_in
 from web.kit import Kit, money
 from web.labels import install_labels
-from web.oidc import OidcClient
 from web.session import DEFAULT_IDLE_SECONDS, Signer
+from web.sign_in.oidc import OidcClient
 
 SERVICE_NAME = "SEND top-up funding"
 # npm ci (the Makefile's setup step) installs the pinned package.json here; nothing is copied.
@@ -94,7 +95,7 @@ def install(
     api.include_router(sign_in.router(kit, list(dev_users or []), None if dev_users else oidc))
     api.include_router(home.router(kit))
     api.include_router(requests.router(kit))
-    for module in (school, cluster, council, council_clusters, finance, sign_ins_page):
+    for module in (school, cluster, council, finance):
         api.include_router(module.router(kit))
     return kit
 

@@ -18,6 +18,6 @@ def router(kit: Kit) -> APIRouter:
             return RedirectResponse(home_of(actor), status_code=303)
         if kit.dev_sign_in or kit.oidc_sign_in:
             return RedirectResponse("/sign-in", status_code=303)
-        return kit.render(request, "no_sign_in.html", status=401, title="Sign-in is not available")
+        return kit.render(request, "sign_in/not_offered.html", status=401, title="Sign-in is not available")
 
     return pages

@@ -1,7 +1,7 @@
 """What every page module stands on: rendering a page, reading a posted form, knowing who is signed
 in, and turning the application's refusals into pages a person can read.
 
-A page module (``web/school.py``, ``web/cluster.py``, ...) builds one ``APIRouter`` with
+A role's page module (``web/school/``, ``web/cluster/``, ...) builds one ``APIRouter`` with
 ``kit.router()``. Its routes use ``PageRoute``, so a ``FundingError`` the application raises
 becomes a GOV.UK page (404, 403, 409), never the API's problem+json, and a visitor who is not
 signed in is sent to sign in. Pages enforce nothing the application does not: they ask it, as the

@@ -31,7 +31,7 @@ ROLE_PREFIXES = {
     "/finance/": "finance officer",
 }
 # Pages anyone may open without signing in.
-OPEN_PAGES = {"/sign-in", "/sign-out"}
+OPEN_PAGES = {"/sign-in", "/sign-in/start", "/sign-in/callback", "/sign-out"}
 
 
 def page_routes(app: FundingApplication) -> Iterator[tuple[str, str]]:

@@ -25,8 +25,8 @@ from funding_engine.application import FundingApplication
 from funding_engine.application.read_models import MovementTotalRow, RequestRow
 from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import client_for, csrf_from, post_form, signed_in
-from web import cluster
-from web.cluster_budget import cumulative_by_month, month_index, months_begun, split_in_proportion
+from web.cluster import pages as cluster
+from web.cluster.budget import cumulative_by_month, month_index, months_begun, split_in_proportion
 
 NORTHMERE, MARSHFIELD = "northmere-coast", "marshfield-vale"
 LEAD, OTHER_LEAD = f"lead, {NORTHMERE}", f"lead, {MARSHFIELD}"

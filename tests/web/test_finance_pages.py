@@ -27,8 +27,8 @@ from funding_engine.dev_mode import DEV_YEAR
 from tests.api.test_reconciliation_of_a_damaged_log import EventTable
 from tests.integration.test_ledger_spreadsheet import open_in_libreoffice
 from tests.web.pages import csrf_from, post_form, signed_in
-from web import finance
 from web.app import money
+from web.finance import pages as finance
 
 YEAR = str(DEV_YEAR)
 NEXT_YEAR = str(FinancialYear(DEV_YEAR.start_year + 1))

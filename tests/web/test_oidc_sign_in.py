@@ -41,8 +41,8 @@ from tests.oidc.provider import (
 from tests.web.pages import SECRET, TestClient, csrf_from
 from web.app import install
 from web.kit import Kit
-from web.oidc import OidcClient
 from web.session import OIDC_COOKIE, SESSION_COOKIE
+from web.sign_in.oidc import OidcClient
 
 ENGINE = "https://testserver"  # where the provider sends people back to (the TestClient's base URL)
 COUNCIL = demo.COUNCIL

@@ -20,8 +20,8 @@ from funding_engine.application import FundingApplication
 from funding_engine.application.calendar import current_financial_year
 from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import csrf_from, post_form, signed_in
-from web import school_evidence
-from web.school_start import DRAFT_COOKIE
+from web.school import evidence as school_evidence
+from web.school.start import DRAFT_COOKIE
 
 SCHOOL = "school 990001 (northmere-coast)"
 OTHER_SCHOOL = "school 990201 (marshfield-vale)"

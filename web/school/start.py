@@ -34,7 +34,7 @@ from funding_engine.application import IdempotencyClaim
 from funding_engine.application.calendar import current_financial_year
 from web.kit import Errors, Kit, application_message, parse_pounds, pence_to_text
 from web.labels import REASONS
-from web.school_forms import (
+from web.school.forms import (
     ADD_ANOTHER,
     BREADCRUMBS,
     Line,

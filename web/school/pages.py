@@ -1,7 +1,7 @@
 """The school's pages (a SENCo): their requests, starting one, evidence, answers and withdrawal.
 
-Starting a request is ``school_start.py``; spend evidence (and so answering an information
-request) is ``school_evidence.py``. Every page asks the application as the signed-in school, so
+Starting a request is ``start.py``; spend evidence (and so answering an information
+request) is ``evidence.py``. Every page asks the application as the signed-in school, so
 another school's request is a page that does not exist (404), as in the API.
 """
 
@@ -17,9 +17,10 @@ from domain.funding_request import FundingRequest
 from domain.lifecycle import OPEN_STATUSES
 from domain.limits import LONG_TEXT
 from domain.values import Actor, RequestStatus, Role
-from web import school_evidence, school_start
 from web.kit import Errors, Kit, application_message
-from web.school_forms import BREADCRUMBS, HOME, check_written, latest_question, open_request, request_url
+from web.school import evidence as school_evidence
+from web.school import start as school_start
+from web.school.forms import BREADCRUMBS, HOME, check_written, latest_question, open_request, request_url
 
 # What the school does next on a request in these statuses (the cluster waits for it).
 NEXT_STEPS = {

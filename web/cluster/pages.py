@@ -14,8 +14,9 @@ from domain.errors import InvalidValue
 from domain.lifecycle import OPEN_STATUSES
 from domain.values import RequestStatus, Role, SchoolUrn
 from funding_engine.application.errors import InvalidQuery
-from web import cluster_budget, cluster_decisions
-from web.cluster_common import parse_year, schools_of, selected, year_options
+from web.cluster import budget as cluster_budget
+from web.cluster import decisions as cluster_decisions
+from web.cluster.common import parse_year, schools_of, selected, year_options
 from web.kit import Errors, Kit
 from web.labels import STATUS_TAGS
 

@@ -1,7 +1,7 @@
 """Finance's pages that read: every cluster's balance and the council fund, one cluster's year,
 reconciliation of the read models against the event log, and the ledger's CSV download.
 
-What finance changes (allocations, adjustments and payments) is in ``finance_forms.py``; both
+What finance changes (allocations, adjustments and payments) is in ``forms.py``; both
 sets of routes are on the one router built here.
 """
 
@@ -23,8 +23,8 @@ from domain.limits import MAX_PAGE_SIZE
 from domain.values import Actor, ClusterId, FinancialYear, Role
 from funding_engine.application.errors import InvalidQuery, LogUnreadable
 from funding_engine.application.read_models import ReadModels, TableReconciliation
-from web import finance_forms
-from web.finance_common import YEAR_FIELD, all_requests, chosen_year, year_items, year_options
+from web.finance import forms as finance_forms
+from web.finance.common import YEAR_FIELD, all_requests, chosen_year, year_items, year_options
 from web.kit import Errors, Kit, money
 
 BALANCES_PER_PAGE = 50

@@ -23,7 +23,7 @@ from domain.values import Actor, FinancialYear, RequestStatus, Role
 from funding_engine.application.calendar import current_financial_year, today_in_england
 from funding_engine.application.read_models import DecisionRow, MovementTotalRow
 from web.charts import Series, bar_chart, line_chart
-from web.cluster_common import parse_year, refusal_on_form, schools_of, selected, year_options
+from web.cluster.common import parse_year, refusal_on_form, schools_of, selected, year_options
 from web.kit import Errors, Kit, money, parse_pounds, pence_to_text
 from web.labels import CATEGORIES, ENGLAND, SERVICES
 

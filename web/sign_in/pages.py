@@ -1,5 +1,5 @@
 """Signing in and out. In development the sign-in page lists the demo users; with the council's
-OpenID Provider configured (``web/oidc.py``) it is a start page whose button begins the provider's
+OpenID Provider configured (``oidc.py``) it is a start page whose button begins the provider's
 sign-in, and ``/sign-in/callback`` finishes it. Without either, ``/sign-in`` does not exist.
 
 Every sign-in and sign-out is recorded in the event log (``FundingApplication.record_sign_in``),
@@ -18,8 +18,8 @@ from fastapi.responses import RedirectResponse, Response
 from domain.sign_ins import IDLE_TIMEOUT, SIGNED_OUT
 from domain.values import Actor
 from web.kit import Kit, home_of
-from web.oidc import OidcClient, Pending, ProviderUnavailable, SignInRefused, actor_from_claims
 from web.session import OIDC_COOKIE, SESSION_COOKIE, SESSION_SECONDS
+from web.sign_in.oidc import OidcClient, Pending, ProviderUnavailable, SignInRefused, actor_from_claims
 
 log = logging.getLogger("funding_engine.web.sign_in")
 
@@ -69,11 +69,16 @@ def router(kit: Kit, users: Sequence[tuple[str, Actor]], oidc: OidcClient | None
         target = safe_next(next) or ""
         if users:
             response = kit.render(
-                request, "sign_in.html", title="Sign in", users=list(enumerate(users)), next=target, notice=timed_out
+                request,
+                "sign_in/demo_users.html",
+                title="Sign in",
+                users=list(enumerate(users)),
+                next=target,
+                notice=timed_out,
             )
         else:
             start = "/sign-in/start" + (f"?{urlencode({'next': target})}" if target else "")
-            response = kit.render(request, "sign_in_start.html", title="Sign in", start=start, notice=timed_out)
+            response = kit.render(request, "sign_in/start.html", title="Sign in", start=start, notice=timed_out)
         if timed_out:
             forget(response, SESSION_COOKIE)
         return response
@@ -87,7 +92,7 @@ def router(kit: Kit, users: Sequence[tuple[str, Actor]], oidc: OidcClient | None
         if not chosen.isdigit() or int(chosen) >= len(users):
             return kit.render(
                 request,
-                "sign_in.html",
+                "sign_in/demo_users.html",
                 status=400,
                 title="Sign in",
                 users=list(enumerate(users)),
@@ -121,7 +126,7 @@ def router(kit: Kit, users: Sequence[tuple[str, Actor]], oidc: OidcClient | None
         except SignInRefused as refusal:
             log.warning("sign-in refused: %s", refusal.detail)
             response: Response = kit.render(
-                request, "sign_in_refused.html", status=403, title="You could not be signed in", message=refusal.message
+                request, "sign_in/refused.html", status=403, title="You could not be signed in", message=refusal.message
             )
             forget(response, OIDC_COOKIE, SESSION_COOKIE)
             return response
@@ -134,11 +139,11 @@ def router(kit: Kit, users: Sequence[tuple[str, Actor]], oidc: OidcClient | None
         return signed_in(response, actor, "oidc")
 
     def unavailable(request: Request) -> Response:
-        return kit.render(request, "sign_in_unavailable.html", status=503, title="Sign-in is not available right now")
+        return kit.render(request, "sign_in/unavailable.html", status=503, title="Sign-in is not available right now")
 
     @pages.get("/sign-out")
     def sign_out_page(request: Request) -> Response:
-        return kit.render(request, "sign_out.html", title="Sign out")
+        return kit.render(request, "sign_in/sign_out.html", title="Sign out")
 
     @pages.post("/sign-out")
     async def sign_out(request: Request) -> Response:

@@ -25,7 +25,7 @@ from domain.funding_request import FundingRequest
 from domain.limits import MAX_LINES, SHA256_PATTERN, SHORT_TEXT
 from domain.values import Actor, Role
 from web.kit import Errors, Form, FormExpired, Kit, application_message, parse_pounds, pence_to_text
-from web.school_forms import (
+from web.school.forms import (
     ADD_ANOTHER,
     BREADCRUMBS,
     Line,

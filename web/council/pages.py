@@ -1,6 +1,6 @@
 """The council's pages: escalations awaiting its decision, the decision form, and the audit check.
 
-The decision log and its CSV are in ``council_decisions.py``. The cluster's available balance when
+The decision log and its CSV are in ``decisions.py``. The cluster's available balance when
 it escalated is the figure the ``Escalated`` event recorded (no read model keeps it), so each
 escalation on a page reads its own few events: at most one page's worth, never the whole log.
 """
@@ -27,7 +27,7 @@ from domain.errors import (
 from domain.values import Actor, RequestStatus, Role
 from funding_engine.application import HistoryEntry
 from funding_engine.application.errors import InvalidQuery
-from web import council_decisions
+from web.council import decisions as council_decisions
 from web.kit import Errors, Kit, application_message, money, parse_pounds, pence_to_text
 from web.labels import STATUS_TAGS, short_reference
 from web.requests import request_id_from

@@ -24,7 +24,7 @@ def router(kit: Kit) -> APIRouter:
         actor = kit.actor(request, Role.COUNCIL)
         return kit.render(
             request,
-            "clusters/clusters.html",
+            "council/clusters/clusters.html",
             title="Clusters",
             status=400 if errors else 200,
             errors=errors,
@@ -68,7 +68,7 @@ def router(kit: Kit) -> APIRouter:
             raise NotFound(f"no cluster {cluster_id!r}") from None
         return kit.render(
             request,
-            "clusters/cluster.html",
+            "council/clusters/cluster.html",
             title=f"Cluster {cluster.name}",
             status=400 if errors else 200,
             errors=errors,

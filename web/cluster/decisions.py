@@ -21,7 +21,7 @@ from domain.errors import Conflict, InvalidValue, StaleVersion
 from domain.funding_request import FundingRequest
 from domain.lifecycle import TRANSITIONS
 from domain.values import Actor, Role
-from web.cluster_common import refusal_on_form
+from web.cluster.common import refusal_on_form
 from web.kit import Errors, Form, Kit, money, parse_pounds, pence_to_text
 from web.labels import CATEGORIES, DECLINE_REASONS, STATUS_TAGS, short_reference
 from web.requests import request_id_from

@@ -32,7 +32,7 @@ def router(kit: Kit) -> APIRouter:
         older = entries[-1].position if len(entries) == PER_PAGE else None
         return kit.render(
             request,
-            "sign_ins.html",
+            "council/sign_ins.html",
             title="Sign-ins and sign-outs",
             breadcrumbs=[("/council/audit", "Audit")],
             entries=entries,

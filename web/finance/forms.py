@@ -26,7 +26,7 @@ from domain.money import Money
 from domain.values import Actor, FinancialYear, Role
 from funding_engine.application import IdempotencyClaim
 from funding_engine.application.errors import IdempotencyKeyReused
-from web.finance_common import all_requests, chosen_year, year_items, year_options
+from web.finance.common import all_requests, chosen_year, year_items, year_options
 from web.kit import Errors, Form, FormExpired, Kit, application_message, money, parse_pounds, pence_to_text
 from web.requests import request_id_from
 

@@ -1,0 +1,17 @@
+"""The council's pages: escalations and their decisions (``pages``), the decision log and its CSV
+(``decisions``), the register of clusters (``clusters``), and who signed in (``sign_ins``)."""
+
+from fastapi import APIRouter
+
+from web.council import clusters, pages, sign_ins
+from web.kit import Kit
+
+
+def router(kit: Kit) -> APIRouter:
+    combined = APIRouter()
+    for module in (pages, clusters, sign_ins):
+        combined.include_router(module.router(kit))
+    return combined
+
+
+__all__ = ["router"]

@@ -1,0 +1,6 @@
+"""The school's pages (a SENCo): their requests (``pages``), starting one (``start``), spend
+evidence and answers to information requests (``evidence``), and what they share (``forms``)."""
+
+from web.school.pages import router
+
+__all__ = ["router"]
