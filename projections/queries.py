@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import MINYEAR, UTC, datetime
-from typing import Any, Generic, TextIO, TypeVar
-from uuid import UUID
+from typing import Any, Generic, TypeVar
 
-from domain.formatting import pounds, utc_text
+from domain.formatting import utc_text
 from domain.funds import FundFigures
 from domain.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from projections.database import ProjectionDatabase
@@ -382,38 +379,10 @@ def decision_rows(
         cursor = page.next_cursor
 
 
-# The decision log's CSV, header included: the council's auditors open it in a spreadsheet.
-DECISION_CSV_COLUMNS = DECISION_COLUMNS
-
-
-def _decision_cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if column == "amount":
-        return pounds(value)
-    if column == "request_id":
-        value = UUID(value)
-    return spreadsheet_safe(str(value))
-
-
-def write_decisions(rows: Iterable[DecisionRow], out: TextIO) -> int:
-    """CSV as ``write_ledger`` writes it (every field quoted, formula-like lines guarded); returns the count."""
-    csv.writer(out, lineterminator="\n").writerow(DECISION_CSV_COLUMNS)
-    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    count = 0
-    for row in rows:
-        writer.writerow(
-            [_decision_cell(column, value) for column, value in zip(DECISION_CSV_COLUMNS, row, strict=True)]
-        )
-        count += 1
-    return count
-
-
 # -- finance ledger ------------------------------------------------------------------------------------
 
 # The CSV's header too: finance's spreadsheets read these names (pinned by the tests).
 LEDGER_COLUMNS = FINANCE_LEDGER_COLUMNS
-LEDGER_MONEY = ("amount", "available_after", "paid_after")
 
 
 def ledger_rows(database: ProjectionDatabase, year: str, *, batch_size: int = 2000) -> Iterator[LedgerRow]:
@@ -430,63 +399,6 @@ def ledger_rows(database: ProjectionDatabase, year: str, *, batch_size: int = 20
             return
         yield from (LedgerRow._make(row) for row in rows)
         after = int(rows[-1][0])
-
-
-# What a spreadsheet may run as a formula when a cell starts with it (OWASP's list; LibreOffice
-# 7.4 runs only "=", Excel and Google Sheets more). A carriage return is a line break here: it
-# starts a new line, and the line after it is checked. Leading spaces are left alone: tried in
-# LibreOffice, " =1+1" stays text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t")
-_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
-
-
-def spreadsheet_safe(text: str) -> str:
-    """Finance opens this in a spreadsheet: each line that starts like a formula gets an apostrophe.
-
-    Every line, not only the first: a program that splits the file on line breaks (a bare
-    carriage return included), or a person who copies one line of a cell, sees each line on its
-    own. Otherwise the text is kept as written; one that starts with a line break gets one too.
-    """
-    lines = _LINE_BREAK.split(text)  # lines at even indexes, the breaks between them at odd ones
-    lines[::2] = [f"'{line}" if line.startswith(FORMULA_STARTS) else line for line in lines[::2]]
-    safe = "".join(lines)
-    return f"'{safe}" if safe[:1] in ("\r", "\n") else safe
-
-
-def _ledger_cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if column in LEDGER_MONEY:
-        return pounds(value)  # a negative adjustment stays a number, so never guarded
-    if column == "request_id":
-        value = UUID(value)
-    return spreadsheet_safe(str(value))
-
-
-def write_ledger(rows: Iterable[LedgerRow], out: TextIO) -> int:
-    """CSV with a header row, ISO 8601 times and 2-dp amounts; returns the number of movements.
-
-    Every field of every movement is quoted: Python 3.11 and 3.12 leave a field with a bare
-    carriage return unquoted, and a spreadsheet then starts a new row there. The header keeps
-    its plain, unquoted names, as finance's spreadsheets and scripts already read them.
-    """
-    csv.writer(out, lineterminator="\n").writerow(LEDGER_COLUMNS)
-    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    count = 0
-    for row in rows:
-        writer.writerow([_ledger_cell(column, value) for column, value in zip(LEDGER_COLUMNS, row, strict=True)])
-        count += 1
-    return count
-
-
-def write_ledger_csv(database: ProjectionDatabase, year: str, out: TextIO) -> int:
-    return write_ledger(ledger_rows(database, year), out)
-
-
-def ledger_csv(database: ProjectionDatabase, year: str) -> str:
-    buffer = io.StringIO()
-    write_ledger_csv(database, year, buffer)
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

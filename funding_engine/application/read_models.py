@@ -21,7 +21,7 @@ from domain.permissions import check_role, request_listing_filters
 from domain.text import check_text
 from domain.values import Actor, ClusterId, DecisionKind, FinancialYear, RequestStatus, SchoolUrn, parse_enum
 from funding_engine.application.budgets import Budgets
-from projections import queries
+from projections import queries, spreadsheets
 from projections.queries import (
     BalanceRow,
     BalanceTotalsRow,
@@ -208,7 +208,7 @@ class ReadModels:
         """Every decision ``decisions`` lists under the same filters, as CSV into ``out``; returns the count."""
         check_role(actor, "read_decisions")
         filters = self._decision_filters(cluster_id, decided_by, decided_from, decided_to, school_urn, kind)
-        return queries.write_decisions(queries.decision_rows(self._app.fresh_read_models(), **filters), out)
+        return spreadsheets.write_decisions(queries.decision_rows(self._app.fresh_read_models(), **filters), out)
 
     @staticmethod
     def _decision_filters(
@@ -244,7 +244,7 @@ class ReadModels:
         """The year's money movements as CSV into ``out``; returns how many were written."""
         check_role(actor, "read_ledger")
         year = str(FinancialYear.parse(financial_year))
-        return queries.write_ledger_csv(self._app.fresh_read_models(), year, out)
+        return spreadsheets.write_ledger_csv(self._app.fresh_read_models(), year, out)
 
     # -- clusters -----------------------------------------------------------------------------------
 

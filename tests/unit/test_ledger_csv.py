@@ -17,7 +17,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.queries import LEDGER_COLUMNS, LedgerRow, write_ledger
+from projections.queries import LEDGER_COLUMNS, LedgerRow
+from projections.spreadsheets import write_ledger
 
 HEADER = (
     "position,recorded_at,fund,cluster_id,financial_year,movement,request_id,"
