@@ -223,15 +223,19 @@ class ProvisionMaps(Clusters):
         school_urn = SchoolUrn.parse(school_urn)
         summaries = []
         for year in reversed(self.provision_map_years(actor, school_urn)):
-            view = self.provision_map(actor, school_urn, year)
-            latest = view.latest_published
-            if view.draft is None and latest is None:
-                continue
+            provision_map = self._map(school_urn, year, to_change=False)
+            latest = provision_map.latest_published
+            if may_read_provision_map_draft(actor, school_urn):
+                draft_version: int | None = provision_map.draft_version
+            elif latest is None:
+                continue  # nothing published: to anyone but the school, not there
+            else:
+                draft_version = None
             summaries.append(
                 ProvisionMapSummary(
                     school_urn=school_urn,
                     academic_year=year,
-                    draft_version=view.draft_version,
+                    draft_version=draft_version,
                     latest_published_version=latest.version if latest else None,
                     published_at=latest.published_at if latest else None,
                     sha256=latest.sha256 if latest else None,
