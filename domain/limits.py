@@ -117,3 +117,7 @@ MAX_PUBLISHED_VERSIONS = 100
 """Published versions of one map: a school publishing weekly all year stays under it."""
 HOURS_PATTERN = r"^[0-9]{1,2}(\.[0-9]{1,2})?$"
 """Hours a week as text: a whole number or at most 2 decimal places (``"2.5"``)."""
+COST_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+"""A line's cost as text: pounds, never negative, at most 2 decimal places; zero is allowed."""
+ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+"""A calendar date: ``"2026-09-01"`` (that it is in the calendar is the domain's check)."""

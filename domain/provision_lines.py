@@ -73,7 +73,7 @@ class Impact(Enum):
 
 PROVISION_MAP_ENUMS: tuple[type[Enum], ...] = (Tier, AreaOfNeed, FundingSource, CostBasis, LineStatus, Impact)
 
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_ISO_DATE = re.compile(limits.ISO_DATE_PATTERN)
 _HOURS = re.compile(limits.HOURS_PATTERN)
 _HUNDREDTHS = Decimal("0.01")
 
@@ -210,7 +210,7 @@ class ProvisionMapLine:
             commissioned_service=(
                 None
                 if commissioned_service in (None, "")
-                else parse_enum(CommissionedService, commissioned_service, field="commissioned_service")  # type: ignore[arg-type]
+                else parse_enum(CommissionedService, commissioned_service, field="commissioned_service")
             ),
             starts_on=parse_date(starts_on, field="starts_on"),
             ends_on=parse_date(ends_on, field="ends_on"),

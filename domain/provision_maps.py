@@ -267,7 +267,9 @@ class ProvisionMap(Aggregate):
         self.check_can_publish()
         version = self.draft_version
         content = self.canonical_content(version)
-        self.trigger_event(self.Published, version_number=version, content=content, sha256=sha256_of(content), actor=actor)
+        self.trigger_event(
+            self.Published, version_number=version, content=content, sha256=sha256_of(content), actor=actor
+        )
         return self.published[-1]
 
 

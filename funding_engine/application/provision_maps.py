@@ -108,7 +108,9 @@ class ProvisionMaps(Clusters):
         check_role(actor, "change_provision_map")
         school_urn, academic_year = SchoolUrn.parse(school_urn), AcademicYear.parse(academic_year)
         new_line = parse_line(line)
-        return self._change_map(actor, school_urn, academic_year, expected_version, lambda m: m.add_line(new_line, actor))
+        return self._change_map(
+            actor, school_urn, academic_year, expected_version, lambda m: m.add_line(new_line, actor)
+        )
 
     def change_provision_line(
         self,

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import date
 from enum import Enum
 from functools import lru_cache
 from types import MemberDescriptorType
 from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
-
-from datetime import date
 
 from domain import money, provision_lines, values
 from domain.academic_year import AcademicYear

@@ -21,10 +21,10 @@ from uuid import UUID
 import pytest
 from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEvent, Snapshot
 
+from domain.academic_year import AcademicYear
 from domain.clusters import Cluster, SchoolMembership
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, state_of
-from domain.academic_year import AcademicYear
 from domain.money import Money
 from domain.provision_lines import (
     AreaOfNeed,
