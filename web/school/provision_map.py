@@ -146,9 +146,14 @@ def router(kit: Kit) -> APIRouter:
         starts = {**date_values("starts_on", year.starts_on), **date_values("ends_on", year.ends_on)}
         return line_page(request, year, None, {**starts, "status": "in_place"}, None, 200)
 
-    async def save_line(request: Request, academic_year: str, number: int | None) -> Response:
-        form = await kit.form(request)
-        actor, year, _ = the_map(request, academic_year)
+    async def save_line(request: Request, academic_year: str, line_number: str | None) -> Response:
+        form = await kit.form(request)  # the CSRF token first: a forged post learns nothing
+        if line_number is None:
+            actor, year, _ = the_map(request, academic_year)
+            number = None
+        else:
+            actor, year, entry = existing(request, academic_year, line_number)
+            number = entry.line_number
         errors = Errors()
         values = typed_values(form)
         line = read_line(form, errors)
@@ -186,8 +191,7 @@ def router(kit: Kit) -> APIRouter:
 
     @pages.post(HOME + "/{academic_year}/lines/{line_number}")
     async def line_changed(request: Request, academic_year: str, line_number: str) -> Response:
-        _, _, entry = existing(request, academic_year, line_number)
-        return await save_line(request, academic_year, entry.line_number)
+        return await save_line(request, academic_year, line_number)
 
     @pages.get(HOME + "/{academic_year}/lines/{line_number}/remove")
     def remove_line(request: Request, academic_year: str, line_number: str) -> Response:

@@ -164,7 +164,7 @@ def read_line(form: Form, errors: Errors) -> ProvisionMapLine | None:
 
 def add_domain_error(errors: Errors, message: str) -> None:
     """A refusal from the domain or the application, on the field it is about."""
-    field_name = next((name for start, name in FIELD_OF_MESSAGE if message.startswith(start)), "description")
+    field_name = next((name for start, name in FIELD_OF_MESSAGE if message.lower().startswith(start)), "description")
     errors.add(field_name, message[0].upper() + message[1:])
 
 
