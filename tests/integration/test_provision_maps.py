@@ -193,3 +193,10 @@ def test_two_schools_opening_years_at_once_lose_none(world, make_app):
         thread.join()
     assert errors == []
     assert len(world.provision_map_years(HEAD, SCHOOL)) == 7
+
+
+def test_the_read_models_still_reconcile_with_provision_maps_in_the_log(world):
+    published(world)
+    world.add_provision_line(HEAD, SCHOOL, YEAR, line_fields(description="After publishing"))
+    reconciliation = world.read_models.reconcile(COUNCIL, "2026-27")
+    assert reconciliation.consistent, reconciliation
