@@ -44,6 +44,8 @@ IMPACTS = {
     Impact.SOME.value: ("Some impact", "govuk-tag--yellow"),
     Impact.NONE.value: ("No impact", "govuk-tag--red"),
 }
+
+
 def radio_items(labels: Mapping[str, Any], chosen: str | None) -> list[dict[str, Any]]:
     """GOV.UK radio items from a label table (a label may be a (text, tag colour) pair)."""
     return [

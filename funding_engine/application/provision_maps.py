@@ -8,7 +8,7 @@ maps are listed without a read model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -188,7 +188,7 @@ class ProvisionMaps(Clusters):
         school_urn: SchoolUrn,
         academic_year: AcademicYear,
         expected_version: int | None,
-        change: Any,
+        change: Callable[[ProvisionMap], object],
     ) -> ProvisionMap:
         check_is_the_school(actor, school_urn)
         map_id = ProvisionMap.id_for(school_urn, academic_year)
