@@ -54,6 +54,11 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "reconcile": frozenset({COUNCIL, FINANCE}),
     "read_ledger": frozenset({FINANCE}),
     "verify_audit": frozenset({COUNCIL}),
+    # Provision maps (issue 12): the school keeps its own; its cluster's lead and the council read them.
+    "open_provision_map": frozenset({SCHOOL}),
+    "change_provision_map": frozenset({SCHOOL}),
+    "publish_provision_map": frozenset({SCHOOL}),
+    "read_provision_map": frozenset({SCHOOL, LEAD, COUNCIL}),
 }
 
 
@@ -110,3 +115,20 @@ def request_listing_filters(
             raise NotPermitted("a cluster lead may list only the cluster's requests")
         return actor.cluster_id, school_urn
     return cluster_id, school_urn
+
+
+def check_may_read_provision_map(actor: Actor, school_urn: SchoolUrn, schools_cluster: ClusterId | None) -> None:
+    """The school reads its own maps, the lead of the school's cluster (as it is now) and the council any.
+
+    A school's maps are not secret from it, and the URN is in the address anyway: another school or
+    another cluster's lead is refused (403), not told the map is missing.
+    """
+    if actor.role is SCHOOL and actor.school_urn != school_urn:
+        raise NotPermitted("a school may read only its own provision maps")
+    if actor.role is LEAD and (schools_cluster is None or actor.cluster_id != schools_cluster):
+        raise NotPermitted("a cluster lead may read only the provision maps of the cluster's schools")
+
+
+def may_read_provision_map_draft(actor: Actor, school_urn: SchoolUrn) -> bool:
+    """Only the school sees its draft; its lead and the council see what it has published."""
+    return actor.role is SCHOOL and actor.school_urn == school_urn

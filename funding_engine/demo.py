@@ -1,8 +1,9 @@
 """A clearly fictional year of top-up funding, loaded through the application like real use.
 
 Three clusters on an imaginary coast, their schools (URNs in the unused 99xxxx range), budgets,
-a council fund, a commissioned service and funding requests in every status, so a new user sees
-a believable store. No pupil is described beyond a count and a needs summary.
+a council fund, a commissioned service, funding requests in every status and each school's
+published provision map (``demo_provision_maps``), so a new user sees a believable store. No pupil
+is described beyond a count and a needs summary.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from domain.funding_request import FundingRequest
 from domain.money import Money
 from domain.values import Actor, FinancialYear, RequestStatus
 from funding_engine.application import FundingApplication
+from funding_engine.demo_provision_maps import load_provision_maps
 
 COUNCIL = Actor.council("demo-council-officer")
 FINANCE = Actor.finance("demo-finance-officer")
@@ -193,6 +195,9 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
 
     requests = [tell(app, story, year) for story in STORIES]
     say(f"told {len(requests)} funding-request stories, one for each status")
+
+    urns = [urn for _, school_urns, _ in CLUSTERS.values() for urn in school_urns]
+    load_provision_maps(app, year, urns, school, say)
     return requests
 
 

@@ -40,16 +40,22 @@ ROLE_NAMES = {
 
 # Each role's home, and the links in its service navigation (the first is the home).
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.SCHOOL: [("/school/requests", "Your requests"), ("/school/requests/new", "Start a request")],
+    Role.SCHOOL: [
+        ("/school/requests", "Your requests"),
+        ("/school/requests/new", "Start a request"),
+        ("/school/provision-maps", "Provision map"),
+    ],
     Role.CLUSTER_LEAD: [
         ("/cluster/queue", "Work queue"),
         ("/cluster/commissions", "Commissions"),
         ("/cluster/budget", "Budget"),
+        ("/cluster/provision-maps", "Provision maps"),
     ],
     Role.COUNCIL: [
         ("/council/escalations", "Escalations"),
         ("/council/decisions", "Decision log"),
         ("/council/clusters", "Clusters"),
+        ("/council/provision-maps", "Provision maps"),
         ("/council/audit", "Audit"),
     ],
     Role.FINANCE: [

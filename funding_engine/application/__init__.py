@@ -2,8 +2,9 @@
 
 One module per feature, each a class with one method per use case: ``clusters``, ``budgets``,
 ``requests`` (the lifecycle of a funding request, decisions and payments included), ``history``
-(a request as it was, event by event), ``audit`` and ``sign_ins`` (who signed in and out);
-``engine`` is what they stand on. Queries over the read models are a service of their own,
+(a request as it was, event by event), ``audit``, ``sign_ins`` (who signed in and out) and
+``provision_maps`` (a school's provision maps and their published versions); ``engine`` is what
+they stand on. Queries over the read models are a service of their own,
 ``app.read_models`` (``read_models``). An
 adapter keeps an ``Idempotency-Key``'s promise through ``idempotently(claim)``,
 ``idempotency_record(claim)`` and ``record_answer(claim, answer)``; the errors it maps beside the
@@ -33,6 +34,7 @@ from domain.funds import ClusterBudget, CouncilFund
 from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditReport
 from funding_engine.application.budgets import Budgets, FundStatement
 from funding_engine.application.history import History, HistoryEntry
+from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
 from funding_engine.application.sign_ins import SignInEntry, SignIns
 from funding_engine.idempotency import Answer, IdempotencyClaim, IdempotencyRecord
@@ -54,7 +56,7 @@ __all__ = [
 ]
 
 
-class FundingApplication(Budgets, History, Audit, SignIns):
+class FundingApplication(Budgets, History, Audit, SignIns, ProvisionMaps):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.

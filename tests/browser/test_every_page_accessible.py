@@ -51,6 +51,10 @@ def candidates(server: LiveServer, path: str, visitor: str) -> list[str]:
         "request_id": [row.request_id for row in requests],
         "cluster_id": ["northmere-coast"],
         "school_urn": ["990001"],
+        # issue 12: the demo schools' provision maps (2026/27), their lines and published versions
+        "academic_year": ["2026-27"],
+        "line_number": ["1"],
+        "version": ["1"],
     }
     filled = [path]
     for name in names:

@@ -68,6 +68,11 @@ WHO_MAY = {
     "verify_audit": {"council"},
     "reconcile": {"council", "finance"},
     "read_ledger": {"finance"},
+    # issue 12: the school keeps its provision maps; its cluster's lead and the council read them
+    "open_provision_map": {"school"},
+    "change_provision_map": {"school"},
+    "publish_provision_map": {"school"},
+    "read_provision_map": {"school", "cluster_lead", "council"},
 }
 
 CASES = [
