@@ -25,6 +25,7 @@ from domain.clusters import Cluster, SchoolMembership
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, state_of
 from domain.money import Money
+from domain.schools import School
 from domain.values import (
     ClusterId,
     CommissionedService,
@@ -37,6 +38,7 @@ from domain.values import (
     ProvisionLine,
     RequestStatus,
     Role,
+    SchoolPhase,
     SchoolUrn,
     SpendEvidence,
     SpendLine,
@@ -62,7 +64,7 @@ from tests.support import (
     submit,
 )
 
-AGGREGATE_CLASSES = (Cluster, SchoolMembership, ClusterBudget, CouncilFund, FundingRequest)
+AGGREGATE_CLASSES = (Cluster, SchoolMembership, School, ClusterBudget, CouncilFund, FundingRequest)
 BUDGET_ID = ClusterBudget.id_for(ClusterId(CLUSTER), FinancialYear.parse(YEAR))
 TRANSCODING_IDS = [transcoding.name for transcoding in ALL_TRANSCODINGS]
 
@@ -96,6 +98,9 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
     set_up_world(app, budget="5000.00", council_fund="5000.00")
     app.remove_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
     app.add_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
+    app.register_school(COUNCIL, SCHOOL, "Northmere Primary School", "primary", CLUSTER)
+    app.update_school(COUNCIL, SCHOOL, "Northmere Church of England Primary School", "16_plus", CLUSTER)
+    app.import_clusters(COUNCIL, f"cluster_id,name\n{CLUSTER},Northmere and Coast\n".encode())
     app.commission_service(
         LEAD,
         CLUSTER,
@@ -126,6 +131,7 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
         "budget": BUDGET_ID,
         "council_fund": CouncilFund.id_for(FinancialYear.parse(YEAR)),
         "cluster": Cluster.id_for(ClusterId(CLUSTER)),
+        "school": School.id_for(SchoolUrn(SCHOOL)),
     }
 
 
@@ -328,6 +334,7 @@ SAMPLES: dict[str, Any] = {
     "decline_reason_code": DeclineReasonCode.NEEDS_MET_WITHIN_SCHOOL_RESOURCES,
     "request_status": RequestStatus.INFORMATION_REQUESTED,
     "decision_kind": DecisionKind.COUNCIL_APPROVAL,
+    "school_phase": SchoolPhase.SIXTEEN_PLUS,
     "actor": HEAD,
     "provision_line": ProvisionLine(ProvisionCategory.NOTE_TAKERS, Money.parse("0.01")),
     "spend_line": SPEND,
