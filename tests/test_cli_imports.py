@@ -28,7 +28,8 @@ def test_clusters_then_schools_are_imported_and_summarised(tmp_path):
     schools = write(
         tmp_path,
         "schools.csv",
-        "urn,name,phase,cluster_id\n930001,Saltmarsh Primary,primary,saltmarsh\n930002,Heath High,secondary,heathland\n",
+        "urn,name,phase,cluster_id\n930001,Saltmarsh Primary,primary,saltmarsh\n"
+        "930002,Heath High,secondary,heathland\n",
     )
 
     first = run(["clusters", "import", str(clusters), "--as", "officer-7"], tmp_path)
@@ -37,9 +38,7 @@ def test_clusters_then_schools_are_imported_and_summarised(tmp_path):
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == f"imported clusters from {clusters}: 2 registered, 0 renamed, 0 unchanged"
     assert second.returncode == 0, second.stderr
-    assert second.stdout.strip() == (
-        f"imported schools from {schools}: 2 registered, 0 updated, 0 moved, 0 unchanged"
-    )
+    assert second.stdout.strip() == (f"imported schools from {schools}: 2 registered, 0 updated, 0 moved, 0 unchanged")
     with bootstrap(store(tmp_path)) as app:
         assert [(r.urn, r.name, r.cluster_id) for r in app.read_models.list_schools(COUNCIL)] == [
             ("930001", "Saltmarsh Primary", "saltmarsh"),
@@ -47,6 +46,7 @@ def test_clusters_then_schools_are_imported_and_summarised(tmp_path):
         ]
         # The officer named with --as is who the register records.
         (registered,) = app.events.get(School.id_for(SchoolUrn("930001")))
+        assert isinstance(registered, School.Registered)
         assert registered.actor == Actor.council("officer-7")
 
 

@@ -133,9 +133,8 @@ def read_cluster_file(text: str) -> tuple[list[ClusterRow], list[BadRow]]:
             bad.append(BadRow(line, record[""]))
             continue
         problems: list[str] = []
-        cluster_id = _checked(problems, "cluster_id", lambda: ClusterId.parse(record["cluster_id"].strip()))
-        name = _checked(problems, "name", lambda: check_text(record["name"].strip(), field="name",
-                                                              max_length=limits.SHORT_TEXT))  # fmt: skip
+        cluster_id = _checked(problems, record, "cluster_id", ClusterId.parse)
+        name = _checked(problems, record, "name", _name)
         if cluster_id is not None and cluster_id in first_seen:
             problems.append(f"cluster {cluster_id} is also on line {first_seen[cluster_id]}")
         if problems or cluster_id is None or name is None:
@@ -156,11 +155,10 @@ def read_school_file(text: str) -> tuple[list[SchoolRow], list[BadRow]]:
             bad.append(BadRow(line, record[""]))
             continue
         problems: list[str] = []
-        urn = _checked(problems, "urn", lambda: SchoolUrn.parse(record["urn"].strip()))
-        name = _checked(problems, "name", lambda: check_text(record["name"].strip(), field="name",
-                                                              max_length=limits.SHORT_TEXT))  # fmt: skip
-        phase = _checked(problems, "phase", lambda: parse_phase(record["phase"]))
-        cluster_id = _checked(problems, "cluster_id", lambda: ClusterId.parse(record["cluster_id"].strip()))
+        urn = _checked(problems, record, "urn", SchoolUrn.parse)
+        name = _checked(problems, record, "name", _name)
+        phase = _checked(problems, record, "phase", parse_phase)
+        cluster_id = _checked(problems, record, "cluster_id", ClusterId.parse)
         if urn is not None and urn in first_seen:
             problems.append(f"URN {urn} is also on line {first_seen[urn]}")
         if problems or urn is None or name is None or phase is None or cluster_id is None:
@@ -171,9 +169,14 @@ def read_school_file(text: str) -> tuple[list[SchoolRow], list[BadRow]]:
     return good, bad
 
 
-def _checked(problems: list[str], column: str, parse: Callable[[], T]) -> T | None:
+def _name(value: str) -> str:
+    return check_text(value, field="name", max_length=limits.SHORT_TEXT)
+
+
+def _checked(problems: list[str], record: dict[str, str], column: str, parse: Callable[[str], T]) -> T | None:
+    """The column's value parsed (spaces a spreadsheet left around it taken off), or None and why."""
     try:
-        return parse()
+        return parse(record[column].strip())
     except InvalidValue as error:
         problems.append(_field_problem(error, column))
         return None

@@ -17,6 +17,7 @@ twice is harmless.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
@@ -89,7 +90,12 @@ class SchoolRegister(Clusters):
     # -- one school ---------------------------------------------------------------------------------
 
     def register_school(
-        self, actor: Actor, school_urn: SchoolUrn | str, name: str, phase: SchoolPhase | str, cluster_id: ClusterId | str
+        self,
+        actor: Actor,
+        school_urn: SchoolUrn | str,
+        name: str,
+        phase: SchoolPhase | str,
+        cluster_id: ClusterId | str,
     ) -> School:
         """Put a school on the register, in its cluster. 409 if registered, or in another cluster."""
         check_role(actor, "register_school")
@@ -250,7 +256,5 @@ class SchoolRegister(Clusters):
         return changed[0], *changed[1:]
 
     def _run_import(self, decide: Callable[[], Decision[Aggregate]], lock_ids: list[UUID]) -> None:
-        try:
+        with contextlib.suppress(_Nothing):
             self._run_command(decide, *lock_ids)
-        except _Nothing:
-            pass

@@ -35,8 +35,8 @@ from funding_engine.cli.operations import (
     CLI_IMPORTER_SUB,
     CLI_READER,
     run_audit_anchor,
-    run_clusters_import,
     run_audit_verify,
+    run_clusters_import,
     run_ledger,
     run_projection_rebuild,
     run_projection_status,
@@ -190,13 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
         ("schools", "urn,name,phase,cluster_id", run_schools_import),
     ):
         register_parser = commands.add_parser(register, help=f"the council's register of {register}")
-        register_commands = register_parser.add_subparsers(title=f"{register} commands", metavar="ACTION", required=True)
+        register_commands = register_parser.add_subparsers(
+            title=f"{register} commands", metavar="ACTION", required=True
+        )
         importer = register_commands.add_parser(
             "import", help=f"import a CSV file ({columns}): all rows or none; bad rows listed by line on stderr"
         )
         importer.add_argument("file", type=Path, help=f"CSV with the header {columns}")
         importer.add_argument(
-            "--as", dest="staff_id", default=CLI_IMPORTER_SUB, help="the council officer's staff id, recorded on each change"
+            "--as",
+            dest="staff_id",
+            default=CLI_IMPORTER_SUB,
+            help="the council officer's staff id, recorded on each change",
         )
         importer.set_defaults(handler=handler)
 

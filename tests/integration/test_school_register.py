@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from domain.clusters import Cluster, SchoolMembership
+from domain.clusters import SchoolMembership
 from domain.errors import AlreadyExists, NotFound, NotPermitted, SchoolInAnotherCluster, StaleVersion
-from domain.schools import School
 from domain.values import ClusterId, SchoolPhase, SchoolUrn
 from funding_engine.application import FundingApplication, ImportRefused
 from funding_engine.application.read_models import SchoolRow
@@ -71,7 +70,9 @@ def test_a_school_already_in_its_cluster_is_registered_without_touching_its_memb
     world.register_school(COUNCIL, SCHOOL, "Northmere Primary School", "primary", CLUSTER)
 
     assert world.repository.get(SchoolMembership.id_for(SchoolUrn(SCHOOL))).version == membership_before
-    assert world.read_models.school(HEAD, SCHOOL) == SchoolRow(SCHOOL, "Northmere Primary School", "primary", CLUSTER, 1)
+    assert world.read_models.school(HEAD, SCHOOL) == SchoolRow(
+        SCHOOL, "Northmere Primary School", "primary", CLUSTER, 1
+    )
 
 
 def test_a_school_in_a_cluster_before_the_register_is_listed_with_no_name(world):
@@ -250,7 +251,9 @@ def test_a_file_that_is_not_a_register_is_refused_whole(world, data, line, reaso
 
 
 def test_a_header_in_another_order_a_byte_order_mark_blank_lines_and_gias_phase_names_are_read(world):
-    text = "\ufeffCluster_ID,URN,Name,Phase\r\n\r\n" f'{CLUSTER},900201,"Saltmarsh, Infant School",Middle deemed primary\r\n'
+    text = (
+        f'\ufeffCluster_ID,URN,Name,Phase\r\n\r\n{CLUSTER},900201,"Saltmarsh, Infant School",Middle deemed primary\r\n'
+    )
     text += f"{CLUSTER},900202,Saltmarsh Sixth Form,16 plus\r\n{CLUSTER},900203,Saltmarsh All Through,All-through\r\n"
 
     world.import_schools(COUNCIL, text.encode())
@@ -340,11 +343,11 @@ def test_an_import_that_loses_a_race_writes_none_of_its_rows_then_decides_again(
                 raise
         return save(*aggregates, **kwargs)
 
-    world.save = save_after_a_rival  # type: ignore[method-assign]
+    world.save = save_after_a_rival
     try:
         report = world.import_schools(COUNCIL, text)
     finally:
-        world.save = save  # type: ignore[method-assign]
+        world.save = save
 
     assert seen["after_refusal"] == seen["head"]  # nothing of the file was written by the refused save
     assert (report.registered, report.updated) == (49, 1)
@@ -363,4 +366,3 @@ def test_the_register_reconciles_with_the_log_after_moves_renames_and_removals(w
     assert world.read_models.school(COUNCIL, "910001").cluster_id is None
     (schools,) = [table for table in result.tables if table.name == "schools"]
     assert schools.rows_checked == 6
-
