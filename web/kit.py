@@ -50,6 +50,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/council/escalations", "Escalations"),
         ("/council/decisions", "Decision log"),
         ("/council/clusters", "Clusters"),
+        ("/council/schools", "Schools"),
         ("/council/audit", "Audit"),
     ],
     Role.FINANCE: [
