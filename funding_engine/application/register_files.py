@@ -120,7 +120,8 @@ def _records(text: str, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[st
 
 def _field_problem(error: InvalidValue, column: str) -> str:
     message = str(error)
-    return message if message.startswith(column) else f"{column}: {message}"
+    # "school URN must be 6 digits" names its column already; only a message that does not is prefixed.
+    return message if column.replace("_", " ") in message.lower() else f"{column}: {message}"
 
 
 def read_cluster_file(text: str) -> tuple[list[ClusterRow], list[BadRow]]:
