@@ -132,12 +132,13 @@ def router(kit: Kit) -> APIRouter:
             clusters=kit.application.read_models.list_clusters(actor),
         )
 
-    @pages.get(SCHOOLS + "/{urn}")
-    def school(request: Request, urn: str) -> Response:
-        return school_page(request, urn)
+    @pages.get(SCHOOLS + "/{school_urn}")
+    def school(request: Request, school_urn: str) -> Response:
+        return school_page(request, school_urn)
 
-    @pages.post(SCHOOLS + "/{urn}")
-    async def update(request: Request, urn: str) -> Response:
+    @pages.post(SCHOOLS + "/{school_urn}")
+    async def update(request: Request, school_urn: str) -> Response:
+        urn = school_urn
         actor = kit.actor(request, Role.COUNCIL)
         form = await kit.form(request)
         values, errors = _school_form(form, with_urn=False)
