@@ -186,8 +186,8 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
         app.register_cluster(COUNCIL, cluster_id, name)
         for urn in urns:
             app.add_school(COUNCIL, cluster_id, urn)
-            name, phase = SCHOOLS[urn]
-            app.register_school(COUNCIL, urn, name, phase, cluster_id)
+            school_name, phase = SCHOOLS[urn]
+            app.register_school(COUNCIL, urn, school_name, phase, cluster_id)
         app.allocate_budget(FINANCE, cluster_id, year, budget, "delegated SEN funding for the year")
     app.allocate_council_fund(FINANCE, year, COUNCIL_FUND, "exceptional circumstances fund")
     say(f"registered {len(CLUSTERS)} clusters, allocated their {year} budgets and the council fund")

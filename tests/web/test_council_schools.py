@@ -7,6 +7,7 @@ from typing import Any
 
 from funding_engine import demo
 from funding_engine.application import FundingApplication
+from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import csrf_from, post_form, signed_in
 
 CLUSTERS_CSV = b"cluster_id,name\nsaltmarsh,Saltmarsh\nheathland,Heathland\n"
@@ -136,12 +137,13 @@ def test_refusals_keep_what_was_typed_and_change_nothing(app):
     )
     app.add_school(demo.COUNCIL, "heathland", "930002")
     before = head(app)
+    typed = {"phase": "primary", "cluster_id": "saltmarsh"}
     cases = [
-        ({"urn": "", "name": "", "phase": "", "cluster_id": ""}, ["Enter the school&#39;s URN", "Enter the school&#39;s name"]),
-        ({"urn": "93", "name": "Typed School", "phase": "primary", "cluster_id": "saltmarsh"}, ['value="93"', "Typed School"]),
-        ({"urn": "930001", "name": "Again", "phase": "primary", "cluster_id": "saltmarsh"}, ["already registered"]),
-        ({"urn": "930002", "name": "Elsewhere", "phase": "primary", "cluster_id": "saltmarsh"}, ["already in cluster heathland"]),
-        ({"urn": "930003", "name": "Odd", "phase": "college", "cluster_id": "saltmarsh"}, ["Phase must be one of"]),
+        (dict.fromkeys(("urn", "name", "phase", "cluster_id"), ""), ["the school&#39;s URN", "the school&#39;s name"]),
+        ({**typed, "urn": "93", "name": "Typed School"}, ['value="93"', "Typed School"]),
+        ({**typed, "urn": "930001", "name": "Again"}, ["already registered"]),
+        ({**typed, "urn": "930002", "name": "Elsewhere"}, ["already in cluster heathland"]),
+        ({**typed, "urn": "930003", "name": "Odd", "phase": "college"}, ["Phase must be one of"]),
     ]  # fmt: skip
     for data, shown in cases:
         answer = post_form(client, "/council/schools", "/council/schools", data)
@@ -156,7 +158,7 @@ def test_refusals_keep_what_was_typed_and_change_nothing(app):
 
 
 def test_other_roles_cannot_see_the_register_pages(app):
-    demo.load(app, "2026-27", say=lambda _: None)
+    demo.load(app, DEV_YEAR, say=lambda _: None)
     for label in ("school 990001 (northmere-coast)", "lead, northmere-coast", "finance officer"):
         client = signed_in(app, label)
         assert client.get("/council/schools").status_code in (403, 404), label
