@@ -85,6 +85,11 @@ MAX_LINES = 50
 MAX_COMMISSIONED_SCHOOLS = 200
 """Schools one commissioned service may name."""
 
+MAX_IMPORT_ROWS = 5000
+"""Rows one import of the school or cluster register may hold: every school of a large county."""
+MAX_IMPORT_BYTES = 2_000_000
+"""The largest register file an import reads: 5,000 rows of long names fit with room to spare."""
+
 # -- what the HTTP API states about its own inputs ---------------------------------------------------
 
 DEFAULT_PAGE_SIZE = 50

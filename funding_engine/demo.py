@@ -28,6 +28,17 @@ CLUSTERS: dict[str, tuple[str, list[str], str]] = {
     "marshfield-vale": ("Marshfield Vale (fictional)", ["990201", "990202"], "8000.00"),
 }
 COUNCIL_FUND = "100000.00"
+# The register's entry for each school (issue 12): a fictional name and its phase of education.
+SCHOOLS: dict[str, tuple[str, str]] = {
+    "990001": ("Northmere Primary School (fictional)", "primary"),
+    "990002": ("Saltings Infant and Nursery School (fictional)", "primary"),
+    "990003": ("Northmere High School (fictional)", "secondary"),
+    "990101": ("Fenwick Staithe Primary Academy (fictional)", "primary"),
+    "990102": ("Reedham Marsh Middle School (fictional)", "middle_deemed_secondary"),
+    "990103": ("Fenwick Broads Sixth Form (fictional)", "16_plus"),
+    "990201": ("Marshfield Vale All-Through School (fictional)", "all_through"),
+    "990202": ("Little Marshfield Nursery School (fictional)", "nursery"),
+}
 
 
 def lead(cluster_id: str) -> Actor:
@@ -177,6 +188,8 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
         app.register_cluster(COUNCIL, cluster_id, name)
         for urn in urns:
             app.add_school(COUNCIL, cluster_id, urn)
+            school_name, phase = SCHOOLS[urn]
+            app.register_school(COUNCIL, urn, school_name, phase, cluster_id)
         app.allocate_budget(FINANCE, cluster_id, year, budget, "delegated SEN funding for the year")
     app.allocate_council_fund(FINANCE, year, COUNCIL_FUND, "exceptional circumstances fund")
     say(f"registered {len(CLUSTERS)} clusters, allocated their {year} budgets and the council fund")

@@ -55,6 +55,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/council/escalations", "Escalations"),
         ("/council/decisions", "Decision log"),
         ("/council/clusters", "Clusters"),
+        ("/council/schools", "Schools"),
         ("/council/provision-maps", "Provision maps"),
         ("/council/audit", "Audit"),
     ],

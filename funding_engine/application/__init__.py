@@ -1,7 +1,8 @@
 """The application layer: the engine's use cases behind one facade, ``FundingApplication``.
 
 One module per feature, each a class with one method per use case: ``clusters``, ``budgets``,
-``requests`` (the lifecycle of a funding request, decisions and payments included), ``history``
+``requests`` (the lifecycle of a funding request, decisions and payments included), ``schools``
+(the school register, and importing it and the clusters from CSV files), ``history``
 (a request as it was, event by event), ``audit``, ``sign_ins`` (who signed in and out) and
 ``provision_maps`` (a school's provision maps and their published versions); ``engine`` is what
 they stand on. Queries over the read models are a service of their own,
@@ -36,6 +37,7 @@ from funding_engine.application.budgets import Budgets, FundStatement
 from funding_engine.application.history import History, HistoryEntry
 from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
+from funding_engine.application.schools import BadRow, ClusterImport, ImportRefused, SchoolImport, SchoolRegister
 from funding_engine.application.sign_ins import SignInEntry, SignIns
 from funding_engine.idempotency import Answer, IdempotencyClaim, IdempotencyRecord
 from funding_engine.settings import Settings
@@ -44,19 +46,23 @@ __all__ = [
     "AnchorTargetMissing",
     "Answer",
     "AuditReport",
+    "BadRow",
+    "ClusterImport",
     "FundStatement",
     "FundingApplication",
     "HistoryEntry",
     "IdempotencyClaim",
     "IdempotencyRecord",
+    "ImportRefused",
     "Page",
     "ReadModels",
     "Reconciliation",
+    "SchoolImport",
     "SignInEntry",
 ]
 
 
-class FundingApplication(Budgets, History, Audit, SignIns, ProvisionMaps):
+class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, ProvisionMaps):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.

@@ -2,7 +2,8 @@
 
 People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances), ``request_index``
 (queues), ``decision_log`` (the auditors' search), ``finance_ledger`` (finance's CSV) and
-``clusters`` (the listing of clusters, which belongs to no year and is checked whole). The
+``clusters`` (the listing of clusters) and ``schools`` (the register), which belong to no year and are
+checked whole. The
 projections' helper tables are checked too: nobody reads them, but later rows are computed from
 them (a request's amount, a fund's running balance), so an edit there would pass every check
 until it surfaced, later, as a wrong figure somewhere else.
@@ -190,6 +191,16 @@ CLUSTERS = Table(
     year_sql=None,  # a cluster belongs to no year: every reconciliation checks every cluster
 )
 
+SCHOOLS = Table(
+    "schools",
+    "schools",
+    ("urn", "name", "phase", "cluster_id", "version", "school_id", "membership_id"),
+    frozenset(),
+    "schools",
+    "urn",
+    year_sql=None,  # the register belongs to no year either
+)
+
 # In the order a report lists them: each read model's own table, then its helpers.
 TABLES = (
     CLUSTER_BALANCES,
@@ -202,5 +213,6 @@ TABLES = (
     FINANCE_LEDGER,
     FINANCE_LEDGER_FUNDS,
     CLUSTERS,
+    SCHOOLS,
 )
-READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger", "clusters")
+READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger", "clusters", "schools")

@@ -128,6 +128,12 @@ def cluster_and_free_school(app: FundingApplication) -> dict[str, str]:
     return {"cluster": slug, "urn": fresh_urn()}
 
 
+def registered_school(app: FundingApplication) -> dict[str, str]:
+    values = cluster_with_school(app)
+    app.register_school(COUNCIL, values["urn"], "Matrix School", "primary", values["cluster"])
+    return values
+
+
 def _uuid(value: str) -> Any:
     from uuid import UUID
 
@@ -176,6 +182,7 @@ SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "new cluster id": lambda app: {"cluster": fresh_slug()},
     "cluster and free school": cluster_and_free_school,
     "cluster with school": cluster_with_school,
+    "registered school": registered_school,
     "submitted": lambda app: {"id": submitted(app)},
     "evidenced": lambda app: {"id": evidenced(app)},
     "unaffordable": lambda app: {"id": unaffordable(app)},
@@ -231,6 +238,13 @@ ENDPOINTS = [
              ok=only(200, COUNCIL_)),
     Endpoint("delete school", "DELETE", "/clusters/{cluster}/schools/{urn}", "cluster with school",
              ok=only(200, COUNCIL_)),
+    Endpoint("register school", "POST", "/schools", "cluster and free school",
+             {"urn": "{urn}", "name": "Matrix School", "phase": "primary", "cluster_id": "{cluster}"},
+             only(201, COUNCIL_)),
+    Endpoint("update school", "PUT", "/schools/{urn}", "registered school",
+             {"name": "Matrix Academy", "phase": "all_through", "cluster_id": "{cluster}"}, only(200, COUNCIL_)),
+    Endpoint("list schools", "GET", "/schools", ok=only(200, *EVERYONE)),
+    Endpoint("get school", "GET", f"/schools/{SCHOOL}", ok=only(200, *EVERYONE)),
     Endpoint("allocate budget", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/allocations", body={"amount": "1.00"},
              ok=only(201, FINANCE_)),
     Endpoint("commission", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/commissions", body=COMMISSION,

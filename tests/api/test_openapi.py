@@ -39,6 +39,9 @@ API_PATHS: dict[str, set[str]] = {
     "/clusters": {"post", "get"},
     "/clusters/{cluster_id}": {"get"},
     "/clusters/{cluster_id}/schools/{urn}": {"put", "delete"},
+    # The school register (issue 12).
+    "/schools": {"post", "get"},
+    "/schools/{urn}": {"put", "get"},
     "/clusters/{cluster_id}/budgets/{fy}/allocations": {"post"},
     "/clusters/{cluster_id}/budgets/{fy}/commissions": {"post"},
     "/clusters/{cluster_id}/budgets/{fy}": {"get"},
@@ -73,6 +76,7 @@ API_PATHS: dict[str, set[str]] = {
 }
 QUERY_PARAMETERS = {
     ("get", "/clusters"): {"limit", "cursor"},
+    ("get", "/schools"): {"cluster_id", "q", "registered", "limit", "cursor"},
     ("get", "/balances"): {"financial_year", "limit", "cursor"},
     ("get", "/requests"): {"cluster_id", "school_urn", "status", "financial_year", "limit", "cursor"},
     ("get", "/requests/{id}"): {"as_of"},
@@ -86,6 +90,8 @@ PROVISION_LINE_FIELDS = {
 }  # fmt: skip
 REQUEST_BODIES = {
     ("post", "/clusters"): {"cluster_id", "name"},
+    ("post", "/schools"): {"urn", "name", "phase", "cluster_id"},
+    ("put", "/schools/{urn}"): {"name", "phase", "cluster_id"},
     ("post", "/clusters/{cluster_id}/budgets/{fy}/allocations"): {"amount", "note"},
     ("post", "/clusters/{cluster_id}/budgets/{fy}/commissions"): {"service", "provider", "amount", "school_urns",
                                                                    "description"},
@@ -250,6 +256,8 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("POST", "/clusters"): COUNCIL,
     ("PUT", "/clusters/{cluster_id}/schools/{urn}"): COUNCIL,
     ("DELETE", "/clusters/{cluster_id}/schools/{urn}"): COUNCIL,
+    ("POST", "/schools"): COUNCIL,
+    ("PUT", "/schools/{urn}"): COUNCIL,
     ("POST", "/clusters/{cluster_id}/budgets/{fy}/allocations"): FINANCE,
     ("POST", "/clusters/{cluster_id}/budgets/{fy}/commissions"): LEAD,
     ("POST", "/council/budgets/{fy}/allocations"): FINANCE,

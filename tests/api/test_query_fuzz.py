@@ -33,6 +33,7 @@ from tests.support import (
     CLUSTER,
     COUNCIL,
     FINANCE,
+    HEAD,
     LEAD,
     OTHER_CLUSTER,
     SCHOOL,
@@ -202,6 +203,8 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("/clusters", COUNCIL, ("limit", "cursor")),
     Endpoint("/clusters/{cluster_id}", COUNCIL, path_ids=("cluster_id",)),
+    Endpoint("/schools", HEAD, ("cluster_id", "q", "registered", "limit", "cursor")),
+    Endpoint("/schools/{urn}", LEAD, path_ids=("urn",)),
     Endpoint("/clusters/{cluster_id}/budgets/{fy}", COUNCIL, path_ids=("cluster_id", "fy")),
     Endpoint("/balances", COUNCIL, ("financial_year", "limit", "cursor")),
     Endpoint("/council/budgets/{fy}", FINANCE, path_ids=("fy",)),
@@ -229,7 +232,7 @@ def good_ids(shared_world: FundingApplication) -> dict[str, str]:
     asked = submit(shared_world)
     shared_world.request_information(LEAD, asked.id, "Which pupils does the plan cover?")
     shared_world.allocate_budget(FINANCE, OTHER_CLUSTER, YEAR, "100.00", "a second row for /balances")
-    return {"cluster_id": CLUSTER, "fy": YEAR, "request_id": str(approved.id)}
+    return {"cluster_id": CLUSTER, "fy": YEAR, "request_id": str(approved.id), "urn": SCHOOL}
 
 
 def url(endpoint: Endpoint, ids: Mapping[str, str | Raw], *, query: Mapping[str, str | Raw] | None = None) -> str:
@@ -357,7 +360,7 @@ def test_as_of_at_the_calendars_edges(shared_client, good_ids):
 
 
 def test_pages_still_follow_their_cursors(shared_client, good_ids):
-    for path in ("/clusters", "/balances", "/requests", "/audit/decisions"):
+    for path in ("/clusters", "/schools", "/balances", "/requests", "/audit/decisions"):
         seen: list[Any] = []
         target = f"{path}?limit=1&financial_year={YEAR}" if path == "/balances" else f"{path}?limit=1"
         while True:
@@ -387,6 +390,9 @@ TEXT_PARAMETERS = [
     ("/balances", "financial_year"),
     ("/balances", "cursor"),
     ("/clusters", "cursor"),
+    ("/schools", "cluster_id"),
+    ("/schools", "q"),
+    ("/schools", "cursor"),
     ("/audit/decisions", "cluster_id"),
     ("/audit/decisions", "actor"),
     ("/audit/decisions", "from"),
@@ -396,6 +402,7 @@ TEXT_PARAMETERS = [
     ("/finance/reconciliation", "financial_year"),
     ("/finance/ledger.csv", "financial_year"),
     ("/clusters/{cluster_id}", ""),
+    ("/schools/{urn}", ""),
     ("/clusters/{cluster_id}/budgets/{fy}", ""),
     ("/council/budgets/{fy}", ""),
     ("/requests/{request_id}/history", ""),

@@ -34,6 +34,7 @@ KEYS = {
     "finance_ledger": "position",
     "finance_ledger_funds": "fund_id",
     "clusters": "cluster_id",
+    "schools": "urn",
 }
 
 
@@ -324,6 +325,26 @@ def insert_a_cluster_row(busy: Busy) -> Expect:
     return Expect("clusters", "aaa-phantom", "extra")
 
 
+def edit_a_schools_cluster(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE schools SET cluster_id = ? WHERE urn = ?", (OTHER_CLUSTER, SECOND_SCHOOL))
+    return Expect("schools", SECOND_SCHOOL, "differing", {"cluster_id": (OTHER_CLUSTER, CLUSTER)})
+
+
+def delete_a_school_row(busy: Busy) -> Expect:
+    execute(busy.app, "DELETE FROM schools WHERE urn = ?", (SECOND_SCHOOL,))
+    return Expect("schools", SECOND_SCHOOL, "missing")
+
+
+def insert_a_school_row(busy: Busy) -> Expect:
+    execute(
+        busy.app,
+        "INSERT INTO schools (urn, name, phase, cluster_id, version, school_id, membership_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ("000001", "Phantom School", "primary", CLUSTER, 1, "0" * 32, "1" * 32),
+    )
+    return Expect("schools", "000001", "extra")
+
+
 TAMPERING: list[Callable[[Busy], Expect]] = [
     edit_pending_and_escalated,
     edit_a_budget_version,
@@ -349,6 +370,9 @@ TAMPERING: list[Callable[[Busy], Expect]] = [
     edit_a_clusters_name_and_version,
     delete_a_cluster_row,
     insert_a_cluster_row,
+    edit_a_schools_cluster,
+    delete_a_school_row,
+    insert_a_school_row,
 ]
 
 

@@ -37,6 +37,7 @@ from domain.provision_lines import (
     Tier,
 )
 from domain.provision_maps import ProvisionMap, SchoolProvisionMaps
+from domain.schools import School
 from domain.values import (
     ClusterId,
     CommissionedService,
@@ -49,6 +50,7 @@ from domain.values import (
     ProvisionLine,
     RequestStatus,
     Role,
+    SchoolPhase,
     SchoolUrn,
     SpendEvidence,
     SpendLine,
@@ -77,6 +79,7 @@ from tests.support import (
 AGGREGATE_CLASSES = (
     Cluster,
     SchoolMembership,
+    School,
     ClusterBudget,
     CouncilFund,
     FundingRequest,
@@ -116,6 +119,9 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
     set_up_world(app, budget="5000.00", council_fund="5000.00")
     app.remove_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
     app.add_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
+    app.register_school(COUNCIL, SCHOOL, "Northmere Primary School", "primary", CLUSTER)
+    app.update_school(COUNCIL, SCHOOL, "Northmere Church of England Primary School", "16_plus", CLUSTER)
+    app.import_clusters(COUNCIL, f"cluster_id,name\n{CLUSTER},Northmere and Coast\n".encode())
     app.commission_service(
         LEAD,
         CLUSTER,
@@ -147,6 +153,7 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
         "budget": BUDGET_ID,
         "council_fund": CouncilFund.id_for(FinancialYear.parse(YEAR)),
         "cluster": Cluster.id_for(ClusterId(CLUSTER)),
+        "school": School.id_for(SchoolUrn(SCHOOL)),
     }
 
 
@@ -362,6 +369,7 @@ SAMPLES: dict[str, Any] = {
     "decline_reason_code": DeclineReasonCode.NEEDS_MET_WITHIN_SCHOOL_RESOURCES,
     "request_status": RequestStatus.INFORMATION_REQUESTED,
     "decision_kind": DecisionKind.COUNCIL_APPROVAL,
+    "school_phase": SchoolPhase.SIXTEEN_PLUS,
     "actor": HEAD,
     "provision_line": ProvisionLine(ProvisionCategory.NOTE_TAKERS, Money.parse("0.01")),
     "spend_line": SPEND,

@@ -41,6 +41,11 @@ WHO_MAY = {
     "register_cluster": {"council"},
     "add_school": {"council"},
     "remove_school": {"council"},
+    # the school register (issue 12): the council sets it up, by hand or from a file
+    "register_school": {"council"},
+    "update_school": {"council"},
+    "import_clusters": {"council"},
+    "import_schools": {"council"},
     # only finance allocates budgets and records payments
     "allocate_budget": {"finance"},
     "allocate_council_fund": {"finance"},
@@ -60,6 +65,7 @@ WHO_MAY = {
     # reads: scope narrows them later
     "read_request": EVERYONE,
     "read_cluster": EVERYONE,
+    "read_schools": EVERYONE,  # names and phases are public (the Local Offer lists them)
     "read_budget": EVERYONE,
     "read_council_fund": {"council", "finance"},
     "read_all_balances": {"council", "finance"},
