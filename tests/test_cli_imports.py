@@ -66,7 +66,7 @@ def test_a_file_with_bad_rows_is_listed_on_stderr_by_line_exits_1_and_changes_no
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert lines[0] == f"funding-engine: {schools} was not imported: 2 problems; nothing was changed."
-    assert lines[1].startswith("  line 3: urn")
+    assert lines[1] == "  line 3: school URN must be 6 digits, got '93000X'"
     assert lines[2] == "  line 4: cluster heathland is not registered (import the clusters first)"
     with bootstrap(store(tmp_path)) as app:
         assert app.read_models.list_schools(COUNCIL) == []
