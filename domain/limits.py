@@ -92,3 +92,17 @@ MAX_PAGE_SIZE = 500
 MAX_CURSOR_LENGTH = 500
 """A longer ``cursor`` is not one the server gave out."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+# -- SEN Information Reports and the Local Offer (issue 12) ------------------------------------------
+
+SEN_REPORT_URL_MAX_LENGTH = 2000
+"""A report's address on the school's website: longer than any real page's, shorter than what
+browsers and crawlers stop following (about 2,000 characters)."""
+BROKEN_LINK_NOTE_MAX_LENGTH = 500
+"""What anyone may write when reporting a broken link: a sentence or two, never a letter."""
+BROKEN_LINK_REPORTS_PER_CLIENT_PER_HOUR = 5
+"""Reports of broken links one client (an IP address) may make in an hour."""
+BROKEN_LINK_REPORTS_PER_HOUR = 200
+"""Reports of broken links all clients together may make in an hour, per server process."""
+LOCAL_OFFER_SEARCH_MAX_LENGTH = 100
+"""The public listing's search text: a school's name, a URN or a cluster's name is shorter."""

@@ -15,14 +15,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.clusters import Cluster
+from domain.clusters import Cluster, SchoolMembership
 from domain.formatting import utc_text
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund, FundFigures
 from domain.lifecycle import AWAITING_COUNCIL, BUDGET_DECISIONS, LOGGED_DECISIONS, OPEN_STATUSES
 from domain.money import Money
+from domain.sen_reports import SenInformationReport
 from domain.values import DecisionKind, FinancialYear
 from projections.reconciliation.fold import Step
+from projections.reconciliation.sen_reports import SenReportExpectations
 
 Row = tuple[Any, ...]
 
@@ -42,6 +44,7 @@ class Expectations:
         self.council_fund: CouncilFund | None = None
         self.clusters: dict[UUID, Cluster] = {}
         self.status_since: dict[UUID, datetime] = {}
+        self.sen_reports = SenReportExpectations()
 
     # -- rows keyed by log position, one event at a time ------------------------------------------
 
@@ -50,6 +53,9 @@ class Expectations:
         aggregate, event = step.aggregate, step.event
         if isinstance(aggregate, Cluster):
             self.clusters.setdefault(aggregate.id, aggregate)
+            return None, None
+        if isinstance(aggregate, (SchoolMembership, SenInformationReport)):
+            self.sen_reports.observe(step)
             return None, None
         if isinstance(aggregate, FundingRequest):
             self.requests.setdefault(aggregate.id, aggregate)
@@ -155,6 +161,8 @@ class Expectations:
             "decision_log_requests": self._decision_log_requests,
             "decision_log_budgets": self._decision_log_budgets,
             "finance_ledger_funds": self._finance_ledger_funds,
+            "sen_reports": self.sen_reports.sen_reports,
+            "sen_report_broken_links": self.sen_reports.sen_report_broken_links,
         }[table]()
         return {row[0]: row for row in rows}
 

@@ -2,7 +2,8 @@
 
 People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances), ``request_index``
 (queues), ``decision_log`` (the auditors' search), ``finance_ledger`` (finance's CSV) and
-``clusters`` (the listing of clusters, which belongs to no year and is checked whole). The
+``clusters`` (the listing of clusters, which belongs to no year and is checked whole), and
+``sen_reports`` and ``sen_report_broken_links`` (the Local Offer, also of no year). The
 projections' helper tables are checked too: nobody reads them, but later rows are computed from
 them (a request's amount, a fund's running balance), so an edit there would pass every check
 until it surfaced, later, as a wrong figure somewhere else.
@@ -190,6 +191,27 @@ CLUSTERS = Table(
     year_sql=None,  # a cluster belongs to no year: every reconciliation checks every cluster
 )
 
+SEN_REPORTS = Table(
+    "sen_reports",
+    "sen_reports",
+    ("school_urn", "membership_id", "report_id", "cluster_id", "url", "published_on", "next_review_on",
+     "self_assessed_at", "self_met", "self_partly_met", "self_not_met",
+     "audit_assessed_at", "audit_met", "audit_partly_met", "audit_not_met", "open_broken_links", "version"),
+    frozenset(),
+    "sen_reports",
+    "school_urn",
+    year_sql=None,  # a school's report belongs to no financial year: every reconciliation checks them all
+)  # fmt: skip
+SEN_REPORT_BROKEN_LINKS = Table(
+    "sen_report_broken_links",
+    "sen_reports",
+    ("report_ref", "school_urn", "reported_at", "url", "note", "cleared_at"),
+    frozenset(),
+    "sen_report_broken_links",
+    "report_ref",
+    year_sql=None,
+)
+
 # In the order a report lists them: each read model's own table, then its helpers.
 TABLES = (
     CLUSTER_BALANCES,
@@ -202,5 +224,7 @@ TABLES = (
     FINANCE_LEDGER,
     FINANCE_LEDGER_FUNDS,
     CLUSTERS,
+    SEN_REPORTS,
+    SEN_REPORT_BROKEN_LINKS,
 )
-READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger", "clusters")
+READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger", "clusters", "sen_reports")
