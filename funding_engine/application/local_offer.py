@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.errors import NotFound
-from domain.limits import DEFAULT_PAGE_SIZE
+from domain.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from domain.permissions import check_role
 from domain.values import Actor, ClusterId, Role, SchoolUrn
 from funding_engine.application.sen_reports import SenReports
 from projections import sen_report_queries as queries
-from projections.queries import Page
+from projections.queries import Page, clusters_page
 from projections.sen_report_queries import BrokenLinkRow, SenReportRow
 
 __all__ = ["BrokenLinkRow", "ListedSchool", "LocalOffer", "LocalOfferOverview", "SenReportRow"]
@@ -88,6 +88,18 @@ class LocalOffer:
         if row is None:
             raise NotFound(f"no school {urn}")
         return self._listed([row])[0]
+
+    def clusters(self) -> list[tuple[str, str]]:
+        """Every cluster's id and name, for anyone: the listing is searched by them."""
+        database = self._app.fresh_read_models()
+        found: list[tuple[str, str]] = []
+        cursor: str | None = None
+        while True:
+            page = clusters_page(database, limit=MAX_PAGE_SIZE, cursor=cursor)
+            found.extend((row.cluster_id, row.name) for row in page.items)
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
 
     # -- signed in ----------------------------------------------------------------------------------
 
