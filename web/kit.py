@@ -40,7 +40,11 @@ ROLE_NAMES = {
 
 # Each role's home, and the links in its service navigation (the first is the home).
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.SCHOOL: [("/school/requests", "Your requests"), ("/school/requests/new", "Start a request")],
+    Role.SCHOOL: [
+        ("/school/requests", "Your requests"),
+        ("/school/requests/new", "Start a request"),
+        ("/school/sen-information-report", "SEN Information Report"),
+    ],
     Role.CLUSTER_LEAD: [
         ("/cluster/queue", "Work queue"),
         ("/cluster/commissions", "Commissions"),
@@ -50,6 +54,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/council/escalations", "Escalations"),
         ("/council/decisions", "Decision log"),
         ("/council/clusters", "Clusters"),
+        ("/council/local-offer", "Local Offer"),
         ("/council/audit", "Audit"),
     ],
     Role.FINANCE: [

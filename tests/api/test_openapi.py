@@ -60,6 +60,23 @@ API_PATHS: dict[str, set[str]] = {
     "/finance/reconciliation": {"get"},
     "/finance/ledger.csv": {"get"},
     "/healthz": {"get"},
+    # Since issue 12: SEN Information Reports and the public Local Offer.
+    "/local-offer/schools": {"get"},
+    "/local-offer/schools/{urn}": {"get"},
+    "/local-offer/checklist": {"get"},
+    "/local-offer/schools/{urn}/broken-link-reports": {"post"},
+    "/schools/{urn}/sen-information-report": {"put", "get"},
+    "/schools/{urn}/sen-information-report/assessments": {"post"},
+    "/schools/{urn}/sen-information-report/broken-link-reports/clear": {"post"},
+    "/sen-information-reports/follow-up": {"get"},
+}
+# Operations anyone may call with no token.
+PUBLIC_OPERATIONS = {
+    ("get", "/healthz"),
+    ("get", "/local-offer/schools"),
+    ("get", "/local-offer/schools/{}"),
+    ("get", "/local-offer/checklist"),
+    ("post", "/local-offer/schools/{}/broken-link-reports"),
 }
 QUERY_PARAMETERS = {
     ("get", "/clusters"): {"limit", "cursor"},
@@ -68,6 +85,7 @@ QUERY_PARAMETERS = {
     ("get", "/requests/{id}"): {"as_of"},
     ("get", "/audit/decisions"): {"cluster_id", "from", "to", "actor", "school_urn", "kind", "limit", "cursor"},
     ("get", "/finance/reconciliation"): {"financial_year"},
+    ("get", "/local-offer/schools"): {"q", "cluster_id", "limit", "cursor"},
     ("get", "/finance/ledger.csv"): {"financial_year"},
 }
 REQUEST_BODIES = {
@@ -86,6 +104,9 @@ REQUEST_BODIES = {
     ("post", "/requests/{id}/council-decision"): {"decision", "amount", "reason"},
     ("post", "/requests/{id}/withdraw"): {"reason"},
     ("post", "/requests/{id}/payments"): {"amount", "reference"},
+    ("post", "/local-offer/schools/{urn}/broken-link-reports"): {"note"},
+    ("put", "/schools/{urn}/sen-information-report"): {"url", "published_on", "next_review_on"},
+    ("post", "/schools/{urn}/sen-information-report/assessments"): {"ratings", "notes"},
 }  # fmt: skip
 
 
@@ -196,8 +217,8 @@ def test_every_authenticated_operation_declares_the_bearer_scheme_and_its_proble
         "description": spec["components"]["securitySchemes"]["HTTPBearer"]["description"],
     }
     for (method, path), operation in operations(spec).items():
-        if path == "/healthz":
-            assert "security" not in operation
+        if (method, path) in PUBLIC_OPERATIONS:
+            assert "security" not in operation, (method, path)
             continue
         assert operation["security"] == [{"HTTPBearer": []}], (method, path)
         for status in ("401", "403", "422"):
@@ -243,6 +264,7 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("POST", "/requests/{request_id}/council-decision"): COUNCIL,
     ("POST", "/requests/{request_id}/payments"): FINANCE,
     ("GET", "/finance/ledger.csv"): FINANCE,
+    ("PUT", "/schools/{urn}/sen-information-report"): HEAD,
 }
 OPERATIONS = sorted((method.upper(), path) for path, methods in API_PATHS.items() for method in methods)
 OPERATIONS = [(method, path.replace("{id}", "{request_id}")) for method, path in OPERATIONS]

@@ -80,6 +80,8 @@ TABLE_KEYS: dict[str, str] = {
     "finance_ledger": "position",
     "finance_ledger_funds": "fund_id",
     "clusters": "cluster_id",
+    "sen_reports": "school_urn",
+    "sen_report_broken_links": "report_ref",
     "audit_chain": "position",
     "audit_checkpoints": "position",
 }

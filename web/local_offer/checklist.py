@@ -18,7 +18,20 @@ RATING_TAGS = {
     Rating.PARTLY_MET.value: "govuk-tag--yellow",
     Rating.NOT_MET.value: "govuk-tag--red",
 }
-MONTHS = ("January February March April May June July August September October November December").split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def long_date(value: date | str | None) -> str:
