@@ -12,9 +12,9 @@ One world per store serves the whole module: a call expected to succeed gets its
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -162,7 +162,7 @@ SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "unaffordable": lambda app: {"id": unaffordable(app)},
     "escalated": lambda app: {"id": escalated(app)},
     "approved": lambda app: {"id": approved(app)},
-    "sen report": lambda app: sen_report(app),
+    "sen report": sen_report,
 }
 
 

@@ -249,6 +249,7 @@ def test_a_broken_link_report_keeps_the_address_and_a_trimmed_note_and_nothing_a
     report = registered()
     report.report_broken_link("  Page not found.  ")
     (event,) = report.collect_events()
+    assert isinstance(event, SenInformationReport.BrokenLinkReported)
     assert (event.url, event.note) == (URL, "Page not found.")
     assert not hasattr(event, "actor")
     assert report.open_broken_links == 1

@@ -82,7 +82,9 @@ def test_the_listing_goes_on_to_a_next_page_keeping_the_search(loaded, monkeypat
     monkeypatch.setattr("web.local_offer.public.PAGE_SIZE", 3)
     client = client_for(loaded)
     first = client.get("/local-offer", params={"q": "990"})
-    link = html.unescape(re.search(r'href="(/local-offer\?[^"]*cursor=[^"]+)"', first.text).group(1))
+    found = re.search(r'href="(/local-offer\?[^"]*cursor=[^"]+)"', first.text)
+    assert found, first.text
+    link = html.unescape(found.group(1))
     second = client.get(link)
     assert listed_urns(first.text) == ["990001", "990002", "990003"]
     assert listed_urns(second.text) == ["990101", "990102", "990103"]
