@@ -8,7 +8,7 @@ school finder reads them.
 from __future__ import annotations
 
 import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -132,4 +132,4 @@ class FollowUpResponse(BaseModel):
 
 
 class BrokenLinkReportRecorded(BaseModel):
-    status: str = "recorded"
+    status: Literal["recorded"]

@@ -36,7 +36,7 @@ from domain.formatting import utc_text
 from domain.limits import DEFAULT_PAGE_SIZE, LOCAL_OFFER_SEARCH_MAX_LENGTH
 from domain.sen_report_checklist import CHECKLIST, AssessmentKind, source_of
 from domain.sen_reports import Assessment, SenInformationReport
-from domain.values import Actor, ClusterId, SchoolUrn
+from domain.values import Actor, SchoolUrn
 from funding_engine.application.local_offer import ListedSchool
 from funding_engine.application.sen_reports import SenReports
 
@@ -119,8 +119,7 @@ def list_local_offer_schools(
     cursor: Cursor = None,
 ) -> LocalOfferSchoolList:
     """Every school and its SEN Information Report, by URN (public: no token)."""
-    cluster = None if cluster_id is None else path_id(ClusterId, cluster_id, "cluster")
-    page = app.read_models.local_offer.schools(search=q, cluster_id=cluster, limit=limit, cursor=cursor)
+    page = app.read_models.local_offer.schools(search=q, cluster_id=cluster_id, limit=limit, cursor=cursor)
     return LocalOfferSchoolList(items=[_listed(school) for school in page.items], next_cursor=page.next_cursor)
 
 
@@ -164,7 +163,7 @@ def report_broken_link(
     """Say a school's report link is broken (public: no token, no personal data; rate-limited)."""
     client = request.client.host if request.client else "unknown"
     app.report_broken_link(client, path_id(SchoolUrn, urn, "school"), body.note)
-    return BrokenLinkReportRecorded()
+    return BrokenLinkReportRecorded(status="recorded")
 
 
 # -- signed in ---------------------------------------------------------------------------------------

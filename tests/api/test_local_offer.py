@@ -91,7 +91,7 @@ def test_the_listing_is_searched_and_paged(registered):
         ({"limit": 0}, 422),
         ({"limit": 501}, 422),
         ({"cursor": "not-ours!"}, 422),
-        ({"cluster_id": "Not A Slug"}, 404),
+        ({"cluster_id": "Not A Slug"}, 422),
     ],
 )
 def test_a_bad_query_on_the_listing_is_refused(client, params, status):

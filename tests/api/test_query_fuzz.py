@@ -214,6 +214,8 @@ ENDPOINTS = [
     Endpoint("/audit/verify", COUNCIL, ("unknown",)),
     Endpoint("/finance/reconciliation", FINANCE, ("financial_year",)),
     Endpoint("/finance/ledger.csv", FINANCE, ("financial_year",), json=False),
+    Endpoint("/local-offer/schools", COUNCIL, ("q", "cluster_id", "limit", "cursor")),
+    Endpoint("/local-offer/schools/{urn}", COUNCIL, path_ids=("urn",)),
 ]
 
 # A malformed id in the path names nothing: 404 (API.md), like an unknown one.
@@ -229,7 +231,7 @@ def good_ids(shared_world: FundingApplication) -> dict[str, str]:
     asked = submit(shared_world)
     shared_world.request_information(LEAD, asked.id, "Which pupils does the plan cover?")
     shared_world.allocate_budget(FINANCE, OTHER_CLUSTER, YEAR, "100.00", "a second row for /balances")
-    return {"cluster_id": CLUSTER, "fy": YEAR, "request_id": str(approved.id)}
+    return {"cluster_id": CLUSTER, "fy": YEAR, "request_id": str(approved.id), "urn": SCHOOL}
 
 
 def url(endpoint: Endpoint, ids: Mapping[str, str | Raw], *, query: Mapping[str, str | Raw] | None = None) -> str:
