@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api import docs, errors
 from api.idempotency import Idempotency, answer_recorded_first
 from api.middleware import Authentication, BodyLimit
-from api.routes import audit, budgets, local_offer, reference, requests
+from api.routes import audit, budgets, local_offer, provision_maps, reference, requests, schools
 from api.schemas import HealthResponse, ProblemResponse
 from funding_engine.application import FundingApplication
 from funding_engine.application.errors import AlreadyAnswered
@@ -79,7 +79,15 @@ def create_app(
         """Liveness: the process answers (no authentication)."""
         return HealthResponse(status="ok")
 
-    for router in (reference.router, budgets.router, requests.router, audit.router, local_offer.router):
+    for router in (
+        reference.router,
+        schools.router,
+        budgets.router,
+        requests.router,
+        audit.router,
+        provision_maps.router,
+        local_offer.router,
+    ):
         api.include_router(router)
     docs.install(api)  # after the API's routes, which every request is matched against first
 

@@ -133,7 +133,7 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 def measure(store_kind: str, samples: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    with fresh_store(store_kind, "bench-web") as store:
+    with fresh_store(store_kind, "bench_web") as store:
         url = database_url(store)
         began = time.monotonic()
         prepare(url)

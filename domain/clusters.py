@@ -32,6 +32,14 @@ class Cluster(Aggregate):
         name: str
         actor: Actor
 
+    class Renamed(Aggregate.Event):
+        class_version = 1
+        name: str
+        actor: Actor
+
+        def apply(self, cluster: Cluster) -> None:
+            cluster.name = self.name
+
     class SchoolAdded(Aggregate.Event):
         class_version = 1
         school_urn: SchoolUrn
@@ -57,6 +65,12 @@ class Cluster(Aggregate):
     def register(cls, cluster_id: ClusterId, name: str, actor: Actor) -> Cluster:
         check_text(name, field="name", max_length=SHORT_TEXT)
         return cls._create(cls.Registered, id=cls.id_for(cluster_id), cluster_id=cluster_id, name=name, actor=actor)
+
+    def rename(self, name: str, actor: Actor) -> None:
+        """A cluster keeps its id for life; only the name people read changes (the same name changes nothing)."""
+        check_text(name, field="name", max_length=SHORT_TEXT)
+        if name != self.name:
+            self.trigger_event(self.Renamed, name=name, actor=actor)
 
     def has_school(self, school_urn: SchoolUrn) -> bool:
         return school_urn in self.school_urns

@@ -85,6 +85,11 @@ MAX_LINES = 50
 MAX_COMMISSIONED_SCHOOLS = 200
 """Schools one commissioned service may name."""
 
+MAX_IMPORT_ROWS = 5000
+"""Rows one import of the school or cluster register may hold: every school of a large county."""
+MAX_IMPORT_BYTES = 2_000_000
+"""The largest register file an import reads: 5,000 rows of long names fit with room to spare."""
+
 # -- what the HTTP API states about its own inputs ---------------------------------------------------
 
 DEFAULT_PAGE_SIZE = 50
@@ -93,6 +98,34 @@ MAX_CURSOR_LENGTH = 500
 """A longer ``cursor`` is not one the server gave out."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
+# -- provision maps (issue 12) -----------------------------------------------------------------------
+
+ACADEMIC_YEAR_PATTERN = r"^[0-9]{4}/[0-9]{2}$"
+"""An academic year as people write it: ``"2026/27"``."""
+ACADEMIC_YEAR_PATH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
+"""The same year in a URL path, where a slash cannot stand inside a segment: ``"2026-27"``."""
+FIRST_ACADEMIC_YEAR = 2000
+LAST_ACADEMIC_YEAR = 2098
+"""Academic years start in these years, as financial years do."""
+
+MAX_MAP_LINES = 200
+"""Lines on one school's provision map for one year: a large secondary maps well under a hundred."""
+MAX_PROVISION_PUPILS = 5000
+"""Pupils one line of a provision map may count: a universal line can cover a whole large school."""
+MAX_HOURS_PER_WEEK = 60
+"""Hours a week on one line: more than a full-time post, so a larger figure is a typing mistake."""
+MAX_WEEKS = 52
+"""Weeks a line runs for in one academic year."""
+MAX_REVIEWS_PER_LINE = 12
+"""Reviews of one line: termly or half-termly reviews fit with room to spare."""
+MAX_PUBLISHED_VERSIONS = 100
+"""Published versions of one map: a school publishing weekly all year stays under it."""
+HOURS_PATTERN = r"^[0-9]{1,2}(\.[0-9]{1,2})?$"
+"""Hours a week as text: a whole number or at most 2 decimal places (``"2.5"``)."""
+COST_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+"""A line's cost as text: pounds, never negative, at most 2 decimal places; zero is allowed."""
+ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+"""A calendar date: ``"2026-09-01"`` (that it is in the calendar is the domain's check)."""
 # -- SEN Information Reports and the Local Offer (issue 12) ------------------------------------------
 
 SEN_REPORT_URL_MAX_LENGTH = 2000

@@ -33,6 +33,10 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "register_cluster": frozenset({COUNCIL}),
     "add_school": frozenset({COUNCIL}),
     "remove_school": frozenset({COUNCIL}),
+    "register_school": frozenset({COUNCIL}),
+    "update_school": frozenset({COUNCIL}),
+    "import_clusters": frozenset({COUNCIL}),
+    "import_schools": frozenset({COUNCIL}),
     "allocate_budget": frozenset({FINANCE}),
     "allocate_council_fund": frozenset({FINANCE}),
     "submit_request": frozenset({SCHOOL}),
@@ -47,6 +51,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "record_payment": frozenset({FINANCE}),
     "read_request": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
     "read_cluster": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
+    "read_schools": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
     "read_budget": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
     "read_council_fund": frozenset({COUNCIL, FINANCE}),
     "read_all_balances": frozenset({COUNCIL, FINANCE}),
@@ -54,6 +59,11 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "reconcile": frozenset({COUNCIL, FINANCE}),
     "read_ledger": frozenset({FINANCE}),
     "verify_audit": frozenset({COUNCIL}),
+    # Provision maps (issue 12): the school keeps its own; its cluster's lead and the council read them.
+    "open_provision_map": frozenset({SCHOOL}),
+    "change_provision_map": frozenset({SCHOOL}),
+    "publish_provision_map": frozenset({SCHOOL}),
+    "read_provision_map": frozenset({SCHOOL, LEAD, COUNCIL}),
     # SEN Information Reports (issue 12): the school keeps its own, the council audits any, a lead
     # reads its cluster's. Reporting a broken link needs no role at all (the public listing).
     "record_sen_report": frozenset({SCHOOL}),
@@ -117,6 +127,23 @@ def request_listing_filters(
             raise NotPermitted("a cluster lead may list only the cluster's requests")
         return actor.cluster_id, school_urn
     return cluster_id, school_urn
+
+
+def check_may_read_provision_map(actor: Actor, school_urn: SchoolUrn, schools_cluster: ClusterId | None) -> None:
+    """The school reads its own maps, the lead of the school's cluster (as it is now) and the council any.
+
+    A school's maps are not secret from it, and the URN is in the address anyway: another school or
+    another cluster's lead is refused (403), not told the map is missing.
+    """
+    if actor.role is SCHOOL and actor.school_urn != school_urn:
+        raise NotPermitted("a school may read only its own provision maps")
+    if actor.role is LEAD and (schools_cluster is None or actor.cluster_id != schools_cluster):
+        raise NotPermitted("a cluster lead may read only the provision maps of the cluster's schools")
+
+
+def may_read_provision_map_draft(actor: Actor, school_urn: SchoolUrn) -> bool:
+    """Only the school sees its draft; its lead and the council see what it has published."""
+    return actor.role is SCHOOL and actor.school_urn == school_urn
 
 
 def check_may_read_sen_report(actor: Actor, school_urn: SchoolUrn, schools_cluster: ClusterId | None) -> None:

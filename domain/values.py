@@ -199,6 +199,19 @@ class DecisionKind(Enum):
     COMMISSION = "commission"
 
 
+class SchoolPhase(Enum):
+    """A school's phase of education, as the DfE's Get Information about Schools register names them."""
+
+    NURSERY = "nursery"
+    PRIMARY = "primary"
+    MIDDLE_DEEMED_PRIMARY = "middle_deemed_primary"
+    MIDDLE_DEEMED_SECONDARY = "middle_deemed_secondary"
+    SECONDARY = "secondary"
+    ALL_THROUGH = "all_through"
+    SIXTEEN_PLUS = "16_plus"
+    NOT_APPLICABLE = "not_applicable"
+
+
 ENUMS: tuple[type[Enum], ...] = (
     Role,
     ProvisionCategory,
@@ -208,6 +221,7 @@ ENUMS: tuple[type[Enum], ...] = (
     CouncilDecision,
     RequestStatus,
     DecisionKind,
+    SchoolPhase,
 )
 
 E = TypeVar("E", bound=Enum)

@@ -1,8 +1,9 @@
 """A clearly fictional year of top-up funding, loaded through the application like real use.
 
 Three clusters on an imaginary coast, their schools (URNs in the unused 99xxxx range), budgets,
-a council fund, a commissioned service and funding requests in every status, so a new user sees
-a believable store. No pupil is described beyond a count and a needs summary.
+a council fund, a commissioned service, funding requests in every status and each school's
+published provision map (``demo_provision_maps``), so a new user sees a believable store. No pupil
+is described beyond a count and a needs summary.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from domain.sen_report_checklist import CHECKLIST
 from domain.sen_reports import a_year_after
 from domain.values import Actor, FinancialYear, RequestStatus
 from funding_engine.application import FundingApplication
+from funding_engine.demo_provision_maps import load_provision_maps
 
 COUNCIL = Actor.council("demo-council-officer")
 FINANCE = Actor.finance("demo-finance-officer")
@@ -29,6 +31,17 @@ CLUSTERS: dict[str, tuple[str, list[str], str]] = {
     "marshfield-vale": ("Marshfield Vale (fictional)", ["990201", "990202"], "8000.00"),
 }
 COUNCIL_FUND = "100000.00"
+# The register's entry for each school (issue 12): a fictional name and its phase of education.
+SCHOOLS: dict[str, tuple[str, str]] = {
+    "990001": ("Northmere Primary School (fictional)", "primary"),
+    "990002": ("Saltings Infant and Nursery School (fictional)", "primary"),
+    "990003": ("Northmere High School (fictional)", "secondary"),
+    "990101": ("Fenwick Staithe Primary Academy (fictional)", "primary"),
+    "990102": ("Reedham Marsh Middle School (fictional)", "middle_deemed_secondary"),
+    "990103": ("Fenwick Broads Sixth Form (fictional)", "16_plus"),
+    "990201": ("Marshfield Vale All-Through School (fictional)", "all_through"),
+    "990202": ("Little Marshfield Nursery School (fictional)", "nursery"),
+}
 
 
 def lead(cluster_id: str) -> Actor:
@@ -178,6 +191,8 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
         app.register_cluster(COUNCIL, cluster_id, name)
         for urn in urns:
             app.add_school(COUNCIL, cluster_id, urn)
+            school_name, phase = SCHOOLS[urn]
+            app.register_school(COUNCIL, urn, school_name, phase, cluster_id)
         app.allocate_budget(FINANCE, cluster_id, year, budget, "delegated SEN funding for the year")
     app.allocate_council_fund(FINANCE, year, COUNCIL_FUND, "exceptional circumstances fund")
     say(f"registered {len(CLUSTERS)} clusters, allocated their {year} budgets and the council fund")
@@ -196,6 +211,9 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
 
     requests = [tell(app, story, year) for story in STORIES]
     say(f"told {len(requests)} funding-request stories, one for each status")
+
+    urns = [urn for _, school_urns, _ in CLUSTERS.values() for urn in school_urns]
+    load_provision_maps(app, year, urns, school, say)
 
     publish_sen_reports(app)
     say("registered the schools' SEN Information Reports (one overdue for review, one missing)")

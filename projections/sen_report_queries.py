@@ -1,51 +1,61 @@
 """Reads of the SEN Information Reports read model: the public Local Offer listing, one school,
-a cluster's schools, and what the council follows up (missing, overdue, not met, broken links).
+and what the council follows up (missing, overdue, not met, broken links).
 
 Kept apart from ``projections.queries`` (which is about money and requests) but built the same
 way: typed rows, keyset pages by URN with the same opaque cursors, and nothing a store cannot hold
 reaching SQL.
 
-School names come from the school register (issue 12's other half). Until its read model is
-here, ``school_names`` is the one place that would read them; the listing searches URNs and
-clusters (by id and by name).
+Schools and their names come from the school register's read model (``schools``: every registered
+school and every school in a cluster), joined with this one; a school that registered a report
+without being in either is listed too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from domain.limits import LOCAL_OFFER_SEARCH_MAX_LENGTH
 from projections.database import ProjectionDatabase
 from projections.queries import TEXT_KEY, InvalidQuery, Page, check_limit, decode_cursor, encode_cursor
-from projections.read_models.sen_reports import (
-    BROKEN_LINKS_COLUMNS,
-    SEN_REPORTS_COLUMNS,
-    BrokenLinkRow,
-    SenReportRow,
-    sen_report_row,
+from projections.read_models.sen_reports import BROKEN_LINKS_COLUMNS, BrokenLinkRow, SenReportRow, counts
+
+__all__ = ["BrokenLinkRow", "NamedRow", "SenReportRow"]
+
+# Every school the engine knows, from whichever table holds each column: the register (name, and
+# its cluster) or the reports (the cluster as this read model follows it, and the report).
+_CLUSTER = "COALESCE(s.cluster_id, sc.cluster_id)"
+_KNOWN = (
+    "WITH known (urn) AS (SELECT urn FROM schools UNION SELECT school_urn FROM sen_reports) "
+    f"SELECT k.urn, sc.name, {_CLUSTER}, s.url, s.published_on, s.next_review_on, "
+    "s.self_assessed_at, s.self_met, s.self_partly_met, s.self_not_met, "
+    "s.audit_assessed_at, s.audit_met, s.audit_partly_met, s.audit_not_met, "
+    "COALESCE(s.open_broken_links, 0), COALESCE(s.version, 0) "
+    "FROM known k LEFT JOIN schools sc ON sc.urn = k.urn LEFT JOIN sen_reports s ON s.school_urn = k.urn "
+    f"LEFT JOIN clusters c ON c.cluster_id = {_CLUSTER}"
 )
-
-__all__ = ["BrokenLinkRow", "SenReportRow"]
-
-_SELECT = f"SELECT {', '.join('s.' + column for column in SEN_REPORTS_COLUMNS)} FROM sen_reports s"
 _SEARCH_CHARACTERS = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
+_LIKE = "LIKE ? ESCAPE '\\'"
+
+
+class NamedRow(NamedTuple):
+    """A school as the Local Offer lists it, with its name from the register (None where it has none)."""
+
+    name: str | None
+    row: SenReportRow
+
+
+def _named(values: tuple[Any, ...]) -> NamedRow:
+    urn, name, cluster, url, published, review, *rest = values
+    self_assessment, audit = counts(*rest[0:4]), counts(*rest[4:8])
+    row = SenReportRow(str(urn), cluster, url, published, review, self_assessment, audit, int(rest[8]), int(rest[9]))
+    return NamedRow(name, row)
 
 
 def _rows(database: ProjectionDatabase, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with database.reading() as cursor:
         cursor.execute(sql, tuple(params))
         return [tuple(row) for row in cursor.fetchall()]
-
-
-def school_names(database: ProjectionDatabase, urns: Iterable[str]) -> dict[str, str]:
-    """Each school's name, by URN, where the register knows it.
-
-    The school register is not part of this branch yet: no name is known, and pages show the URN.
-    When the register's ``schools`` read model lands, this reads it (and ``local_offer_page``
-    searches its names too).
-    """
-    return {}
 
 
 def check_search(text: str | None) -> str | None:
@@ -66,48 +76,45 @@ def local_offer_page(
     cluster_id: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[SenReportRow]:
-    """Every known school, by URN: those whose URN starts with ``search`` or whose cluster's id or
-    name contains it (any case), in ``cluster_id`` if given."""
+) -> Page[NamedRow]:
+    """Every known school, by URN: those whose URN starts with ``search`` or whose name, or whose
+    cluster's id or name, contains it (any case); in ``cluster_id`` if given."""
     check_limit(limit)
     search = check_search(search)
     conditions: list[str] = []
     params: list[Any] = []
     if search is not None:
         pattern = f"%{search.lower().translate(_SEARCH_CHARACTERS)}%"
-        prefix = f"{search.translate(_SEARCH_CHARACTERS)}%"
         conditions.append(
-            "(s.school_urn LIKE ? ESCAPE '\\' OR lower(s.cluster_id) LIKE ? ESCAPE '\\'"
-            " OR lower(c.name) LIKE ? ESCAPE '\\')"
+            f"(k.urn {_LIKE} OR lower(sc.name) {_LIKE} OR lower({_CLUSTER}) {_LIKE} OR lower(c.name) {_LIKE})"
         )
-        params += [prefix, pattern, pattern]
+        params += [f"{search.translate(_SEARCH_CHARACTERS)}%", pattern, pattern, pattern]
     if cluster_id is not None:
-        conditions.append("s.cluster_id = ?")
+        conditions.append(f"{_CLUSTER} = ?")
         params.append(cluster_id)
     if cursor:
         (after,) = decode_cursor(cursor, TEXT_KEY)
-        conditions.append("s.school_urn > ?")
+        conditions.append("k.urn > ?")
         params.append(after)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    sql = f"{_SELECT} LEFT JOIN clusters c ON c.cluster_id = s.cluster_id{where} ORDER BY s.school_urn LIMIT ?"
-    rows = [sen_report_row(row) for row in _rows(database, sql, [*params, limit + 1])]
+    rows = [_named(row) for row in _rows(database, f"{_KNOWN}{where} ORDER BY k.urn LIMIT ?", [*params, limit + 1])]
     items = rows[:limit]
-    return Page(items, encode_cursor([items[-1].school_urn]) if len(rows) > limit else None)
+    return Page(items, encode_cursor([items[-1].row.school_urn]) if len(rows) > limit else None)
 
 
-def school_row(database: ProjectionDatabase, school_urn: str) -> SenReportRow | None:
-    rows = _rows(database, f"{_SELECT} WHERE s.school_urn = ?", [school_urn])
-    return sen_report_row(rows[0]) if rows else None
+def school_row(database: ProjectionDatabase, school_urn: str) -> NamedRow | None:
+    rows = _rows(database, f"{_KNOWN} WHERE k.urn = ?", [school_urn])
+    return _named(rows[0]) if rows else None
 
 
-def needing_attention(database: ProjectionDatabase, today: str) -> list[SenReportRow]:
+def needing_attention(database: ProjectionDatabase, today: str) -> list[NamedRow]:
     """Schools whose report is missing, overdue for review (``next_review_on`` before ``today``),
     assessed with an item not met, or with a broken link reported: what the council follows up."""
     sql = (
-        f"{_SELECT} WHERE s.url IS NULL OR s.next_review_on < ? OR s.self_not_met > 0 OR s.audit_not_met > 0"
-        " OR s.open_broken_links > 0 ORDER BY s.school_urn"
+        f"{_KNOWN} WHERE s.url IS NULL OR s.next_review_on < ? OR s.self_not_met > 0 OR s.audit_not_met > 0"
+        " OR s.open_broken_links > 0 ORDER BY k.urn"
     )
-    return [sen_report_row(row) for row in _rows(database, sql, [today])]
+    return [_named(row) for row in _rows(database, sql, [today])]
 
 
 def open_broken_links(database: ProjectionDatabase, *, limit: int = 500) -> list[BrokenLinkRow]:

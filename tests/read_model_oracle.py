@@ -7,7 +7,7 @@ actors and texts the test sent, and works out from the rules of DESIGN.md and RE
 what every row of every table must then hold: balances (pending = asked for by open requests,
 escalated = awaiting the council), the request index, the decision log, the finance ledger
 with the fund's available and paid balances after each movement, and the clusters with their
-schools. It never imports the read models or their queries.
+schools, and the school register. It never imports the read models or their queries.
 
 Only what a test cannot know beforehand is taken from the log, read raw: each new event's position
 and timestamp (from the stored JSON). The command's events are matched by aggregate and type, and
@@ -94,6 +94,15 @@ class ClusterModel:
 
 
 @dataclass
+class RegisterEntry:
+    """A school on the register as the model has it: what the council last wrote, and the entry's version."""
+
+    name: str
+    phase: str
+    version: int = 1
+
+
+@dataclass
 class RequestModel:
     request_id: str
     school_urn: str
@@ -142,6 +151,7 @@ class ReadModelOracle:
         for cluster_id, name in (clusters or {}).items():
             urns = sorted(urn for urn, member_of in self.membership.items() if member_of == cluster_id)
             self.clusters[cluster_id] = ClusterModel(cluster_id, name, urns, 1 + len(urns))
+        self.register: dict[str, RegisterEntry] = {}
         self.seen = 0  # the last log position whose event the model has accounted for
         self.funds: dict[str, FundModel] = {}
         self.requests: dict[str, RequestModel] = {}
@@ -184,7 +194,7 @@ class ReadModelOracle:
     def reference_data(self) -> None:
         """Clusters registered, schools joining or leaving: only the clusters' own events."""
         new = self._new_events()
-        others = [e for e in new if not e.type.startswith(("Cluster.", "SchoolMembership."))]
+        others = [e for e in new if not e.type.startswith(("Cluster.", "SchoolMembership.", "School."))]
         assert not others, f"reference-data commands wrote other events: {others}"
 
     def school_joined(self, cluster_id: str, urn: str) -> None:
@@ -203,6 +213,25 @@ class ReadModelOracle:
         cluster.school_urns = [other for other in cluster.school_urns if other != urn]
         cluster.version += 1
         self.membership[urn] = None
+
+    def school_registered(self, urn: str, name: str, phase: str, cluster_id: str) -> None:
+        """A school put on the register in ``cluster_id`` (joining it, if it was not there)."""
+        if self.membership.get(urn) != cluster_id:
+            if self.membership.get(urn) is not None:
+                self.school_left(urn)
+            self.school_joined(cluster_id, urn)
+        self.reference_data()
+        entry = self.register.get(urn)
+        if entry is None:
+            self.register[urn] = RegisterEntry(name, phase)
+        elif (entry.name, entry.phase) != (name, phase):
+            entry.name, entry.phase, entry.version = name, phase, entry.version + 1
+
+    def cluster_renamed(self, cluster_id: str, name: str) -> None:
+        self.reference_data()
+        cluster = self.clusters[cluster_id]
+        if cluster.name != name:
+            cluster.name, cluster.version = name, cluster.version + 1
 
     # -- money in ---------------------------------------------------------------------------------
 
@@ -444,6 +473,13 @@ class ReadModelOracle:
                 (c.cluster_id, c.aggregate_id, c.name, ",".join(c.school_urns), c.version)
                 for c in self.clusters.values()
             ],
+            "schools": [
+                (urn, entry.name if entry else None, entry.phase if entry else None, self.membership.get(urn),
+                 entry.version if entry else 0, uuid5(_IDS, f"school-register/{urn}").hex if entry else None,
+                 uuid5(_IDS, f"school/{urn}").hex if urn in self.membership else None)
+                for urn in sorted(self.register.keys() | self.membership.keys())
+                for entry in [self.register.get(urn)]
+            ],
             # The commands told of never touch a report: a row per school that joined a cluster.
             "sen_reports": [
                 (urn, uuid5(_IDS, f"school/{urn}").hex, None, cluster_id, None, 0, 0)
@@ -478,6 +514,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
                        "amount", "available_after", "paid_after", "reference", "actor_sub"),
     "finance_ledger_funds": ("fund_id", "fund", "cluster_id", "financial_year", "available", "paid"),
     "clusters": ("cluster_id", "aggregate_id", "name", "school_urns", "version"),
+    "schools": ("urn", "name", "phase", "cluster_id", "version", "school_id", "membership_id"),
     "sen_reports": ("school_urn", "membership_id", "report_id", "cluster_id", "url", "open_broken_links", "version"),
     "audit_chain": ("position", "hash"),
     "audit_checkpoints": ("position", "hash"),

@@ -43,17 +43,21 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.SCHOOL: [
         ("/school/requests", "Your requests"),
         ("/school/requests/new", "Start a request"),
+        ("/school/provision-maps", "Provision map"),
         ("/school/sen-information-report", "SEN Information Report"),
     ],
     Role.CLUSTER_LEAD: [
         ("/cluster/queue", "Work queue"),
         ("/cluster/commissions", "Commissions"),
         ("/cluster/budget", "Budget"),
+        ("/cluster/provision-maps", "Provision maps"),
     ],
     Role.COUNCIL: [
         ("/council/escalations", "Escalations"),
         ("/council/decisions", "Decision log"),
         ("/council/clusters", "Clusters"),
+        ("/council/schools", "Schools"),
+        ("/council/provision-maps", "Provision maps"),
         ("/council/local-offer", "Local Offer"),
         ("/council/audit", "Audit"),
     ],

@@ -14,6 +14,7 @@ from domain.values import (
     DeclineReasonCode,
     ProvisionCategory,
     RequestStatus,
+    SchoolPhase,
     TopUpReason,
 )
 
@@ -97,6 +98,18 @@ def waited(since: datetime | str, now: datetime | None = None) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
+PHASES = {
+    SchoolPhase.NURSERY.value: "Nursery",
+    SchoolPhase.PRIMARY.value: "Primary",
+    SchoolPhase.MIDDLE_DEEMED_PRIMARY.value: "Middle deemed primary",
+    SchoolPhase.MIDDLE_DEEMED_SECONDARY.value: "Middle deemed secondary",
+    SchoolPhase.SECONDARY.value: "Secondary",
+    SchoolPhase.ALL_THROUGH.value: "All-through",
+    SchoolPhase.SIXTEEN_PLUS.value: "16 plus",
+    SchoolPhase.NOT_APPLICABLE.value: "Not applicable",
+}
+
+
 def short_reference(request_id: str) -> str:
     """The first 8 hex digits people quote on the phone (the page shows the whole id too)."""
     return request_id.replace("-", "")[:8].upper()
@@ -110,5 +123,6 @@ def install_labels(environment: Environment) -> None:
         services=SERVICES,
         decline_reasons=DECLINE_REASONS,
         decision_kinds=DECISION_KINDS,
+        phases=PHASES,
     )
     environment.filters.update(when=when, waited=waited, reference=short_reference)

@@ -45,7 +45,8 @@ router = APIRouter(tags=["local offer"])
 Search = Annotated[
     str | None,
     Query(
-        max_length=LOCAL_OFFER_SEARCH_MAX_LENGTH, description="A URN (or its start), or part of a cluster's id or name"
+        max_length=LOCAL_OFFER_SEARCH_MAX_LENGTH,
+        description="A URN (or its start), or part of a school's name or of a cluster's id or name",
     ),
 ]
 ClusterFilter = Annotated[str | None, Query(description="Only this cluster's schools (its id)")]

@@ -1,10 +1,11 @@
 """The application layer: the engine's use cases behind one facade, ``FundingApplication``.
 
 One module per feature, each a class with one method per use case: ``clusters``, ``budgets``,
-``requests`` (the lifecycle of a funding request, decisions and payments included), ``history``
-(a request as it was, event by event), ``audit``, ``sign_ins`` (who signed in and out) and
-``sen_reports`` (schools' SEN Information Reports; their queries, public ones among them, are
-``local_offer``);
+``requests`` (the lifecycle of a funding request, decisions and payments included), ``schools``
+(the school register, and importing it and the clusters from CSV files), ``history``
+(a request as it was, event by event), ``audit``, ``sign_ins`` (who signed in and out),
+``provision_maps`` (a school's provision maps and their published versions) and ``sen_reports``
+(schools' SEN Information Reports; their queries, public ones among them, are ``local_offer``);
 ``engine`` is what they stand on. Queries over the read models are a service of their own,
 ``app.read_models`` (``read_models``). An
 adapter keeps an ``Idempotency-Key``'s promise through ``idempotently(claim)``,
@@ -37,7 +38,9 @@ from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditRe
 from funding_engine.application.budgets import Budgets, FundStatement
 from funding_engine.application.history import History, HistoryEntry
 from funding_engine.application.local_offer import LocalOffer
+from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
+from funding_engine.application.schools import BadRow, ClusterImport, ImportRefused, SchoolImport, SchoolRegister
 from funding_engine.application.sen_reports import SenReports
 from funding_engine.application.sign_ins import SignInEntry, SignIns
 from funding_engine.idempotency import Answer, IdempotencyClaim, IdempotencyRecord
@@ -47,19 +50,23 @@ __all__ = [
     "AnchorTargetMissing",
     "Answer",
     "AuditReport",
+    "BadRow",
+    "ClusterImport",
     "FundStatement",
     "FundingApplication",
     "HistoryEntry",
     "IdempotencyClaim",
     "IdempotencyRecord",
+    "ImportRefused",
     "Page",
     "ReadModels",
     "Reconciliation",
+    "SchoolImport",
     "SignInEntry",
 ]
 
 
-class FundingApplication(Budgets, History, Audit, SignIns, SenReports):
+class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.

@@ -18,7 +18,7 @@ from domain.values import Actor, ClusterId, Role, SchoolUrn
 from funding_engine.application.sen_reports import SenReports
 from projections import sen_report_queries as queries
 from projections.queries import Page, clusters_page
-from projections.sen_report_queries import BrokenLinkRow, SenReportRow
+from projections.sen_report_queries import BrokenLinkRow, NamedRow, SenReportRow
 
 __all__ = ["BrokenLinkRow", "ListedSchool", "LocalOffer", "LocalOfferOverview", "SenReportRow"]
 
@@ -56,12 +56,13 @@ class LocalOffer:
     def __init__(self, app: SenReports) -> None:
         self._app = app
 
-    def _listed(self, rows: list[SenReportRow]) -> list[ListedSchool]:
+    def _listed(self, rows: list[NamedRow]) -> list[ListedSchool]:
         today = self._app.today().isoformat()
-        names = queries.school_names(self._app.fresh_read_models(), [row.school_urn for row in rows])
         return [
-            ListedSchool(row, names.get(row.school_urn), row.next_review_on is not None and row.next_review_on < today)
-            for row in rows
+            ListedSchool(
+                named.row, named.name, named.row.next_review_on is not None and named.row.next_review_on < today
+            )
+            for named in rows
         ]
 
     # -- public: no actor ---------------------------------------------------------------------------
@@ -109,7 +110,7 @@ class LocalOffer:
         cluster = ClusterId.parse(cluster_id)
         if actor.role is Role.SCHOOL or (actor.role is Role.CLUSTER_LEAD and actor.cluster_id != cluster):
             raise NotFound(f"cluster {cluster} not found")
-        rows: list[SenReportRow] = []
+        rows: list[NamedRow] = []
         cursor: str | None = None
         while True:
             page = queries.local_offer_page(

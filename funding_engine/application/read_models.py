@@ -1,5 +1,5 @@
 """Queries over the read models: budgets and balances, the request queue, the decision log,
-finance's ledger and reconciliation, and the cluster list.
+finance's ledger and reconciliation, the cluster list and the school register.
 
 ``ReadModels`` is the query side of the application (``app.read_models``), apart from the commands.
 Each query checks the caller as the commands do (the role first, then the scope), makes the read
@@ -15,14 +15,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TextIO, TypedDict
 
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, NotFound
 from domain.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SHORT_TEXT
 from domain.permissions import check_role, request_listing_filters
 from domain.text import check_text
 from domain.values import Actor, ClusterId, DecisionKind, FinancialYear, RequestStatus, SchoolUrn, parse_enum
 from funding_engine.application.budgets import Budgets
 from funding_engine.application.local_offer import LocalOffer
-from projections import queries, spreadsheets
+from projections import queries, school_queries, spreadsheets
 from projections.queries import (
     BalanceRow,
     BalanceTotalsRow,
@@ -34,6 +34,7 @@ from projections.queries import (
     Page,
     RequestRow,
 )
+from projections.read_models.schools import SchoolRow
 from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation, reconcile
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Reconciliation",
     "ReconciliationRow",
     "RequestRow",
+    "SchoolRow",
     "TableReconciliation",
 ]
 
@@ -268,3 +270,58 @@ class ReadModels:
         """Every registered cluster, by id, a page at a time."""
         check_role(actor, "read_cluster")
         return queries.clusters_page(self._app.fresh_read_models(), limit=limit, cursor=cursor)
+
+    # -- schools ------------------------------------------------------------------------------------
+
+    def schools(
+        self,
+        actor: Actor,
+        *,
+        cluster_id: ClusterId | str | None = None,
+        q: str | None = None,
+        registered: bool | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[SchoolRow]:
+        """Schools by URN, a page at a time: in one cluster, whose name or URN holds ``q``.
+
+        Every school the engine knows is listed, including one in a cluster since before the
+        register existed (its name and phase None, ``registered`` false: ``registered=False``
+        finds those the council has still to register). Names are public (the Local Offer lists
+        them), so every signed-in role reads them.
+        """
+        check_role(actor, "read_schools")
+        return school_queries.schools_page(
+            self._app.fresh_read_models(["schools"]),
+            cluster_id=None if cluster_id is None else str(ClusterId.parse(cluster_id)),
+            q=self._search_text(q),
+            registered=registered,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def list_schools(self, actor: Actor, *, cluster_id: ClusterId | str | None = None) -> list[SchoolRow]:
+        """Every school (in one cluster), by URN: ``schools`` with every page read."""
+        rows: list[SchoolRow] = []
+        cursor: str | None = None
+        while True:
+            page = self.schools(actor, cluster_id=cluster_id, limit=MAX_PAGE_SIZE, cursor=cursor)
+            rows.extend(page.items)
+            if page.next_cursor is None:
+                return rows
+            cursor = page.next_cursor
+
+    def school(self, actor: Actor, school_urn: SchoolUrn | str) -> SchoolRow:
+        """One school by URN, registered or only in a cluster (404 if the engine has never met it)."""
+        check_role(actor, "read_schools")
+        urn = str(SchoolUrn.parse(school_urn))
+        row = school_queries.school_row(self._app.fresh_read_models(["schools"]), urn)
+        if row is None:
+            raise NotFound(f"school {urn} not found")
+        return row
+
+    @staticmethod
+    def _search_text(q: str | None) -> str | None:
+        if q is None or not q.strip():
+            return None
+        return check_text(q.strip(), field="q", max_length=SHORT_TEXT)

@@ -1,5 +1,5 @@
-"""The ``funding-engine`` command: serve, demo, tokens, balances, projections, reconciliation,
-the ledger and the audit chain.
+"""The ``funding-engine`` command: serve, demo, tokens, balances, the cluster and school registers'
+imports, projections, reconciliation, the ledger and the audit chain.
 
 ``commands`` parses the command line and runs each subcommand; ``operations`` holds the longer
 ones (projections, finance, audit); ``failures`` turns every failure into one line and an exit

@@ -32,14 +32,17 @@ from funding_engine.cli.failures import (
     require_existing_database,
 )
 from funding_engine.cli.operations import (
+    CLI_IMPORTER_SUB,
     CLI_READER,
     run_audit_anchor,
     run_audit_verify,
+    run_clusters_import,
     run_ledger,
     run_projection_rebuild,
     run_projection_status,
     run_projection_worker,
     run_reconcile,
+    run_schools_import,
 )
 from funding_engine.settings import GENERATE_A_SECRET, Settings
 from projections.engine import ProjectionError
@@ -181,6 +184,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild the audit chain even though it reports tampering (this re-chains the altered log)",
     )
     rebuild.set_defaults(handler=run_projection_rebuild, reads_existing_log=True)
+
+    for register, columns, handler in (
+        ("clusters", "cluster_id,name", run_clusters_import),
+        ("schools", "urn,name,phase,cluster_id", run_schools_import),
+    ):
+        register_parser = commands.add_parser(register, help=f"the council's register of {register}")
+        register_commands = register_parser.add_subparsers(
+            title=f"{register} commands", metavar="ACTION", required=True
+        )
+        importer = register_commands.add_parser(
+            "import", help=f"import a CSV file ({columns}): all rows or none; bad rows listed by line on stderr"
+        )
+        importer.add_argument("file", type=Path, help=f"CSV with the header {columns}")
+        importer.add_argument(
+            "--as",
+            dest="staff_id",
+            default=CLI_IMPORTER_SUB,
+            help="the council officer's staff id, recorded on each change",
+        )
+        importer.set_defaults(handler=handler)
 
     finance = commands.add_parser("finance", help="reconciliation and the ledger")
     finance_commands = finance.add_subparsers(title="finance commands", metavar="ACTION", required=True)

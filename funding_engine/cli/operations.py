@@ -1,5 +1,6 @@
-"""The operator's commands on an existing log: the read models (run, status, rebuild), finance
-(reconcile, ledger) and the audit chain (verify, anchor). ``funding_engine.cli`` parses and wires them.
+"""The operator's commands: the read models (run, status, rebuild), finance (reconcile, ledger),
+the audit chain (verify, anchor) and the council's register imports. ``funding_engine.cli`` parses
+and wires them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from domain.values import Actor
+from funding_engine.application import FundingApplication, ImportRefused
 from funding_engine.bootstrap import bootstrap, start_anchoring
 from funding_engine.cli.failures import require_existing_database
 from funding_engine.cli.reconciliation_report import print_reconciliation
@@ -23,6 +25,8 @@ from projections.engine import ProjectionBusy
 # reconciliation, ledger) or as the council (audit); none of these readers is recorded on an event.
 CLI_READER = Actor.finance("funding-engine-cli")
 CLI_AUDITOR = Actor.council("funding-engine-cli")
+# An import writes events, each recording who: the officer named with --as, or this tool.
+CLI_IMPORTER_SUB = "funding-engine-cli"
 
 
 def run_projection_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -155,4 +159,49 @@ def run_audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
     # Printed as well, so it can be copied into the minutes of a meeting or an email to the auditor.
     print(json.dumps(anchor.fields(), indent=2))
     print(f"wrote the anchor to {path}", file=sys.stderr)
+    return 0
+
+
+def run_clusters_import(args: argparse.Namespace, settings: Settings) -> int:
+    def run(app: FundingApplication, actor: Actor, data: bytes) -> str:
+        done = app.import_clusters(actor, data)
+        return f"{done.registered} registered, {done.renamed} renamed, {done.unchanged} unchanged"
+
+    return _import(args, settings, "clusters", run)
+
+
+def run_schools_import(args: argparse.Namespace, settings: Settings) -> int:
+    def run(app: FundingApplication, actor: Actor, data: bytes) -> str:
+        done = app.import_schools(actor, data)
+        return f"{done.registered} registered, {done.updated} updated, {done.moved} moved, {done.unchanged} unchanged"
+
+    return _import(args, settings, "schools", run)
+
+
+def _import(
+    args: argparse.Namespace,
+    settings: Settings,
+    register: str,
+    run: Callable[[FundingApplication, Actor, bytes], str],
+) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as error:
+        print(f"funding-engine: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    actor = Actor.council(args.staff_id)
+    with bootstrap(settings) as app:
+        try:
+            summary = run(app, actor, data)
+        except ImportRefused as refused:
+            count = len(refused.bad_rows)
+            print(
+                f"funding-engine: {args.file} was not imported: {count} problem{'s' if count != 1 else ''}; "
+                "nothing was changed.",
+                file=sys.stderr,
+            )
+            for bad in refused.bad_rows:
+                print(f"  {bad}", file=sys.stderr)
+            return 1
+    print(f"imported {register} from {args.file}: {summary}")
     return 0

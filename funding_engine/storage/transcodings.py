@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import date
 from enum import Enum
 from functools import lru_cache
 from types import MemberDescriptorType
@@ -16,7 +17,8 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain import money, values
+from domain import money, provision_lines, values
+from domain.academic_year import AcademicYear
 
 # Every stored event is decoded again by every catch-up of the read models and every load of an
 # aggregate, so decoding is kept cheap: the few distinct years, URNs and cluster ids are parsed
@@ -84,6 +86,30 @@ class ClusterIdAsStr(Transcoding):
         return _cluster_id(data)
 
 
+class AcademicYearAsStr(Transcoding):
+    type = AcademicYear
+    name = "academic_year"
+
+    def encode(self, obj: AcademicYear) -> str:
+        return str(obj)
+
+    def decode(self, data: str) -> AcademicYear:
+        return AcademicYear.parse(data)
+
+
+class DateAsIso(Transcoding):
+    """A calendar date (not a moment): ``"2026-09-01"``. A datetime is the library's own, by its exact type."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
 class EnumAsValue(Transcoding):
     """One per enum class, named after it: ``"role"``, ``"provision_category"``..."""
 
@@ -144,7 +170,10 @@ def _snake(name: str) -> str:
 
 # A council decision is recorded by the event's type (CouncilApproved / CouncilDeclined), so no
 # stored record carries a CouncilDecision value and it needs no transcoding.
-STORED_ENUMS = [enum_class for enum_class in values.ENUMS if enum_class is not values.CouncilDecision]
+STORED_ENUMS = [
+    *(enum_class for enum_class in values.ENUMS if enum_class is not values.CouncilDecision),
+    *provision_lines.PROVISION_MAP_ENUMS,
+]
 ENUM_TRANSCODINGS = [EnumAsValue(enum_class, _snake(enum_class.__name__)) for enum_class in STORED_ENUMS]
 
 DATACLASS_TRANSCODINGS = [
@@ -154,6 +183,8 @@ DATACLASS_TRANSCODINGS = [
     DataclassAsDict(values.EvidenceDocument, "evidence_document"),
     DataclassAsDict(values.SpendEvidence, "spend_evidence"),
     DataclassAsDict(values.Decision, "decision"),
+    DataclassAsDict(provision_lines.ProvisionMapLine, "provision_map_line"),
+    DataclassAsDict(provision_lines.LineReview, "line_review"),
 ]
 
 ALL_TRANSCODINGS: list[Transcoding] = [
@@ -161,6 +192,8 @@ ALL_TRANSCODINGS: list[Transcoding] = [
     FinancialYearAsStr(),
     SchoolUrnAsStr(),
     ClusterIdAsStr(),
+    AcademicYearAsStr(),
+    DateAsIso(),
     *ENUM_TRANSCODINGS,
     *DATACLASS_TRANSCODINGS,
 ]

@@ -68,6 +68,7 @@ class Clusters(Projection):
     def __init__(self) -> None:
         self._handlers: dict[type, Callable[[Cursor, Any], None]] = {
             Cluster.Registered: self._registered,
+            Cluster.Renamed: self._renamed,
             Cluster.SchoolAdded: self._school_added,
             Cluster.SchoolRemoved: self._school_removed,
         }
@@ -100,12 +101,14 @@ class Clusters(Projection):
     def end_batch(self, cursor: Cursor) -> None:
         cursor.insert_rows("clusters", CLUSTERS_COLUMNS, [state.values() for state in self._registered_in_batch])
         changed = [
-            (school_urns_text(state.school_urns), state.version, state.aggregate_id)
+            (state.name, school_urns_text(state.school_urns), state.version, state.aggregate_id)
             for state in self._clusters.values()
             if not state.new
         ]
         if changed:
-            cursor.executemany("UPDATE clusters SET school_urns = ?, version = ? WHERE aggregate_id = ?", changed)
+            cursor.executemany(
+                "UPDATE clusters SET name = ?, school_urns = ?, version = ? WHERE aggregate_id = ?", changed
+            )
         self._reset()
 
     def _registered(self, cursor: Cursor, event: Cluster.Registered) -> None:
@@ -113,6 +116,11 @@ class Clusters(Projection):
         state = _ClusterState(aggregate_id, str(event.cluster_id), event.name, [], event.originator_version)
         self._clusters[aggregate_id] = state
         self._registered_in_batch.append(state)
+
+    def _renamed(self, cursor: Cursor, event: Cluster.Renamed) -> None:
+        state = self._cluster(cursor, event)
+        state.name = event.name
+        state.version = event.originator_version
 
     def _school_added(self, cursor: Cursor, event: Cluster.SchoolAdded) -> None:
         state = self._cluster(cursor, event)
@@ -125,7 +133,9 @@ class Clusters(Projection):
         state.school_urns = [urn for urn in state.school_urns if urn != str(event.school_urn)]
         state.version = event.originator_version
 
-    def _cluster(self, cursor: Cursor, event: Cluster.SchoolAdded | Cluster.SchoolRemoved) -> _ClusterState:
+    def _cluster(
+        self, cursor: Cursor, event: Cluster.Renamed | Cluster.SchoolAdded | Cluster.SchoolRemoved
+    ) -> _ClusterState:
         aggregate_id = hex_id(event.originator_id)
         state = self._clusters.get(aggregate_id)
         if state is None:

@@ -21,6 +21,7 @@ from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund, FundFigures
 from domain.lifecycle import AWAITING_COUNCIL, BUDGET_DECISIONS, LOGGED_DECISIONS, OPEN_STATUSES
 from domain.money import Money
+from domain.schools import School
 from domain.sen_reports import SenInformationReport
 from domain.values import DecisionKind, FinancialYear
 from projections.reconciliation.fold import Step
@@ -43,6 +44,8 @@ class Expectations:
         self.budgets: dict[UUID, ClusterBudget] = {}
         self.council_fund: CouncilFund | None = None
         self.clusters: dict[UUID, Cluster] = {}
+        self.schools: dict[UUID, School] = {}
+        self.memberships: dict[UUID, SchoolMembership] = {}
         self.status_since: dict[UUID, datetime] = {}
         self.sen_reports = SenReportExpectations()
 
@@ -54,7 +57,14 @@ class Expectations:
         if isinstance(aggregate, Cluster):
             self.clusters.setdefault(aggregate.id, aggregate)
             return None, None
-        if isinstance(aggregate, (SchoolMembership, SenInformationReport)):
+        if isinstance(aggregate, School):
+            self.schools.setdefault(aggregate.id, aggregate)
+            return None, None
+        if isinstance(aggregate, SchoolMembership):
+            self.memberships.setdefault(aggregate.id, aggregate)
+            self.sen_reports.observe(step)
+            return None, None
+        if isinstance(aggregate, SenInformationReport):
             self.sen_reports.observe(step)
             return None, None
         if isinstance(aggregate, FundingRequest):
@@ -154,6 +164,7 @@ class Expectations:
         """The rows ``table`` should hold now, by key."""
         rows = {
             "clusters": self._clusters,
+            "schools": self._schools,
             "cluster_balances": self._cluster_balances,
             "council_fund_balances": self._council_fund_balances,
             "cluster_balances_requests": self._cluster_balances_requests,
@@ -259,6 +270,26 @@ class Expectations:
              ",".join(str(urn) for urn in cluster.school_urns), cluster.version)
             for cluster in self.clusters.values()
         ]  # fmt: skip
+
+    def _schools(self) -> list[Row]:
+        """A row per URN with a register entry, a membership or both; the version is the entry's."""
+        entries = {str(school.school_urn): school for school in self.schools.values()}
+        members = {str(member.school_urn): member for member in self.memberships.values()}
+        rows: list[Row] = []
+        for urn in sorted(entries.keys() | members.keys()):
+            school, member = entries.get(urn), members.get(urn)
+            rows.append(
+                (
+                    urn,
+                    None if school is None else school.name,
+                    None if school is None else school.phase.value,
+                    None if member is None or member.cluster_id is None else str(member.cluster_id),
+                    0 if school is None else school.version,
+                    None if school is None else school.id.hex,
+                    None if member is None else member.id.hex,
+                )
+            )
+        return rows
 
 
 @dataclass

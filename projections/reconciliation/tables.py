@@ -2,8 +2,8 @@
 
 People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances), ``request_index``
 (queues), ``decision_log`` (the auditors' search), ``finance_ledger`` (finance's CSV) and
-``clusters`` (the listing of clusters, which belongs to no year and is checked whole), and
-``sen_reports`` and ``sen_report_broken_links`` (the Local Offer, also of no year). The
+``clusters`` (the listing of clusters), ``schools`` (the register), and ``sen_reports`` and
+``sen_report_broken_links`` (the Local Offer), which belong to no year and are checked whole. The
 projections' helper tables are checked too: nobody reads them, but later rows are computed from
 them (a request's amount, a fund's running balance), so an edit there would pass every check
 until it surfaced, later, as a wrong figure somewhere else.
@@ -191,6 +191,15 @@ CLUSTERS = Table(
     year_sql=None,  # a cluster belongs to no year: every reconciliation checks every cluster
 )
 
+SCHOOLS = Table(
+    "schools",
+    "schools",
+    ("urn", "name", "phase", "cluster_id", "version", "school_id", "membership_id"),
+    frozenset(),
+    "schools",
+    "urn",
+    year_sql=None,  # the register belongs to no year either
+)
 SEN_REPORTS = Table(
     "sen_reports",
     "sen_reports",
@@ -224,7 +233,16 @@ TABLES = (
     FINANCE_LEDGER,
     FINANCE_LEDGER_FUNDS,
     CLUSTERS,
+    SCHOOLS,
     SEN_REPORTS,
     SEN_REPORT_BROKEN_LINKS,
 )
-READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger", "clusters", "sen_reports")
+READ_MODELS = (
+    "cluster_balances",
+    "request_index",
+    "decision_log",
+    "finance_ledger",
+    "clusters",
+    "schools",
+    "sen_reports",
+)

@@ -131,10 +131,53 @@ def cluster_and_free_school(app: FundingApplication) -> dict[str, str]:
     return {"cluster": slug, "urn": fresh_urn()}
 
 
+def registered_school(app: FundingApplication) -> dict[str, str]:
+    values = cluster_with_school(app)
+    app.register_school(COUNCIL, values["urn"], "Matrix School", "primary", values["cluster"])
+    return values
+
+
 def _uuid(value: str) -> Any:
     from uuid import UUID
 
     return UUID(value)
+
+
+# Provision maps (issue 12): each setup a year of its own (years gone by, so a line can be reviewed
+# today), counted per store's application, as each store's world makes its own.
+_map_years: dict[int, Iterator[int]] = {}
+MAP_LINE = {
+    "description": "Speech and language group",
+    "category": "therapies",
+    "tier": "targeted",
+    "area_of_need": "communication_and_interaction",
+    "pupil_count": 6,
+    "staff_or_provider": "Teaching assistant",
+    "cost_basis": "per_pupil",
+    "cost": "120.50",
+    "funded_by": "notional_sen_budget",
+    "starts_on": "2000-01-01",  # overlaps every year a setup opens
+    "ends_on": "2098-12-31",
+    "status": "in_place",
+}
+
+
+def map_year(app: FundingApplication) -> dict[str, str]:
+    year = next(_map_years.setdefault(id(app), itertools.count(2000)))
+    return {"ay": f"{year}-{(year + 1) % 100:02d}", "written": f"{year}/{(year + 1) % 100:02d}"}
+
+
+def map_with_a_line(app: FundingApplication) -> dict[str, str]:
+    values = map_year(app)
+    app.open_provision_map(HEAD, SCHOOL, values["written"])
+    app.add_provision_line(HEAD, SCHOOL, values["written"], MAP_LINE)
+    return values
+
+
+def published_map(app: FundingApplication) -> dict[str, str]:
+    values = map_with_a_line(app)
+    app.publish_provision_map(HEAD, SCHOOL, values["written"])
+    return values
 
 
 # SEN Information Reports (issue 12): published a month ago, reviewed within the year.
@@ -157,11 +200,15 @@ SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "new cluster id": lambda app: {"cluster": fresh_slug()},
     "cluster and free school": cluster_and_free_school,
     "cluster with school": cluster_with_school,
+    "registered school": registered_school,
     "submitted": lambda app: {"id": submitted(app)},
     "evidenced": lambda app: {"id": evidenced(app)},
     "unaffordable": lambda app: {"id": unaffordable(app)},
     "escalated": lambda app: {"id": escalated(app)},
     "approved": lambda app: {"id": approved(app)},
+    "new map year": map_year,
+    "map with a line": map_with_a_line,
+    "published map": published_map,
     "sen report": sen_report,
 }
 
@@ -197,6 +244,9 @@ NOT_THE_REQUESTS_READERS = frozenset({OTHER_LEAD_, SECOND_SCHOOL_, OTHER_SCHOOL_
 OTHER_SCHOOLS = frozenset({SECOND_SCHOOL_, OTHER_SCHOOL_})
 OTHER_LEADS = frozenset({OTHER_LEAD_})
 REQUEST_READERS = only(200, COUNCIL_, FINANCE_, LEAD_, SCHOOL_)
+# A school's provision maps: the school, its cluster's lead and the council read them; others 403.
+MAP_READERS = only(200, COUNCIL_, LEAD_, SCHOOL_)
+MAPS = f"/schools/{SCHOOL}/provision-maps"
 
 ENDPOINTS = [
     Endpoint("create cluster", "POST", "/clusters", "new cluster id", {"cluster_id": "{cluster}", "name": "New"},
@@ -207,6 +257,13 @@ ENDPOINTS = [
              ok=only(200, COUNCIL_)),
     Endpoint("delete school", "DELETE", "/clusters/{cluster}/schools/{urn}", "cluster with school",
              ok=only(200, COUNCIL_)),
+    Endpoint("register school", "POST", "/schools", "cluster and free school",
+             {"urn": "{urn}", "name": "Matrix School", "phase": "primary", "cluster_id": "{cluster}"},
+             only(201, COUNCIL_)),
+    Endpoint("update school", "PUT", "/schools/{urn}", "registered school",
+             {"name": "Matrix Academy", "phase": "all_through", "cluster_id": "{cluster}"}, only(200, COUNCIL_)),
+    Endpoint("list schools", "GET", "/schools", ok=only(200, *EVERYONE)),
+    Endpoint("get school", "GET", f"/schools/{SCHOOL}", ok=only(200, *EVERYONE)),
     Endpoint("allocate budget", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/allocations", body={"amount": "1.00"},
              ok=only(201, FINANCE_)),
     Endpoint("commission", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/commissions", body=COMMISSION,
@@ -246,6 +303,18 @@ ENDPOINTS = [
              ok=only(200, COUNCIL_, FINANCE_)),
     Endpoint("ledger", "GET", f"/finance/ledger.csv?financial_year={YEAR}", ok=only(200, FINANCE_)),
     Endpoint("healthz", "GET", "/healthz", public=True),
+    Endpoint("list provision maps", "GET", MAPS, "published map", ok=MAP_READERS),
+    Endpoint("open provision map", "POST", MAPS + "/{ay}", "new map year", ok=only(201, SCHOOL_)),
+    Endpoint("get provision map", "GET", MAPS + "/{ay}", "published map", ok=MAP_READERS),
+    Endpoint("add provision line", "POST", MAPS + "/{ay}/lines", "map with a line", MAP_LINE, only(201, SCHOOL_)),
+    Endpoint("change provision line", "PUT", MAPS + "/{ay}/lines/1", "map with a line", {**MAP_LINE, "pupil_count": 7},
+             only(200, SCHOOL_)),
+    Endpoint("remove provision line", "DELETE", MAPS + "/{ay}/lines/1", "map with a line", ok=only(200, SCHOOL_)),
+    Endpoint("review provision line", "POST", MAPS + "/{ay}/lines/1/reviews", "map with a line", {"impact": "good"},
+             only(201, SCHOOL_)),
+    Endpoint("publish provision map", "POST", MAPS + "/{ay}/publish", "map with a line", ok=only(201, SCHOOL_)),
+    Endpoint("list published versions", "GET", MAPS + "/{ay}/versions", "published map", ok=MAP_READERS),
+    Endpoint("get published version", "GET", MAPS + "/{ay}/versions/1", "published map", ok=MAP_READERS),
     # Since issue 12. Reporting a broken link (public, and it writes) has tests of its own.
     Endpoint("local offer", "GET", "/local-offer/schools", public=True),
     Endpoint("local offer school", "GET", f"/local-offer/schools/{SCHOOL}", public=True),

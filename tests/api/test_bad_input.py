@@ -168,6 +168,7 @@ COMMISSION_BODY = {
     "description": "Speech and language therapy sessions.",
 }
 PAYMENT_BODY = {"amount": "100.00", "reference": "BACS-0001"}
+SCHOOL_BODY = {"name": "Saltmarsh Primary School", "phase": "primary", "cluster_id": CLUSTER}
 
 COMMANDS = [
     Command(
@@ -175,6 +176,22 @@ COMMANDS = [
         [(f"cluster_id {label}", "cluster_id", value) for label, value in SLUG_CASES]
         + text_cases("name", 200)
         + common_cases(["cluster_id"]),
+    ),
+    Command(
+        "register school", "POST", "/schools", COUNCIL, {"urn": "900301", **SCHOOL_BODY},
+        [(f"urn {label}", "urn", value) for label, value in URN_CASES]
+        + [(f"cluster_id {label}", "cluster_id", value) for label, value in SLUG_CASES]
+        + text_cases("name", 200)
+        + enum_cases("phase")
+        + common_cases(["urn", "name", "phase", "cluster_id"]),
+    ),
+    Command(
+        "update school", "PUT", f"/schools/{SCHOOL}", COUNCIL, SCHOOL_BODY,
+        [(f"cluster_id {label}", "cluster_id", value) for label, value in SLUG_CASES]
+        + text_cases("name", 200)
+        + enum_cases("phase")
+        + [("the urn in the body", "urn", SCHOOL)]
+        + common_cases(["name", "phase", "cluster_id"]),
     ),
     Command(
         "allocate budget", "POST", f"/clusters/{CLUSTER}/budgets/{YEAR}/allocations", FINANCE, ALLOCATION_BODY,
@@ -330,6 +347,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with fresh_store(request.param, tmp_path_factory.mktemp(f"bad-input-{request.param}")) as make:
         app = make()
         set_up_world(app, budget="5000.00", council_fund="20000.00")
+        app.register_school(COUNCIL, SCHOOL, "Northmere Primary School", "primary", CLUSTER)
         submitted = app.submit_request(HEAD, **submission())
         evidenced = app.submit_request(HEAD, **submission())
         app.provide_evidence(HEAD, evidenced.id, **EVIDENCE)
@@ -389,6 +407,7 @@ def test_the_valid_bodies_of_the_table_are_valid(tmp_path):
     with fresh_store("sqlite", tmp_path) as make:
         app = make()
         set_up_world(app, budget="5000.00", council_fund="20000.00")
+        app.register_school(COUNCIL, SCHOOL, "Northmere Primary School", "primary", CLUSTER)
         with client_for(app) as client:
             ids = {}
             for state in ("submitted", "evidenced", "unaffordable", "escalated", "approved"):
@@ -428,6 +447,12 @@ BAD_QUERIES = [
     ("/requests", {"limit": "-1"}),
     ("/requests", {"cursor": "!!!not-a-cursor!!!"}),
     ("/requests", {"cursor": "W10"}),  # base64 of [] : the wrong length
+    ("/schools", {"cluster_id": "Not A Slug"}),
+    ("/schools", {"q": "x" * 201}),
+    ("/schools", {"q": "a\x01b"}),
+    ("/schools", {"registered": "maybe"}),
+    ("/schools", {"limit": "0"}),
+    ("/schools", {"cursor": "%%%"}),
     ("/clusters", {"limit": "0"}),
     ("/clusters", {"limit": "501"}),
     ("/clusters", {"cursor": "%%%"}),

@@ -32,12 +32,16 @@ from tests.support import (
     set_up_world,
     submission,
 )
+from tests.unit.test_provision_maps import line_fields as provision_line
 
 # Every method and path of API.md (path parameters renamed as the app names them).
 API_PATHS: dict[str, set[str]] = {
     "/clusters": {"post", "get"},
     "/clusters/{cluster_id}": {"get"},
     "/clusters/{cluster_id}/schools/{urn}": {"put", "delete"},
+    # The school register (issue 12).
+    "/schools": {"post", "get"},
+    "/schools/{urn}": {"put", "get"},
     "/clusters/{cluster_id}/budgets/{fy}/allocations": {"post"},
     "/clusters/{cluster_id}/budgets/{fy}/commissions": {"post"},
     "/clusters/{cluster_id}/budgets/{fy}": {"get"},
@@ -60,6 +64,15 @@ API_PATHS: dict[str, set[str]] = {
     "/finance/reconciliation": {"get"},
     "/finance/ledger.csv": {"get"},
     "/healthz": {"get"},
+    # issue 12: provision maps
+    "/schools/{urn}/provision-maps": {"get"},
+    "/schools/{urn}/provision-maps/{academic_year}": {"post", "get"},
+    "/schools/{urn}/provision-maps/{academic_year}/lines": {"post"},
+    "/schools/{urn}/provision-maps/{academic_year}/lines/{line_number}": {"put", "delete"},
+    "/schools/{urn}/provision-maps/{academic_year}/lines/{line_number}/reviews": {"post"},
+    "/schools/{urn}/provision-maps/{academic_year}/publish": {"post"},
+    "/schools/{urn}/provision-maps/{academic_year}/versions": {"get"},
+    "/schools/{urn}/provision-maps/{academic_year}/versions/{version}": {"get"},
     # Since issue 12: SEN Information Reports and the public Local Offer.
     "/local-offer/schools": {"get"},
     "/local-offer/schools/{urn}": {"get"},
@@ -80,6 +93,7 @@ PUBLIC_OPERATIONS = {
 }
 QUERY_PARAMETERS = {
     ("get", "/clusters"): {"limit", "cursor"},
+    ("get", "/schools"): {"cluster_id", "q", "registered", "limit", "cursor"},
     ("get", "/balances"): {"financial_year", "limit", "cursor"},
     ("get", "/requests"): {"cluster_id", "school_urn", "status", "financial_year", "limit", "cursor"},
     ("get", "/requests/{id}"): {"as_of"},
@@ -88,8 +102,14 @@ QUERY_PARAMETERS = {
     ("get", "/local-offer/schools"): {"q", "cluster_id", "limit", "cursor"},
     ("get", "/finance/ledger.csv"): {"financial_year"},
 }
+PROVISION_LINE_FIELDS = {
+    "description", "category", "tier", "area_of_need", "pupil_count", "hours_per_week", "weeks",
+    "staff_or_provider", "cost_basis", "cost", "funded_by", "commissioned_service", "starts_on", "ends_on", "status",
+}  # fmt: skip
 REQUEST_BODIES = {
     ("post", "/clusters"): {"cluster_id", "name"},
+    ("post", "/schools"): {"urn", "name", "phase", "cluster_id"},
+    ("put", "/schools/{urn}"): {"name", "phase", "cluster_id"},
     ("post", "/clusters/{cluster_id}/budgets/{fy}/allocations"): {"amount", "note"},
     ("post", "/clusters/{cluster_id}/budgets/{fy}/commissions"): {"service", "provider", "amount", "school_urns",
                                                                    "description"},
@@ -104,6 +124,10 @@ REQUEST_BODIES = {
     ("post", "/requests/{id}/council-decision"): {"decision", "amount", "reason"},
     ("post", "/requests/{id}/withdraw"): {"reason"},
     ("post", "/requests/{id}/payments"): {"amount", "reference"},
+    ("post", "/schools/{urn}/provision-maps/{academic_year}/lines"): PROVISION_LINE_FIELDS,
+    ("put", "/schools/{urn}/provision-maps/{academic_year}/lines/{line_number}"): PROVISION_LINE_FIELDS,
+    ("post", "/schools/{urn}/provision-maps/{academic_year}/lines/{line_number}/reviews"): {"impact", "note",
+                                                                                           "reviewed_on"},
     ("post", "/local-offer/schools/{urn}/broken-link-reports"): {"note"},
     ("put", "/schools/{urn}/sen-information-report"): {"url", "published_on", "next_review_on"},
     ("post", "/schools/{urn}/sen-information-report/assessments"): {"ratings", "notes"},
@@ -146,6 +170,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             if state == "approved":
                 app.approve(LEAD, request.id, "1000.00", "Evidence seen.")
             ids.append(str(request.id))
+        app.open_provision_map(HEAD, SCHOOL, "2026/27")
+        app.add_provision_line(HEAD, SCHOOL, "2026/27", provision_line())
+        app.publish_provision_map(HEAD, SCHOOL, "2026/27")
         with client_for(app) as client:
             yield {"app": app, "client": client, "request_ids": ids}
 
@@ -250,6 +277,8 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("POST", "/clusters"): COUNCIL,
     ("PUT", "/clusters/{cluster_id}/schools/{urn}"): COUNCIL,
     ("DELETE", "/clusters/{cluster_id}/schools/{urn}"): COUNCIL,
+    ("POST", "/schools"): COUNCIL,
+    ("PUT", "/schools/{urn}"): COUNCIL,
     ("POST", "/clusters/{cluster_id}/budgets/{fy}/allocations"): FINANCE,
     ("POST", "/clusters/{cluster_id}/budgets/{fy}/commissions"): LEAD,
     ("POST", "/council/budgets/{fy}/allocations"): FINANCE,
@@ -264,7 +293,12 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("POST", "/requests/{request_id}/council-decision"): COUNCIL,
     ("POST", "/requests/{request_id}/payments"): FINANCE,
     ("GET", "/finance/ledger.csv"): FINANCE,
-    ("PUT", "/schools/{urn}/sen-information-report"): HEAD,
+    **{
+        (method.upper(), path): HEAD
+        for path, methods in API_PATHS.items()
+        if path.startswith("/schools/")
+        for method in methods
+    },
 }
 OPERATIONS = sorted((method.upper(), path) for path, methods in API_PATHS.items() for method in methods)
 OPERATIONS = [(method, path.replace("{id}", "{request_id}")) for method, path in OPERATIONS]
@@ -280,6 +314,9 @@ def path_parameter_choices(path: str, request_ids: list[str]) -> list[dict[str, 
         "fy": [YEAR, "2027-28"],
         "urn": [SCHOOL, SECOND_SCHOOL, "900301"],
         "request_id": request_ids,
+        "academic_year": ["2026-27", "2027-28"],
+        "line_number": ["1", "2"],
+        "version": ["1", "2"],
     }
     choices: list[dict[str, str]] = [{}]
     for name in names:

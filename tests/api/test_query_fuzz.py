@@ -33,6 +33,7 @@ from tests.support import (
     CLUSTER,
     COUNCIL,
     FINANCE,
+    HEAD,
     LEAD,
     OTHER_CLUSTER,
     SCHOOL,
@@ -202,6 +203,8 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("/clusters", COUNCIL, ("limit", "cursor")),
     Endpoint("/clusters/{cluster_id}", COUNCIL, path_ids=("cluster_id",)),
+    Endpoint("/schools", HEAD, ("cluster_id", "q", "registered", "limit", "cursor")),
+    Endpoint("/schools/{urn}", LEAD, path_ids=("urn",)),
     Endpoint("/clusters/{cluster_id}/budgets/{fy}", COUNCIL, path_ids=("cluster_id", "fy")),
     Endpoint("/balances", COUNCIL, ("financial_year", "limit", "cursor")),
     Endpoint("/council/budgets/{fy}", FINANCE, path_ids=("fy",)),
@@ -359,7 +362,7 @@ def test_as_of_at_the_calendars_edges(shared_client, good_ids):
 
 
 def test_pages_still_follow_their_cursors(shared_client, good_ids):
-    for path in ("/clusters", "/balances", "/requests", "/audit/decisions"):
+    for path in ("/clusters", "/schools", "/balances", "/requests", "/audit/decisions"):
         seen: list[Any] = []
         target = f"{path}?limit=1&financial_year={YEAR}" if path == "/balances" else f"{path}?limit=1"
         while True:
@@ -389,6 +392,9 @@ TEXT_PARAMETERS = [
     ("/balances", "financial_year"),
     ("/balances", "cursor"),
     ("/clusters", "cursor"),
+    ("/schools", "cluster_id"),
+    ("/schools", "q"),
+    ("/schools", "cursor"),
     ("/audit/decisions", "cluster_id"),
     ("/audit/decisions", "actor"),
     ("/audit/decisions", "from"),
@@ -398,6 +404,7 @@ TEXT_PARAMETERS = [
     ("/finance/reconciliation", "financial_year"),
     ("/finance/ledger.csv", "financial_year"),
     ("/clusters/{cluster_id}", ""),
+    ("/schools/{urn}", ""),
     ("/clusters/{cluster_id}/budgets/{fy}", ""),
     ("/council/budgets/{fy}", ""),
     ("/requests/{request_id}/history", ""),

@@ -34,6 +34,7 @@ KEYS = {
     "finance_ledger": "position",
     "finance_ledger_funds": "fund_id",
     "clusters": "cluster_id",
+    "schools": "urn",
     "sen_reports": "school_urn",
     "sen_report_broken_links": "report_ref",
 }
@@ -326,6 +327,26 @@ def insert_a_cluster_row(busy: Busy) -> Expect:
     return Expect("clusters", "aaa-phantom", "extra")
 
 
+def edit_a_schools_cluster(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE schools SET cluster_id = ? WHERE urn = ?", (OTHER_CLUSTER, SECOND_SCHOOL))
+    return Expect("schools", SECOND_SCHOOL, "differing", {"cluster_id": (OTHER_CLUSTER, CLUSTER)})
+
+
+def delete_a_school_row(busy: Busy) -> Expect:
+    execute(busy.app, "DELETE FROM schools WHERE urn = ?", (SECOND_SCHOOL,))
+    return Expect("schools", SECOND_SCHOOL, "missing")
+
+
+def insert_a_school_row(busy: Busy) -> Expect:
+    execute(
+        busy.app,
+        "INSERT INTO schools (urn, name, phase, cluster_id, version, school_id, membership_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ("000001", "Phantom School", "primary", CLUSTER, 1, "0" * 32, "1" * 32),
+    )
+    return Expect("schools", "000001", "extra")
+
+
 def edit_a_reports_address(busy: Busy) -> Expect:
     execute(busy.app, "UPDATE sen_reports SET url = ? WHERE school_urn = ?", ("https://elsewhere.example", SCHOOL))
     return Expect("sen_reports", SCHOOL, "differing", {"url": ("https://elsewhere.example", SEN_REPORT_URL)})
@@ -386,6 +407,9 @@ TAMPERING: list[Callable[[Busy], Expect]] = [
     edit_a_clusters_name_and_version,
     delete_a_cluster_row,
     insert_a_cluster_row,
+    edit_a_schools_cluster,
+    delete_a_school_row,
+    insert_a_school_row,
     edit_a_reports_address,
     edit_an_audits_counts,
     insert_a_school_with_no_report,

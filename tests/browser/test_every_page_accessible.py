@@ -4,7 +4,8 @@ The pages are found from the app itself (every GET page route the web adapter se
 added tomorrow is checked without anyone remembering to. Each role opens every page it may open
 (its own section and the request page), with the demo year loaded; a page about one request is
 opened for a request on which it shows its form where one exists. The other roles' pages are
-refusals, and those are checked once too. No serious or critical violation is allowed anywhere.
+refusals, and those are checked once too. No serious or critical violation is allowed anywhere,
+and every page has one h1, a title that says where the person is, and breadcrumbs back home.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from domain.values import Role
 from funding_engine import demo
 from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
 from tests.web.test_authorisation_matrix import ROLE_PREFIXES, page_routes, role_of
+from web.kit import NAVIGATION
 
 PARAMETER = re.compile(r"\{([a-z_]+)\}")
 VISITORS = list(ROLE_PREFIXES.values())
+ROLES = {"school": Role.SCHOOL, "lead": Role.CLUSTER_LEAD, "council": Role.COUNCIL, "finance": Role.FINANCE}
 
 
 def pages_of(server: LiveServer, visitor: str) -> list[str]:
@@ -47,11 +51,28 @@ def candidates(server: LiveServer, path: str, visitor: str) -> list[str]:
         "request_id": [row.request_id for row in requests],
         "cluster_id": ["northmere-coast"],
         "school_urn": ["990001"],
+        # issue 12: the demo schools' provision maps (2026/27), their lines and published versions
+        "academic_year": ["2026-27"],
+        "line_number": ["1"],
+        "version": ["1"],
     }
     filled = [path]
     for name in names:
         filled = [re.sub(rf"\{{{name}\}}", value, one, count=1) for one in filled for value in values[name]]
     return filled
+
+
+def check_bearings(page: Page, server: LiveServer, visitor: str) -> None:
+    """One h1; a title that names the page and the service; breadcrumbs home, except at home."""
+    where = page.url.removeprefix(server.url)
+    assert page.locator("h1").count() == 1, where
+    heading = page.locator("h1").inner_text().strip()
+    title = page.title()
+    assert title.endswith(" - SEND top-up funding") and len(title) > len(" - SEND top-up funding") + 3, (where, title)
+    home = NAVIGATION[ROLES[role_of(visitor)]][0][0]
+    if not where.startswith(home) and not where.startswith("/sign-"):
+        crumbs = page.get_by_role("navigation", name="Breadcrumb")
+        assert crumbs.get_by_role("link", name="Home").get_attribute("href") == home, (where, heading)
 
 
 @pytest.mark.parametrize("visitor", VISITORS)
@@ -69,6 +90,7 @@ def test_every_page_a_role_opens_has_no_serious_violation(web_page: Page, live_s
             if answer.status == 200:
                 break
         opened += 1
+        check_bearings(web_page, live_server, visitor)
         violations = serious_violations(web_page)
         if violations:
             web_page.screenshot(path=tmp_path / f"{opened}.png", full_page=True)

@@ -39,7 +39,7 @@ def test_a_family_finds_a_schools_report_without_signing_in(web_page: Page, live
     expect(report).to_have_attribute("rel", "noopener noreferrer")
     looked_at(page, tmp_path, "02-searched-by-cluster")
 
-    page.get_by_label("School URN or cluster").fill("nowhere")
+    page.get_by_label("School name, URN or cluster").fill("nowhere")
     page.get_by_label("Cluster", exact=True).select_option(label="All clusters")
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#no-schools")).to_contain_text("No school matches your search")

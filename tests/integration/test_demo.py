@@ -12,3 +12,15 @@ def test_the_demo_is_detected_once_loaded(app):
     assert not demo.is_loaded(app)
     demo.load(app, demo.FinancialYear.parse(YEAR), say=lambda _: None)
     assert demo.is_loaded(app)
+
+
+def test_every_demo_school_is_on_the_register_with_a_fictional_name_a_phase_and_its_cluster(app):
+    demo.load(app, demo.FinancialYear.parse(YEAR), say=lambda _: None)
+
+    rows = app.read_models.list_schools(demo.COUNCIL)
+
+    clusters = {urn: cluster_id for cluster_id, (_, urns, _) in demo.CLUSTERS.items() for urn in urns}
+    assert [(row.urn, row.name, row.phase, row.cluster_id) for row in rows] == [
+        (urn, name, phase, clusters[urn]) for urn, (name, phase) in sorted(demo.SCHOOLS.items())
+    ]
+    assert all(row.registered and "(fictional)" in str(row.name) for row in rows)

@@ -80,6 +80,7 @@ TABLE_KEYS: dict[str, str] = {
     "finance_ledger": "position",
     "finance_ledger_funds": "fund_id",
     "clusters": "cluster_id",
+    "schools": "urn",
     "sen_reports": "school_urn",
     "sen_report_broken_links": "report_ref",
     "audit_chain": "position",
@@ -255,6 +256,15 @@ PARAMETERS: dict[str, st.SearchStrategy[tuple[Any, ...]]] = {
     "pay": st.tuples(index, fraction),
     "commission": st.tuples(st.sampled_from(CLUSTERS), st.sampled_from(YEARS), st.sampled_from(AMOUNTS)),
     "move_school": st.tuples(),
+    # The register: by hand (register, or update once registered) or as a one-row file.
+    "register_school": st.tuples(
+        st.integers(0, 2),
+        st.sampled_from(("Northmere Primary", "Fenwick Academy")),
+        st.sampled_from(("primary", "all_through")),
+        st.sampled_from(CLUSTERS),
+        st.booleans(),
+    ),
+    "rename_cluster": st.tuples(st.sampled_from(CLUSTERS), st.sampled_from(("Northmere", "Fenwick Broads"))),
 }
 # How often each command comes up: the request lifecycle more than the reference data.
 WEIGHTS = {"submit": 4, "evidence": 4, "approve": 3, "pay": 2, "escalate": 2, "council": 2, "allocate": 2}
@@ -298,6 +308,20 @@ def run_step(app: FundingApplication, requests: list[UUID], step: tuple[Any, ...
         oracle.school_left(SECOND_SCHOOL)
         app.add_school(COUNCIL, there, SECOND_SCHOOL)
         oracle.school_joined(there, SECOND_SCHOOL)
+    elif kind == "register_school":
+        _, school, name, phase, cluster_id, from_file = step
+        urn = SCHOOLS[school][1]
+        if from_file:
+            app.import_schools(COUNCIL, f"urn,name,phase,cluster_id\n{urn},{name},{phase},{cluster_id}\n".encode())
+        elif app.read_models.school(COUNCIL, urn).registered:
+            app.update_school(COUNCIL, urn, name, phase, cluster_id)
+        else:
+            app.register_school(COUNCIL, urn, name, phase, cluster_id)
+        oracle.school_registered(urn, name, phase, cluster_id)
+    elif kind == "rename_cluster":
+        _, cluster_id, name = step
+        app.import_clusters(COUNCIL, f"cluster_id,name\n{cluster_id},{name}\n".encode())
+        oracle.cluster_renamed(cluster_id, name)
     elif kind == "commission":
         _, cluster_id, year, amount = step
         commission: dict[str, Any] = {

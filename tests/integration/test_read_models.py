@@ -250,6 +250,7 @@ def test_the_follower_brings_every_read_model_to_the_log_head_after_commands_wit
         "decision_log",
         "finance_ledger",
         "request_index",
+        "schools",
         "sen_reports",
     ]
 

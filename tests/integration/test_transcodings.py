@@ -14,17 +14,30 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
 from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEvent, Snapshot
 
+from domain.academic_year import AcademicYear
 from domain.clusters import Cluster, SchoolMembership
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, state_of
 from domain.money import Money
+from domain.provision_lines import (
+    AreaOfNeed,
+    CostBasis,
+    FundingSource,
+    Impact,
+    LineReview,
+    LineStatus,
+    ProvisionMapLine,
+    Tier,
+)
+from domain.provision_maps import ProvisionMap, SchoolProvisionMaps
+from domain.schools import School
 from domain.sen_report_checklist import CHECKLIST
 from domain.sen_reports import SenInformationReport
 from domain.values import (
@@ -39,6 +52,7 @@ from domain.values import (
     ProvisionLine,
     RequestStatus,
     Role,
+    SchoolPhase,
     SchoolUrn,
     SpendEvidence,
     SpendLine,
@@ -64,7 +78,17 @@ from tests.support import (
     submit,
 )
 
-AGGREGATE_CLASSES = (Cluster, SchoolMembership, ClusterBudget, CouncilFund, FundingRequest, SenInformationReport)
+AGGREGATE_CLASSES = (
+    Cluster,
+    SchoolMembership,
+    School,
+    ClusterBudget,
+    CouncilFund,
+    FundingRequest,
+    ProvisionMap,
+    SchoolProvisionMaps,
+    SenInformationReport,
+)
 BUDGET_ID = ClusterBudget.id_for(ClusterId(CLUSTER), FinancialYear.parse(YEAR))
 TRANSCODING_IDS = [transcoding.name for transcoding in ALL_TRANSCODINGS]
 
@@ -98,6 +122,9 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
     set_up_world(app, budget="5000.00", council_fund="5000.00")
     app.remove_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
     app.add_school(COUNCIL, CLUSTER, SECOND_SCHOOL)
+    app.register_school(COUNCIL, SCHOOL, "Northmere Primary School", "primary", CLUSTER)
+    app.update_school(COUNCIL, SCHOOL, "Northmere Church of England Primary School", "16_plus", CLUSTER)
+    app.import_clusters(COUNCIL, f"cluster_id,name\n{CLUSTER},Northmere and Coast\n".encode())
     app.commission_service(
         LEAD,
         CLUSTER,
@@ -127,6 +154,7 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
     app.assess_sen_report(COUNCIL, SCHOOL, {item.key: "not_met" for item in CHECKLIST}, {CHECKLIST[0].key: "None."})
     app.report_broken_link("transcodings", SCHOOL, "Gone.")
     app.clear_broken_link_reports(COUNCIL, SCHOOL)
+    run_every_provision_map_command(app)
     return {
         "paid": paid.id,
         "declined": declined.id,
@@ -134,7 +162,21 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
         "budget": BUDGET_ID,
         "council_fund": CouncilFund.id_for(FinancialYear.parse(YEAR)),
         "cluster": Cluster.id_for(ClusterId(CLUSTER)),
+        "school": School.id_for(SchoolUrn(SCHOOL)),
     }
+
+
+def run_every_provision_map_command(app: FundingApplication) -> None:
+    from tests.unit.test_provision_maps import line_fields
+
+    app.open_provision_map(HEAD, SCHOOL, "2026/27")
+    commissioned = line_fields(funded_by="school_commissioned", commissioned_service="educational_psychology")
+    app.add_provision_line(HEAD, SCHOOL, "2026/27", commissioned)
+    app.add_provision_line(HEAD, SCHOOL, "2026/27", line_fields(hours_per_week=None, weeks=None))
+    app.change_provision_line(HEAD, SCHOOL, "2026/27", 1, {**commissioned, "pupil_count": 4})
+    app.review_provision_line(HEAD, SCHOOL, "2026/27", 1, impact="good", note="Targets met.", reviewed_on="2026-10-15")
+    app.remove_provision_line(HEAD, SCHOOL, "2026/27", 2)
+    app.publish_provision_map(HEAD, SCHOOL, "2026/27")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -338,11 +380,36 @@ SAMPLES: dict[str, Any] = {
     "decline_reason_code": DeclineReasonCode.NEEDS_MET_WITHIN_SCHOOL_RESOURCES,
     "request_status": RequestStatus.INFORMATION_REQUESTED,
     "decision_kind": DecisionKind.COUNCIL_APPROVAL,
+    "school_phase": SchoolPhase.SIXTEEN_PLUS,
     "actor": HEAD,
     "provision_line": ProvisionLine(ProvisionCategory.NOTE_TAKERS, Money.parse("0.01")),
     "spend_line": SPEND,
     "evidence_document": DOCUMENT,
     "spend_evidence": SpendEvidence(Money.parse("12000.00"), [SPEND], [DOCUMENT], HEAD, WHEN),
+    "academic_year": AcademicYear.parse("2031/32"),
+    "date_iso": date(2027, 2, 28),
+    "tier": Tier.SPECIALIST,
+    "area_of_need": AreaOfNeed.SENSORY_AND_OR_PHYSICAL,
+    "funding_source": FundingSource.CLUSTER_TOP_UP,
+    "cost_basis": CostBasis.TOTAL,
+    "line_status": LineStatus.PLANNED,
+    "impact": Impact.NONE,
+    "provision_map_line": ProvisionMapLine.parse(
+        description="Braille resources",
+        category="accessible_information",
+        tier="specialist",
+        area_of_need="sensory_and_or_physical",
+        pupil_count=1,
+        staff_or_provider="Sensory support service",
+        cost_basis="total",
+        cost="450.00",
+        funded_by="council",
+        starts_on="2027-01-04",
+        ends_on="2027-07-21",
+        status="planned",
+        hours_per_week="1.25",
+    ),
+    "line_review": LineReview.parse(reviewed_on="2027-03-01", impact="some", note="Half the targets met."),
     "decision": Decision(
         DecisionKind.CLUSTER_DECLINE, LEAD, WHEN, "Declined.", Money.parse("5.00"), DeclineReasonCode.OTHER
     ),

@@ -41,6 +41,11 @@ WHO_MAY = {
     "register_cluster": {"council"},
     "add_school": {"council"},
     "remove_school": {"council"},
+    # the school register (issue 12): the council sets it up, by hand or from a file
+    "register_school": {"council"},
+    "update_school": {"council"},
+    "import_clusters": {"council"},
+    "import_schools": {"council"},
     # only finance allocates budgets and records payments
     "allocate_budget": {"finance"},
     "allocate_council_fund": {"finance"},
@@ -60,6 +65,7 @@ WHO_MAY = {
     # reads: scope narrows them later
     "read_request": EVERYONE,
     "read_cluster": EVERYONE,
+    "read_schools": EVERYONE,  # names and phases are public (the Local Offer lists them)
     "read_budget": EVERYONE,
     "read_council_fund": {"council", "finance"},
     "read_all_balances": {"council", "finance"},
@@ -68,6 +74,11 @@ WHO_MAY = {
     "verify_audit": {"council"},
     "reconcile": {"council", "finance"},
     "read_ledger": {"finance"},
+    # issue 12: the school keeps its provision maps; its cluster's lead and the council read them
+    "open_provision_map": {"school"},
+    "change_provision_map": {"school"},
+    "publish_provision_map": {"school"},
+    "read_provision_map": {"school", "cluster_lead", "council"},
 }
 
 CASES = [

@@ -76,6 +76,10 @@ def router(kit: Kit) -> APIRouter:
             breadcrumbs=[(CLUSTERS, "Clusters")],
             cluster=cluster,
             schools=[str(urn) for urn in cluster.school_urns],
+            # Names from the school register; a school in the cluster since before it has none yet.
+            school_names={
+                row.urn: row.name for row in kit.application.read_models.list_schools(actor, cluster_id=cluster_id)
+            },
         )
 
     @pages.get(CLUSTERS + "/{cluster_id}")

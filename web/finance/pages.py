@@ -40,6 +40,7 @@ TABLE_DESCRIPTIONS = {
     "finance_ledger": "Finance ledger",
     "finance_ledger_funds": "Running balances the ledger keeps",
     "clusters": "Clusters and their schools",
+    "schools": "The school register",
     "sen_reports": "Schools' SEN Information Reports",
     "sen_report_broken_links": "Broken links reported to the council",
 }

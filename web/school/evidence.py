@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from email.message import Message
-from email.parser import BytesHeaderParser
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -25,6 +23,7 @@ from domain.funding_request import FundingRequest
 from domain.limits import MAX_LINES, SHA256_PATTERN, SHORT_TEXT
 from domain.values import Actor, Role
 from web.kit import Errors, Form, FormExpired, Kit, application_message, parse_pounds, pence_to_text
+from web.multipart import parse_form_data
 from web.school.forms import (
     ADD_ANOTHER,
     BREADCRUMBS,
@@ -83,30 +82,10 @@ async def read_posted(kit: Kit, request: Request) -> Posted:
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]], list[Document]]:
     """RFC 7578 form data: text fields by name, and each non-empty file's name and SHA-256."""
-    header = Message()
-    header["content-type"] = content_type
-    boundary = header.get_param("boundary")
-    if not isinstance(boundary, str) or not boundary:
-        return {}, []  # no fields, so no CSRF token: refused as any form without one
-    fields: dict[str, list[str]] = {}
-    files: list[Document] = []
-    for part in (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))[1:]:
-        if part.startswith(b"--"):
-            break  # the closing delimiter
-        head, _, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        headers = BytesHeaderParser().parsebytes(head + b"\r\n\r\n")
-        name = headers.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        filename = headers.get_param("filename", header="content-disposition")
-        if isinstance(filename, str):
-            if filename or content:
-                # Older browsers send the whole path; the school knows the file by its own name.
-                shown = filename.replace("\\", "/").rsplit("/", 1)[-1] or "unnamed document"
-                files.append(Document(shown, hashlib.sha256(content).hexdigest()))
-        else:
-            fields.setdefault(name, []).append(content.decode("utf-8", "replace"))
-    return fields, files
+    fields, uploaded = parse_form_data(content_type, body)
+    return fields, [
+        Document(file.filename or "unnamed document", hashlib.sha256(file.content).hexdigest()) for file in uploaded
+    ]
 
 
 def evidence_values(funding_request: FundingRequest) -> tuple[dict[str, str], list[Line], list[Document]]:
