@@ -34,7 +34,7 @@ def test_a_family_finds_a_schools_report_without_signing_in(web_page: Page, live
     assert "cluster=marshfield-vale" in page.url and "/sign-in" not in page.url
     rows = page.locator("#schools tbody tr")
     expect(rows).to_have_count(2)
-    report = page.get_by_role("link", name="Read the report of school 990201")
+    report = page.get_by_role("link", name="Read the report of Marshfield Vale All-Through School (fictional)")
     expect(report).to_have_attribute("href", "https://www.school-990201.example.org/send-information-report")
     expect(report).to_have_attribute("rel", "noopener noreferrer")
     looked_at(page, tmp_path, "02-searched-by-cluster")
@@ -56,7 +56,7 @@ def test_anyone_reports_a_broken_link_and_a_long_note_is_refused(
     demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     page = web_page
     page.goto(f"{live_server.url}/local-offer")
-    page.get_by_role("link", name="Report a broken link for school 990202").click()
+    page.get_by_role("link", name="Report a broken link for Little Marshfield Nursery School (fictional)").click()
     expect(page.get_by_role("heading", name="Report a broken link")).to_be_visible()
     looked_at(page, tmp_path, "03-broken-link")
 

@@ -270,3 +270,21 @@ def test_the_read_model_reconciles_with_the_log_after_every_kind_of_event(world)
         23,
     )
     assert world.read_models.local_offer.overview(COUNCIL).broken_links == []
+
+
+def test_the_registers_schools_are_listed_by_name_and_searched_by_it_even_outside_any_cluster(world):
+    world.register_school(COUNCIL, "900777", "Saltmarsh Community Primary", "primary", OTHER_CLUSTER)
+    world.remove_school(COUNCIL, OTHER_CLUSTER, "900777")
+    world.register_school(COUNCIL, "900778", "Reedham Junior", "primary", CLUSTER)
+
+    by_name = world.read_models.local_offer.schools(search="SALTMARSH")
+    assert [(school.school_urn, school.name, school.row.cluster_id) for school in by_name.items] == [
+        ("900777", "Saltmarsh Community Primary", None)
+    ]
+    assert [school.school_urn for school in world.read_models.local_offer.schools(cluster_id=CLUSTER).items] == [
+        SCHOOL,
+        SECOND_SCHOOL,
+        "900778",
+    ]
+    missing = [school.school_urn for school in world.read_models.local_offer.overview(COUNCIL).missing]
+    assert {"900777", "900778"} <= set(missing)

@@ -49,6 +49,7 @@ def test_anyone_sees_every_demo_school_and_its_report_without_signing_in(loaded)
     assert page.status_code == 200
     assert listed_urns(page.text) == sorted(demo.SEN_REPORTS)
     assert 'href="https://www.school-990001.example.org/send-information-report"' in page.text
+    assert "Northmere Primary School (fictional)" in page.text
     assert "Review overdue" in page.text  # 990003
     assert page.text.count("Not published here yet") == 1  # 990103
     assert "Sign out" not in page.text
@@ -61,6 +62,7 @@ def test_anyone_sees_every_demo_school_and_its_report_without_signing_in(loaded)
         ({"q": "marshfield"}, ["990201", "990202"]),
         ({"cluster": "fenwick-broads"}, ["990101", "990102", "990103"]),
         ({"q": "990102", "cluster": "fenwick-broads"}, ["990102"]),
+        ({"q": "staithe"}, ["990101"]),
         ({"q": "nowhere"}, []),
     ],
 )
