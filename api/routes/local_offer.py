@@ -36,7 +36,7 @@ from domain.formatting import utc_text
 from domain.limits import DEFAULT_PAGE_SIZE, LOCAL_OFFER_SEARCH_MAX_LENGTH
 from domain.sen_report_checklist import CHECKLIST, AssessmentKind, source_of
 from domain.sen_reports import Assessment, SenInformationReport
-from domain.values import Actor, SchoolUrn
+from domain.values import Actor, ClusterId, SchoolUrn
 from funding_engine.application.local_offer import ListedSchool
 from funding_engine.application.sen_reports import SenReports
 
@@ -229,6 +229,15 @@ def clear_broken_link_reports(
     report = app.clear_broken_link_reports(actor, path_id(SchoolUrn, urn, "school"))
     with_etag(response, report.version)
     return _report(app, report)
+
+
+@router.get("/clusters/{cluster_id}/sen-information-reports", response_model=list[FollowUpSchool])
+def cluster_sen_reports(
+    cluster_id: str, app: AppDep, actor: Annotated[Actor, allowed("read_sen_report")]
+) -> list[FollowUpSchool]:
+    """Every school of the cluster with its report's dates and assessment counts (its lead, council)."""
+    schools = app.read_models.local_offer.cluster_schools(actor, path_id(ClusterId, cluster_id, "cluster"))
+    return [_follow_up(school) for school in schools]
 
 
 @router.get("/sen-information-reports/follow-up", response_model=FollowUpResponse)

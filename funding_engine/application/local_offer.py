@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from domain.errors import NotFound
+from domain.errors import NotFound, NotPermitted
 from domain.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from domain.permissions import check_role
+from domain.permissions import check_leads_the_cluster, check_role
 from domain.values import Actor, ClusterId, Role, SchoolUrn
 from funding_engine.application.sen_reports import SenReports
 from projections import sen_report_queries as queries
@@ -105,11 +105,15 @@ class LocalOffer:
     # -- signed in ----------------------------------------------------------------------------------
 
     def cluster_schools(self, actor: Actor, cluster_id: ClusterId | str) -> list[ListedSchool]:
-        """Every school of a cluster with its report and assessment counts: its lead's, or the council's."""
+        """Every school of a cluster with its report and assessment counts: its lead's, or the council's.
+
+        A school reads only its own report (403 here); another cluster's lead is refused as for budgets."""
         check_role(actor, "read_sen_report")
         cluster = ClusterId.parse(cluster_id)
-        if actor.role is Role.SCHOOL or (actor.role is Role.CLUSTER_LEAD and actor.cluster_id != cluster):
-            raise NotFound(f"cluster {cluster} not found")
+        if actor.role is Role.SCHOOL:
+            raise NotPermitted("a school reads only its own SEN Information Report")
+        if actor.role is Role.CLUSTER_LEAD:
+            check_leads_the_cluster(actor, cluster)
         rows: list[NamedRow] = []
         cursor: str | None = None
         while True:

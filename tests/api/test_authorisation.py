@@ -328,6 +328,8 @@ ENDPOINTS = [
     Endpoint("clear broken links", "POST", f"/schools/{SCHOOL}/sen-information-report/broken-link-reports/clear",
              "sen report", ok=only(200, COUNCIL_)),
     Endpoint("sen report follow-up", "GET", "/sen-information-reports/follow-up", ok=only(200, COUNCIL_)),
+    Endpoint("cluster sen reports", "GET", f"/clusters/{CLUSTER}/sen-information-reports",
+             ok=only(200, COUNCIL_, LEAD_)),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 

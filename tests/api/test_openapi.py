@@ -82,6 +82,7 @@ API_PATHS: dict[str, set[str]] = {
     "/schools/{urn}/sen-information-report/assessments": {"post"},
     "/schools/{urn}/sen-information-report/broken-link-reports/clear": {"post"},
     "/sen-information-reports/follow-up": {"get"},
+    "/clusters/{cluster_id}/sen-information-reports": {"get"},
 }
 # Operations anyone may call with no token.
 PUBLIC_OPERATIONS = {

@@ -233,8 +233,11 @@ def test_a_lead_lists_its_own_clusters_schools_only(world):
         SCHOOL,
         SECOND_SCHOOL,
     ]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotPermitted):
         world.read_models.local_offer.cluster_schools(LEAD, OTHER_CLUSTER)
+    with pytest.raises(NotPermitted):
+        world.read_models.local_offer.cluster_schools(HEAD, CLUSTER)
+    assert len(world.read_models.local_offer.cluster_schools(COUNCIL, OTHER_CLUSTER)) == 1
 
 
 # -- the read model --------------------------------------------------------------------------------------
