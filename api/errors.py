@@ -24,7 +24,13 @@ from domain.errors import (
     StaleVersion,
 )
 from domain.limits import TEXT_RULES
-from funding_engine.application.errors import IdempotencyKeyReused, InvalidQuery, LogUnreadable, ProjectionTimeout
+from funding_engine.application.errors import (
+    IdempotencyKeyReused,
+    InvalidQuery,
+    LogUnreadable,
+    ProjectionTimeout,
+    RateLimited,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("funding_engine.api")
@@ -55,6 +61,7 @@ TITLES = {
     "bad-request": "Bad request",
     "service-unavailable": "The service cannot answer yet",
     "log-unreadable": "The event log cannot be read",
+    "too-many-requests": "Too many requests",
     "internal-error": "Internal error",
 }
 
@@ -70,6 +77,8 @@ def classify(error: BaseException) -> tuple[int, str]:
         return 401, "unauthenticated"
     if isinstance(error, InsufficientFunds):
         return 409, "insufficient-funds"
+    if isinstance(error, RateLimited):
+        return 429, "too-many-requests"
     if isinstance(error, StaleVersion):
         return 412, "precondition-failed"
     if isinstance(error, (InvalidValue, InvalidQuery)):
@@ -141,6 +150,8 @@ def install(app: FastAPI) -> None:
     async def known_error(request: Request, error: Exception) -> JSONResponse:
         status, type_ = classify(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.retry_after)}
         return problem(status, type_, str(error) or TITLES[type_], headers)
 
     async def validation_error(request: Request, error: Exception) -> JSONResponse:

@@ -126,3 +126,16 @@ COST_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
 """A line's cost as text: pounds, never negative, at most 2 decimal places; zero is allowed."""
 ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 """A calendar date: ``"2026-09-01"`` (that it is in the calendar is the domain's check)."""
+# -- SEN Information Reports and the Local Offer (issue 12) ------------------------------------------
+
+SEN_REPORT_URL_MAX_LENGTH = 2000
+"""A report's address on the school's website: longer than any real page's, shorter than what
+browsers and crawlers stop following (about 2,000 characters)."""
+BROKEN_LINK_NOTE_MAX_LENGTH = 500
+"""What anyone may write when reporting a broken link: a sentence or two, never a letter."""
+BROKEN_LINK_REPORTS_PER_CLIENT_PER_HOUR = 5
+"""Reports of broken links one client (an IP address) may make in an hour."""
+BROKEN_LINK_REPORTS_PER_HOUR = 200
+"""Reports of broken links all clients together may make in an hour, per server process."""
+LOCAL_OFFER_SEARCH_MAX_LENGTH = 100
+"""The public listing's search text: a school's name, a URN or a cluster's name is shorter."""

@@ -64,6 +64,13 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "change_provision_map": frozenset({SCHOOL}),
     "publish_provision_map": frozenset({SCHOOL}),
     "read_provision_map": frozenset({SCHOOL, LEAD, COUNCIL}),
+    # SEN Information Reports (issue 12): the school keeps its own, the council audits any, a lead
+    # reads its cluster's. Reporting a broken link needs no role at all (the public listing).
+    "record_sen_report": frozenset({SCHOOL}),
+    "assess_sen_report": frozenset({SCHOOL, COUNCIL}),
+    "read_sen_report": frozenset({SCHOOL, LEAD, COUNCIL}),
+    "read_local_offer_overview": frozenset({COUNCIL}),
+    "clear_broken_link_reports": frozenset({COUNCIL}),
 }
 
 
@@ -137,3 +144,14 @@ def check_may_read_provision_map(actor: Actor, school_urn: SchoolUrn, schools_cl
 def may_read_provision_map_draft(actor: Actor, school_urn: SchoolUrn) -> bool:
     """Only the school sees its draft; its lead and the council see what it has published."""
     return actor.role is SCHOOL and actor.school_urn == school_urn
+
+
+def check_may_read_sen_report(actor: Actor, school_urn: SchoolUrn, schools_cluster: ClusterId | None) -> None:
+    """The council reads any school's report; a school its own; a lead those of its cluster's schools.
+
+    Out of scope is not found, as for requests: the answer an unregistered report gets.
+    """
+    if actor.role is SCHOOL and actor.school_urn != school_urn:
+        raise NotFound(f"no SEN Information Report for school {school_urn}")
+    if actor.role is LEAD and (schools_cluster is None or actor.cluster_id != schools_cluster):
+        raise NotFound(f"no SEN Information Report for school {school_urn}")

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from domain.funding_request import FundingRequest
 from domain.money import Money
+from domain.sen_report_checklist import CHECKLIST
+from domain.sen_reports import a_year_after
 from domain.values import Actor, FinancialYear, RequestStatus
 from funding_engine.application import FundingApplication
 from funding_engine.demo_provision_maps import load_provision_maps
@@ -211,7 +214,51 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
 
     urns = [urn for _, school_urns, _ in CLUSTERS.values() for urn in school_urns]
     load_provision_maps(app, year, urns, school, say)
+
+    publish_sen_reports(app)
+    say("registered the schools' SEN Information Reports (one overdue for review, one missing)")
     return requests
+
+
+# -- SEN Information Reports (issue 12) --------------------------------------------------------------
+
+# URN: days before today the report was published (a review a year later), or None: not registered.
+# 990003's review date has passed; 990103 has no report, so the council's Local Offer page shows both.
+SEN_REPORTS: dict[str, int | None] = {
+    "990001": 60,
+    "990002": 120,
+    "990003": 400,
+    "990101": 30,
+    "990102": 200,
+    "990103": None,
+    "990201": 90,
+    "990202": 10,
+}
+
+
+def publish_sen_reports(app: FundingApplication) -> None:
+    """Each demo school's report on its (fictional) website, dated from today, with assessments."""
+    today = app.today()
+    for urn, days_ago in SEN_REPORTS.items():
+        if days_ago is None:
+            continue
+        published = today - timedelta(days=days_ago)
+        url = f"https://www.school-{urn}.example.org/send-information-report"
+        app.record_sen_report(school(urn), urn, url, published, a_year_after(published) - timedelta(days=1))
+    all_met = {item.key: "met" for item in CHECKLIST}
+    # The school thinks its report is complete; the council's audit finds two gaps.
+    app.assess_sen_report(school("990001"), "990001", all_met)
+    app.assess_sen_report(
+        COUNCIL,
+        "990001",
+        {**all_met, "schedule_1_paragraph_13": "not_met", "section_69_3_b_iv": "partly_met"},
+        {
+            "schedule_1_paragraph_13": "The report does not say where the county's Local Offer is published.",
+            "section_69_3_b_iv": "The accessibility plan is named but not linked.",
+        },
+    )
+    app.assess_sen_report(school("990201"), "990201", {**all_met, "schedule_1_paragraph_8": "partly_met"})
+    app.report_broken_link("demo", "990102", "The page says it cannot be found.")
 
 
 def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingRequest:

@@ -480,6 +480,11 @@ class ReadModelOracle:
                 for urn in sorted(self.register.keys() | self.membership.keys())
                 for entry in [self.register.get(urn)]
             ],
+            # The commands told of never touch a report: a row per school that joined a cluster.
+            "sen_reports": [
+                (urn, uuid5(_IDS, f"school/{urn}").hex, None, cluster_id, None, 0, 0)
+                for urn, cluster_id in self.membership.items()
+            ],
             "audit_chain": links,
             "audit_checkpoints": reference_checkpoints(links),
         }  # fmt: skip
@@ -510,6 +515,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "finance_ledger_funds": ("fund_id", "fund", "cluster_id", "financial_year", "available", "paid"),
     "clusters": ("cluster_id", "aggregate_id", "name", "school_urns", "version"),
     "schools": ("urn", "name", "phase", "cluster_id", "version", "school_id", "membership_id"),
+    "sen_reports": ("school_urn", "membership_id", "report_id", "cluster_id", "url", "open_broken_links", "version"),
     "audit_chain": ("position", "hash"),
     "audit_checkpoints": ("position", "hash"),
 }  # fmt: skip

@@ -23,7 +23,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, selec
 from domain.values import Actor
 from funding_engine.application import FundingApplication
 from funding_engine.settings import OidcSettings
-from web import cluster, council, finance, home, provision_maps, requests, school, sign_in
+from web import cluster, council, finance, home, local_offer, provision_maps, requests, school, sign_in
 from web.kit import Kit, money
 from web.labels import install_labels
 from web.session import DEFAULT_IDLE_SECONDS, Signer
@@ -96,7 +96,7 @@ def install(
     api.include_router(sign_in.router(kit, list(dev_users or []), None if dev_users else oidc))
     api.include_router(home.router(kit))
     api.include_router(requests.router(kit))
-    for module in (school, cluster, council, finance):
+    for module in (school, cluster, council, finance, local_offer):
         api.include_router(module.router(kit))
     api.include_router(provision_maps.reader_router(kit))
     return kit

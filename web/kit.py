@@ -44,6 +44,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/school/requests", "Your requests"),
         ("/school/requests/new", "Start a request"),
         ("/school/provision-maps", "Provision map"),
+        ("/school/sen-information-report", "SEN Information Report"),
     ],
     Role.CLUSTER_LEAD: [
         ("/cluster/queue", "Work queue"),
@@ -57,6 +58,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/council/clusters", "Clusters"),
         ("/council/schools", "Schools"),
         ("/council/provision-maps", "Provision maps"),
+        ("/council/local-offer", "Local Offer"),
         ("/council/audit", "Audit"),
     ],
     Role.FINANCE: [

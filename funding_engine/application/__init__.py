@@ -3,9 +3,10 @@
 One module per feature, each a class with one method per use case: ``clusters``, ``budgets``,
 ``requests`` (the lifecycle of a funding request, decisions and payments included), ``schools``
 (the school register, and importing it and the clusters from CSV files), ``history``
-(a request as it was, event by event), ``audit``, ``sign_ins`` (who signed in and out) and
-``provision_maps`` (a school's provision maps and their published versions); ``engine`` is what
-they stand on. Queries over the read models are a service of their own,
+(a request as it was, event by event), ``audit``, ``sign_ins`` (who signed in and out),
+``provision_maps`` (a school's provision maps and their published versions) and ``sen_reports``
+(schools' SEN Information Reports; their queries, public ones among them, are ``local_offer``);
+``engine`` is what they stand on. Queries over the read models are a service of their own,
 ``app.read_models`` (``read_models``). An
 adapter keeps an ``Idempotency-Key``'s promise through ``idempotently(claim)``,
 ``idempotency_record(claim)`` and ``record_answer(claim, answer)``; the errors it maps beside the
@@ -32,12 +33,15 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from domain.clusters import Cluster
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
+from domain.sen_reports import SenInformationReport
 from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditReport
 from funding_engine.application.budgets import Budgets, FundStatement
 from funding_engine.application.history import History, HistoryEntry
+from funding_engine.application.local_offer import LocalOffer
 from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
 from funding_engine.application.schools import BadRow, ClusterImport, ImportRefused, SchoolImport, SchoolRegister
+from funding_engine.application.sen_reports import SenReports
 from funding_engine.application.sign_ins import SignInEntry, SignIns
 from funding_engine.idempotency import Answer, IdempotencyClaim, IdempotencyRecord
 from funding_engine.settings import Settings
@@ -62,7 +66,7 @@ __all__ = [
 ]
 
 
-class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, ProvisionMaps):
+class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.
@@ -76,9 +80,12 @@ class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, Provi
         CouncilFund: 20,
         Cluster: 100,
         FundingRequest: 100,
+        # Broken-link reports from the public pile up on a report between a school's updates.
+        SenInformationReport: 50,
     }
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
 
     def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
         super().__init__(settings, env)
         self.read_models = ReadModels(self)
+        self.read_models.local_offer = LocalOffer(self)

@@ -21,6 +21,7 @@ from domain.permissions import check_role, request_listing_filters
 from domain.text import check_text
 from domain.values import Actor, ClusterId, DecisionKind, FinancialYear, RequestStatus, SchoolUrn, parse_enum
 from funding_engine.application.budgets import Budgets
+from funding_engine.application.local_offer import LocalOffer
 from projections import queries, school_queries, spreadsheets
 from projections.queries import (
     BalanceRow,
@@ -67,6 +68,8 @@ class _DecisionFilters(TypedDict):
 
 class ReadModels:
     """What people read: every query over the read models, for the API and the command line."""
+
+    local_offer: LocalOffer  # the SEN Information Reports' queries, set by the facade (it needs the whole app)
 
     def __init__(self, app: Budgets) -> None:
         self._app = app

@@ -22,8 +22,10 @@ from domain.funds import ClusterBudget, CouncilFund, Fund, FundFigures
 from domain.lifecycle import AWAITING_COUNCIL, BUDGET_DECISIONS, LOGGED_DECISIONS, OPEN_STATUSES
 from domain.money import Money
 from domain.schools import School
+from domain.sen_reports import SenInformationReport
 from domain.values import DecisionKind, FinancialYear
 from projections.reconciliation.fold import Step
+from projections.reconciliation.sen_reports import SenReportExpectations
 
 Row = tuple[Any, ...]
 
@@ -45,6 +47,7 @@ class Expectations:
         self.schools: dict[UUID, School] = {}
         self.memberships: dict[UUID, SchoolMembership] = {}
         self.status_since: dict[UUID, datetime] = {}
+        self.sen_reports = SenReportExpectations()
 
     # -- rows keyed by log position, one event at a time ------------------------------------------
 
@@ -59,6 +62,10 @@ class Expectations:
             return None, None
         if isinstance(aggregate, SchoolMembership):
             self.memberships.setdefault(aggregate.id, aggregate)
+            self.sen_reports.observe(step)
+            return None, None
+        if isinstance(aggregate, SenInformationReport):
+            self.sen_reports.observe(step)
             return None, None
         if isinstance(aggregate, FundingRequest):
             self.requests.setdefault(aggregate.id, aggregate)
@@ -165,6 +172,8 @@ class Expectations:
             "decision_log_requests": self._decision_log_requests,
             "decision_log_budgets": self._decision_log_budgets,
             "finance_ledger_funds": self._finance_ledger_funds,
+            "sen_reports": self.sen_reports.sen_reports,
+            "sen_report_broken_links": self.sen_reports.sen_report_broken_links,
         }[table]()
         return {row[0]: row for row in rows}
 

@@ -2,8 +2,8 @@
 
 People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances), ``request_index``
 (queues), ``decision_log`` (the auditors' search), ``finance_ledger`` (finance's CSV) and
-``clusters`` (the listing of clusters) and ``schools`` (the register), which belong to no year and are
-checked whole. The
+``clusters`` (the listing of clusters), ``schools`` (the register), and ``sen_reports`` and
+``sen_report_broken_links`` (the Local Offer), which belong to no year and are checked whole. The
 projections' helper tables are checked too: nobody reads them, but later rows are computed from
 them (a request's amount, a fund's running balance), so an edit there would pass every check
 until it surfaced, later, as a wrong figure somewhere else.
@@ -200,6 +200,26 @@ SCHOOLS = Table(
     "urn",
     year_sql=None,  # the register belongs to no year either
 )
+SEN_REPORTS = Table(
+    "sen_reports",
+    "sen_reports",
+    ("school_urn", "membership_id", "report_id", "cluster_id", "url", "published_on", "next_review_on",
+     "self_assessed_at", "self_met", "self_partly_met", "self_not_met",
+     "audit_assessed_at", "audit_met", "audit_partly_met", "audit_not_met", "open_broken_links", "version"),
+    frozenset(),
+    "sen_reports",
+    "school_urn",
+    year_sql=None,  # a school's report belongs to no financial year: every reconciliation checks them all
+)  # fmt: skip
+SEN_REPORT_BROKEN_LINKS = Table(
+    "sen_report_broken_links",
+    "sen_reports",
+    ("report_ref", "school_urn", "reported_at", "url", "note", "cleared_at"),
+    frozenset(),
+    "sen_report_broken_links",
+    "report_ref",
+    year_sql=None,
+)
 
 # In the order a report lists them: each read model's own table, then its helpers.
 TABLES = (
@@ -214,5 +234,15 @@ TABLES = (
     FINANCE_LEDGER_FUNDS,
     CLUSTERS,
     SCHOOLS,
+    SEN_REPORTS,
+    SEN_REPORT_BROKEN_LINKS,
 )
-READ_MODELS = ("cluster_balances", "request_index", "decision_log", "finance_ledger", "clusters", "schools")
+READ_MODELS = (
+    "cluster_balances",
+    "request_index",
+    "decision_log",
+    "finance_ledger",
+    "clusters",
+    "schools",
+    "sen_reports",
+)

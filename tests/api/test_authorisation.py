@@ -14,12 +14,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from domain.sen_report_checklist import CHECKLIST
 from domain.values import Actor
 from funding_engine.application import FundingApplication
+from funding_engine.application.calendar import today_in_england
 from tests.api.conftest import (
     APPROVE_BODY,
     BAD_AUTHORIZATION,
@@ -177,6 +180,21 @@ def published_map(app: FundingApplication) -> dict[str, str]:
     return values
 
 
+# SEN Information Reports (issue 12): published a month ago, reviewed within the year.
+_PUBLISHED = today_in_england() - timedelta(days=30)
+SEN_REPORT = {
+    "url": "https://www.school-900001.example.org/send",
+    "published_on": _PUBLISHED.isoformat(),
+    "next_review_on": (_PUBLISHED + timedelta(days=300)).isoformat(),
+}
+ASSESSMENT = {"ratings": {item.key: "met" for item in CHECKLIST}}
+
+
+def sen_report(app: FundingApplication) -> dict[str, str]:
+    app.record_sen_report(HEAD, SCHOOL, SEN_REPORT["url"], SEN_REPORT["published_on"], SEN_REPORT["next_review_on"])
+    return {}
+
+
 SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "none": lambda app: {},
     "new cluster id": lambda app: {"cluster": fresh_slug()},
@@ -191,6 +209,7 @@ SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "new map year": map_year,
     "map with a line": map_with_a_line,
     "published map": published_map,
+    "sen report": sen_report,
 }
 
 
@@ -296,6 +315,21 @@ ENDPOINTS = [
     Endpoint("publish provision map", "POST", MAPS + "/{ay}/publish", "map with a line", ok=only(201, SCHOOL_)),
     Endpoint("list published versions", "GET", MAPS + "/{ay}/versions", "published map", ok=MAP_READERS),
     Endpoint("get published version", "GET", MAPS + "/{ay}/versions/1", "published map", ok=MAP_READERS),
+    # Since issue 12. Reporting a broken link (public, and it writes) has tests of its own.
+    Endpoint("local offer", "GET", "/local-offer/schools", public=True),
+    Endpoint("local offer school", "GET", f"/local-offer/schools/{SCHOOL}", public=True),
+    Endpoint("checklist", "GET", "/local-offer/checklist", public=True),
+    Endpoint("record sen report", "PUT", f"/schools/{SCHOOL}/sen-information-report", body=SEN_REPORT,
+             ok=only(200, SCHOOL_)),
+    Endpoint("get sen report", "GET", f"/schools/{SCHOOL}/sen-information-report", "sen report",
+             ok=only(200, SCHOOL_, LEAD_, COUNCIL_), hidden=frozenset({SECOND_SCHOOL_, OTHER_SCHOOL_, OTHER_LEAD_})),
+    Endpoint("assess sen report", "POST", f"/schools/{SCHOOL}/sen-information-report/assessments", "sen report",
+             ASSESSMENT, only(201, SCHOOL_, COUNCIL_)),
+    Endpoint("clear broken links", "POST", f"/schools/{SCHOOL}/sen-information-report/broken-link-reports/clear",
+             "sen report", ok=only(200, COUNCIL_)),
+    Endpoint("sen report follow-up", "GET", "/sen-information-reports/follow-up", ok=only(200, COUNCIL_)),
+    Endpoint("cluster sen reports", "GET", f"/clusters/{CLUSTER}/sen-information-reports",
+             ok=only(200, COUNCIL_, LEAD_)),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 

@@ -73,6 +73,24 @@ API_PATHS: dict[str, set[str]] = {
     "/schools/{urn}/provision-maps/{academic_year}/publish": {"post"},
     "/schools/{urn}/provision-maps/{academic_year}/versions": {"get"},
     "/schools/{urn}/provision-maps/{academic_year}/versions/{version}": {"get"},
+    # Since issue 12: SEN Information Reports and the public Local Offer.
+    "/local-offer/schools": {"get"},
+    "/local-offer/schools/{urn}": {"get"},
+    "/local-offer/checklist": {"get"},
+    "/local-offer/schools/{urn}/broken-link-reports": {"post"},
+    "/schools/{urn}/sen-information-report": {"put", "get"},
+    "/schools/{urn}/sen-information-report/assessments": {"post"},
+    "/schools/{urn}/sen-information-report/broken-link-reports/clear": {"post"},
+    "/sen-information-reports/follow-up": {"get"},
+    "/clusters/{cluster_id}/sen-information-reports": {"get"},
+}
+# Operations anyone may call with no token.
+PUBLIC_OPERATIONS = {
+    ("get", "/healthz"),
+    ("get", "/local-offer/schools"),
+    ("get", "/local-offer/schools/{}"),
+    ("get", "/local-offer/checklist"),
+    ("post", "/local-offer/schools/{}/broken-link-reports"),
 }
 QUERY_PARAMETERS = {
     ("get", "/clusters"): {"limit", "cursor"},
@@ -82,6 +100,7 @@ QUERY_PARAMETERS = {
     ("get", "/requests/{id}"): {"as_of"},
     ("get", "/audit/decisions"): {"cluster_id", "from", "to", "actor", "school_urn", "kind", "limit", "cursor"},
     ("get", "/finance/reconciliation"): {"financial_year"},
+    ("get", "/local-offer/schools"): {"q", "cluster_id", "limit", "cursor"},
     ("get", "/finance/ledger.csv"): {"financial_year"},
 }
 PROVISION_LINE_FIELDS = {
@@ -110,6 +129,9 @@ REQUEST_BODIES = {
     ("put", "/schools/{urn}/provision-maps/{academic_year}/lines/{line_number}"): PROVISION_LINE_FIELDS,
     ("post", "/schools/{urn}/provision-maps/{academic_year}/lines/{line_number}/reviews"): {"impact", "note",
                                                                                            "reviewed_on"},
+    ("post", "/local-offer/schools/{urn}/broken-link-reports"): {"note"},
+    ("put", "/schools/{urn}/sen-information-report"): {"url", "published_on", "next_review_on"},
+    ("post", "/schools/{urn}/sen-information-report/assessments"): {"ratings", "notes"},
 }  # fmt: skip
 
 
@@ -223,8 +245,8 @@ def test_every_authenticated_operation_declares_the_bearer_scheme_and_its_proble
         "description": spec["components"]["securitySchemes"]["HTTPBearer"]["description"],
     }
     for (method, path), operation in operations(spec).items():
-        if path == "/healthz":
-            assert "security" not in operation
+        if (method, path) in PUBLIC_OPERATIONS:
+            assert "security" not in operation, (method, path)
             continue
         assert operation["security"] == [{"HTTPBearer": []}], (method, path)
         for status in ("401", "403", "422"):

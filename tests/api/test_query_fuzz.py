@@ -217,6 +217,8 @@ ENDPOINTS = [
     Endpoint("/audit/verify", COUNCIL, ("unknown",)),
     Endpoint("/finance/reconciliation", FINANCE, ("financial_year",)),
     Endpoint("/finance/ledger.csv", FINANCE, ("financial_year",), json=False),
+    Endpoint("/local-offer/schools", COUNCIL, ("q", "cluster_id", "limit", "cursor")),
+    Endpoint("/local-offer/schools/{urn}", COUNCIL, path_ids=("urn",)),
 ]
 
 # A malformed id in the path names nothing: 404 (API.md), like an unknown one.

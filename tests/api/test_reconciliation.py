@@ -19,8 +19,8 @@ from domain.funds import ClusterBudget, CouncilFund
 from domain.values import ClusterId, FinancialYear
 from funding_engine.application import FundingApplication
 from tests.api.conftest import assert_money_2dp, auth, client_for
-from tests.integration.test_read_models import NEXT_YEAR, Busy, build_busy_year, run_cli
-from tests.support import CLUSTER, FINANCE, OTHER_CLUSTER, SCHOOL, SECOND_SCHOOL, YEAR
+from tests.integration.test_read_models import NEXT_YEAR, SEN_REPORT_URL, Busy, build_busy_year, run_cli
+from tests.support import CLUSTER, COUNCIL, FINANCE, OTHER_CLUSTER, SCHOOL, SECOND_SCHOOL, YEAR
 
 # Every table reconciled, in the order the report lists them, with the column that keys its rows.
 KEYS = {
@@ -35,6 +35,8 @@ KEYS = {
     "finance_ledger_funds": "fund_id",
     "clusters": "cluster_id",
     "schools": "urn",
+    "sen_reports": "school_urn",
+    "sen_report_broken_links": "report_ref",
 }
 
 
@@ -345,6 +347,41 @@ def insert_a_school_row(busy: Busy) -> Expect:
     return Expect("schools", "000001", "extra")
 
 
+def edit_a_reports_address(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE sen_reports SET url = ? WHERE school_urn = ?", ("https://elsewhere.example", SCHOOL))
+    return Expect("sen_reports", SCHOOL, "differing", {"url": ("https://elsewhere.example", SEN_REPORT_URL)})
+
+
+def edit_an_audits_counts(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE sen_reports SET audit_met = 23, audit_partly_met = 0 WHERE school_urn = ?", (SCHOOL,))
+    return Expect("sen_reports", SCHOOL, "differing", {"audit_met": (23, 0), "audit_partly_met": (0, 23)})
+
+
+def insert_a_school_with_no_report(busy: Busy) -> Expect:
+    execute(
+        busy.app,
+        "INSERT INTO sen_reports (school_urn, membership_id, open_broken_links, version) VALUES (?, ?, 0, 0)",
+        ("999999", "0" * 32),
+    )
+    return Expect("sen_reports", "999999", "extra")
+
+
+def clear_a_broken_link_report(busy: Busy) -> Expect:
+    (reference,) = [row.report_ref for row in open_links(busy) if row.school_urn == SCHOOL]
+    execute(busy.app, "UPDATE sen_report_broken_links SET cleared_at = report_ref WHERE report_ref = ?", (reference,))
+    return Expect("sen_report_broken_links", reference, "differing", {"cleared_at": (reference, None)})
+
+
+def delete_a_broken_link_report(busy: Busy) -> Expect:
+    (reference,) = [row.report_ref for row in open_links(busy) if row.school_urn == SCHOOL]
+    execute(busy.app, "DELETE FROM sen_report_broken_links WHERE report_ref = ?", (reference,))
+    return Expect("sen_report_broken_links", reference, "missing")
+
+
+def open_links(busy: Busy) -> list[Any]:
+    return busy.app.read_models.local_offer.overview(COUNCIL).broken_links
+
+
 TAMPERING: list[Callable[[Busy], Expect]] = [
     edit_pending_and_escalated,
     edit_a_budget_version,
@@ -373,6 +410,11 @@ TAMPERING: list[Callable[[Busy], Expect]] = [
     edit_a_schools_cluster,
     delete_a_school_row,
     insert_a_school_row,
+    edit_a_reports_address,
+    edit_an_audits_counts,
+    insert_a_school_with_no_report,
+    clear_a_broken_link_report,
+    delete_a_broken_link_report,
 ]
 
 

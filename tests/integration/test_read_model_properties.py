@@ -81,6 +81,8 @@ TABLE_KEYS: dict[str, str] = {
     "finance_ledger_funds": "fund_id",
     "clusters": "cluster_id",
     "schools": "urn",
+    "sen_reports": "school_urn",
+    "sen_report_broken_links": "report_ref",
     "audit_chain": "position",
     "audit_checkpoints": "position",
 }

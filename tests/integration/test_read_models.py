@@ -26,6 +26,7 @@ from uuid import UUID
 import pytest
 
 from domain.errors import NotPermitted
+from domain.sen_report_checklist import CHECKLIST
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
@@ -136,6 +137,9 @@ class Busy:
     council_declined: UUID  # OTHER_SCHOOL: 2500.00 escalated, council declined
 
 
+SEN_REPORT_URL = "https://www.school-900001.example.org/send-information-report"
+
+
 def build_busy_year(app: FundingApplication, url: str = "") -> Busy:
     set_up_world(app, budget="5000.00", council_fund="3000.00")
     app.allocate_budget(FINANCE, OTHER_CLUSTER, YEAR, "2000.00", "initial allocation")
@@ -171,6 +175,16 @@ def build_busy_year(app: FundingApplication, url: str = "") -> Busy:
     council_declined = evidenced_request(app, OTHER_HEAD, school_urn=OTHER_SCHOOL, amount_requested="2500.00").id
     app.escalate(OTHER_LEAD, council_declined, "2500.00", CIRCUMSTANCES)
     app.decide_escalation(COUNCIL, council_declined, "decline", "The circumstances are not exceptional.")
+
+    # SEN Information Reports (issue 12): two reports, assessed; broken links reported, some cleared.
+    published = app.today() - timedelta(days=30)
+    app.record_sen_report(HEAD, SCHOOL, SEN_REPORT_URL, published, published + timedelta(days=300))
+    app.record_sen_report(OTHER_HEAD, OTHER_SCHOOL, SEN_REPORT_URL + "-other", published, published + timedelta(days=1))
+    app.assess_sen_report(HEAD, SCHOOL, {item.key: "met" for item in CHECKLIST})
+    app.assess_sen_report(COUNCIL, SCHOOL, {item.key: "partly_met" for item in CHECKLIST}, {CHECKLIST[0].key: "Thin."})
+    app.report_broken_link("busy-year", OTHER_SCHOOL, "Not found.")
+    app.clear_broken_link_reports(COUNCIL, OTHER_SCHOOL)
+    app.report_broken_link("busy-year", SCHOOL, "The page is empty.")
 
     return Busy(
         app,
@@ -237,6 +251,7 @@ def test_the_follower_brings_every_read_model_to_the_log_head_after_commands_wit
         "finance_ledger",
         "request_index",
         "schools",
+        "sen_reports",
     ]
 
 

@@ -38,6 +38,8 @@ from domain.provision_lines import (
 )
 from domain.provision_maps import ProvisionMap, SchoolProvisionMaps
 from domain.schools import School
+from domain.sen_report_checklist import CHECKLIST
+from domain.sen_reports import SenInformationReport
 from domain.values import (
     ClusterId,
     CommissionedService,
@@ -85,6 +87,7 @@ AGGREGATE_CLASSES = (
     FundingRequest,
     ProvisionMap,
     SchoolProvisionMaps,
+    SenInformationReport,
 )
 BUDGET_ID = ClusterBudget.id_for(ClusterId(CLUSTER), FinancialYear.parse(YEAR))
 TRANSCODING_IDS = [transcoding.name for transcoding in ALL_TRANSCODINGS]
@@ -145,6 +148,12 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
     app.decide_escalation(COUNCIL, council_declined.id, "decline", "Not exceptional.")
     withdrawn = submit(app, reason="increase_in_numbers")
     app.withdraw(HEAD, withdrawn.id, "The pupils moved school.")
+    published = app.today().replace(day=1)
+    app.record_sen_report(HEAD, SCHOOL, "https://www.example.org/send", published, published.replace(day=28))
+    app.record_sen_report(HEAD, SCHOOL, "https://www.example.org/send-2", published, published.replace(day=28))
+    app.assess_sen_report(COUNCIL, SCHOOL, {item.key: "not_met" for item in CHECKLIST}, {CHECKLIST[0].key: "None."})
+    app.report_broken_link("transcodings", SCHOOL, "Gone.")
+    app.clear_broken_link_reports(COUNCIL, SCHOOL)
     run_every_provision_map_command(app)
     return {
         "paid": paid.id,
@@ -274,6 +283,8 @@ def conforms(value: Any, hint: Any) -> bool:
         return value is None
     if origin is list:
         return type(value) is list and all(conforms(item, args[0]) for item in value)
+    if origin is dict:
+        return type(value) is dict and all(conforms(k, args[0]) and conforms(v, args[1]) for k, v in value.items())
     if isinstance(hint, type):
         if type(value) is not hint:
             return False

@@ -79,6 +79,12 @@ WHO_MAY = {
     "change_provision_map": {"school"},
     "publish_provision_map": {"school"},
     "read_provision_map": {"school", "cluster_lead", "council"},
+    # issue 12: the school keeps its SEN Information Report; the council audits any; its lead reads it
+    "record_sen_report": {"school"},
+    "assess_sen_report": {"school", "council"},
+    "read_sen_report": {"school", "cluster_lead", "council"},
+    "read_local_offer_overview": {"council"},
+    "clear_broken_link_reports": {"council"},
 }
 
 CASES = [

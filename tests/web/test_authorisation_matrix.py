@@ -30,8 +30,16 @@ ROLE_PREFIXES = {
     "/council/": "council officer",
     "/finance/": "finance officer",
 }
-# Pages anyone may open without signing in.
-OPEN_PAGES = {"/sign-in", "/sign-in/start", "/sign-in/callback", "/sign-out"}
+# Pages anyone may open without signing in: signing in, and the public Local Offer (issue 12).
+OPEN_PAGES = {
+    "/sign-in",
+    "/sign-in/start",
+    "/sign-in/callback",
+    "/sign-out",
+    "/local-offer",
+    "/local-offer/report-a-broken-link/{school_urn}",
+    "/local-offer/report-a-broken-link/{school_urn}/sent",
+}
 
 
 def page_routes(app: FundingApplication) -> Iterator[tuple[str, str]]:

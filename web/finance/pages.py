@@ -41,6 +41,8 @@ TABLE_DESCRIPTIONS = {
     "finance_ledger_funds": "Running balances the ledger keeps",
     "clusters": "Clusters and their schools",
     "schools": "The school register",
+    "sen_reports": "Schools' SEN Information Reports",
+    "sen_report_broken_links": "Broken links reported to the council",
 }
 FIGURE_NAMES = {
     "allocated": "Allocated",

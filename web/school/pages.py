@@ -20,6 +20,7 @@ from domain.values import Actor, RequestStatus, Role
 from web.kit import Errors, Kit, application_message
 from web.school import evidence as school_evidence
 from web.school import provision_map as school_provision_map
+from web.school import sen_report as school_sen_report
 from web.school import start as school_start
 from web.school.forms import BREADCRUMBS, HOME, check_written, latest_question, open_request, request_url
 
@@ -95,6 +96,7 @@ def router(kit: Kit) -> APIRouter:
     pages.include_router(school_start.router(kit))
     pages.include_router(school_evidence.router(kit))
     pages.include_router(school_provision_map.router(kit))
+    pages.include_router(school_sen_report.router(kit))
     return pages
 
 
