@@ -64,6 +64,8 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "change_provision_map": frozenset({SCHOOL}),
     "publish_provision_map": frozenset({SCHOOL}),
     "read_provision_map": frozenset({SCHOOL, LEAD, COUNCIL}),
+    # The cluster's shared picture of need: its lead, and the council for any cluster.
+    "read_needs_overview": frozenset({LEAD, COUNCIL}),
 }
 
 

@@ -3,7 +3,8 @@
 One module per feature, each a class with one method per use case: ``clusters``, ``budgets``,
 ``requests`` (the lifecycle of a funding request, decisions and payments included), ``schools``
 (the school register, and importing it and the clusters from CSV files), ``history``
-(a request as it was, event by event), ``audit``, ``sign_ins`` (who signed in and out) and
+(a request as it was, event by event), ``evidence`` (the provision map a request's evidence
+cites, the warnings beside it, and a cluster's needs overview), ``audit``, ``sign_ins`` (who signed in and out) and
 ``provision_maps`` (a school's provision maps and their published versions); ``engine`` is what
 they stand on. Queries over the read models are a service of their own,
 ``app.read_models`` (``read_models``). An
@@ -32,9 +33,12 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from domain.clusters import Cluster
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
+from domain.map_evidence import EvidencePolicy
+from domain.money import Money
 from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditReport
 from funding_engine.application.budgets import Budgets, FundStatement
-from funding_engine.application.history import History, HistoryEntry
+from funding_engine.application.evidence import CitedMap, Evidence, EvidenceReview, NeedsOverview
+from funding_engine.application.history import HistoryEntry
 from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
 from funding_engine.application.schools import BadRow, ClusterImport, ImportRefused, SchoolImport, SchoolRegister
@@ -47,13 +51,16 @@ __all__ = [
     "Answer",
     "AuditReport",
     "BadRow",
+    "CitedMap",
     "ClusterImport",
+    "EvidenceReview",
     "FundStatement",
     "FundingApplication",
     "HistoryEntry",
     "IdempotencyClaim",
     "IdempotencyRecord",
     "ImportRefused",
+    "NeedsOverview",
     "Page",
     "ReadModels",
     "Reconciliation",
@@ -62,7 +69,7 @@ __all__ = [
 ]
 
 
-class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, ProvisionMaps):
+class FundingApplication(Budgets, Evidence, Audit, SignIns, SchoolRegister, ProvisionMaps):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.
@@ -82,3 +89,7 @@ class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, Provi
     def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
         super().__init__(settings, env)
         self.read_models = ReadModels(self)
+        self.evidence_policy = EvidencePolicy(
+            own_spend_per_pupil=Money(settings.expected_own_spend_per_pupil_pounds * 100),
+            review_interval_weeks=settings.provision_review_weeks,
+        )
