@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api import docs, errors
 from api.idempotency import Idempotency, answer_recorded_first
 from api.middleware import Authentication, BodyLimit
-from api.routes import audit, budgets, provision_maps, reference, requests, schools
+from api.routes import audit, budgets, evidence, provision_maps, reference, requests, schools
 from api.schemas import HealthResponse, ProblemResponse
 from funding_engine.application import FundingApplication
 from funding_engine.application.errors import AlreadyAnswered
@@ -86,6 +86,7 @@ def create_app(
         requests.router,
         audit.router,
         provision_maps.router,
+        evidence.router,
     ):
         api.include_router(router)
     docs.install(api)  # after the API's routes, which every request is matched against first

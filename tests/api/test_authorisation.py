@@ -177,6 +177,18 @@ def published_map(app: FundingApplication) -> dict[str, str]:
     return values
 
 
+def submitted_and_published_map(app: FundingApplication) -> dict[str, str]:
+    values = published_map(app)
+    version = app.published_provision_map(HEAD, SCHOOL, values["written"], 1)
+    return {**values, "id": submitted(app), "sha": version.sha256}
+
+
+CITING = {
+    "notional_sen_budget": "9000.00",
+    "provision_map": {"school_urn": SCHOOL, "academic_year": "{written}", "version": 1, "sha256": "{sha}"},
+}
+
+
 SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "none": lambda app: {},
     "new cluster id": lambda app: {"cluster": fresh_slug()},
@@ -191,6 +203,7 @@ SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "new map year": map_year,
     "map with a line": map_with_a_line,
     "published map": published_map,
+    "submitted, and a published map": submitted_and_published_map,
 }
 
 
@@ -296,6 +309,12 @@ ENDPOINTS = [
     Endpoint("publish provision map", "POST", MAPS + "/{ay}/publish", "map with a line", ok=only(201, SCHOOL_)),
     Endpoint("list published versions", "GET", MAPS + "/{ay}/versions", "published map", ok=MAP_READERS),
     Endpoint("get published version", "GET", MAPS + "/{ay}/versions/1", "published map", ok=MAP_READERS),
+    Endpoint("evidence citing a provision map", "POST", "/requests/{id}/evidence", "submitted, and a published map",
+             CITING, only(200, SCHOOL_), hidden=OTHER_SCHOOLS),
+    Endpoint("evidence review", "GET", "/requests/{id}/evidence-review", "approved", ok=REQUEST_READERS,
+             hidden=NOT_THE_REQUESTS_READERS),
+    Endpoint("needs overview", "GET", f"/clusters/{CLUSTER}/needs-overview?academic_year=2026-27",
+             ok=only(200, COUNCIL_, LEAD_)),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 
