@@ -2,7 +2,7 @@
 
 Three clusters on an imaginary coast, their schools (URNs in the unused 99xxxx range), budgets,
 a council fund, a commissioned service, funding requests in every status and each school's
-published provision map (``demo_provision_maps``), so a new user sees a believable store. No pupil
+published provision map (``demo_provision_maps``), which two requests' evidence cites, so a new user sees a believable store. No pupil
 is described beyond a count and a needs summary.
 """
 
@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from domain.academic_year import AcademicYear
 from domain.funding_request import FundingRequest
+from domain.map_evidence import citation_of
 from domain.money import Money
 from domain.values import Actor, FinancialYear, RequestStatus
 from funding_engine.application import FundingApplication
@@ -71,6 +73,7 @@ class Story:
     needs: str
     provision: str
     goes_to: RequestStatus
+    cites_map: bool = False  # its evidence cites the school's published provision map (issue 12)
 
 
 STORIES = [
@@ -91,6 +94,7 @@ STORIES = [
         "Four more pupils with autism joined Year 3 this term.",
         "one_to_one_and_small_group_support",
         RequestStatus.EVIDENCED,
+        cites_map=True,
     ),
     Story(
         "990003",
@@ -109,6 +113,7 @@ STORIES = [
         "Five pupils with speech and language needs in Reception.",
         "therapies",
         RequestStatus.CLUSTER_APPROVED,
+        cites_map=True,
     ),
     Story(
         "990101",
@@ -206,12 +211,27 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
     )
     say("commissioned an educational psychology service for Northmere Coast")
 
-    requests = [tell(app, story, year) for story in STORIES]
-    say(f"told {len(requests)} funding-request stories, one for each status")
-
+    # The maps come first, so that a request's evidence can cite its school's published map.
     urns = [urn for _, school_urns, _ in CLUSTERS.values() for urn in school_urns]
     load_provision_maps(app, year, urns, school, say)
+
+    requests = [tell(app, story, year) for story in STORIES]
+    say(f"told {len(requests)} funding-request stories, one for each status")
     return requests
+
+
+def cited_evidence(app: FundingApplication, urn: str, year: FinancialYear) -> dict[str, Any]:
+    """Evidence citing the school's latest published map for the academic year the demo year starts in."""
+    head = school(urn)
+    academic_year = AcademicYear(year.start_year)
+    latest = app.provision_map(head, urn, academic_year).latest_published
+    if latest is None:
+        raise RuntimeError("the demo publishes every school's map before telling the stories")
+    return {
+        "notional_sen_budget": EVIDENCE["notional_sen_budget"],
+        "documents": EVIDENCE["documents"],
+        "provision_map": citation_of(latest),
+    }
 
 
 def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingRequest:
@@ -236,7 +256,7 @@ def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingR
         return app.request_information(
             lead(request.cluster_id.value), request.id, "Please show this year's personal care spend by term."
         )
-    request = app.provide_evidence(head, request.id, **EVIDENCE)
+    request = app.provide_evidence(head, request.id, **(cited_evidence(app, story.urn, year) if story.cites_map else EVIDENCE))
     chair = lead(request.cluster_id.value)
     if goal is S.EVIDENCED:
         return request
