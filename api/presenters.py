@@ -115,7 +115,10 @@ def citation(value: ProvisionMapCitation | None) -> ProvisionMapCitationResponse
     if value is None:
         return None
     return ProvisionMapCitationResponse(
-        school_urn=str(value.school_urn), academic_year=str(value.academic_year), version=value.version, sha256=value.sha256
+        school_urn=str(value.school_urn),
+        academic_year=str(value.academic_year),
+        version=value.version,
+        sha256=value.sha256,
     )
 
 

@@ -161,7 +161,9 @@ class ProvisionMapCitationBody(Strict):
 class EvidenceRequest(Strict):
     notional_sen_budget: Amount
     spend: list[SpendLineBody] = Field(
-        default_factory=list, max_length=limits.MAX_LINES, description="At least one line, unless provision_map is given"
+        default_factory=list,
+        max_length=limits.MAX_LINES,
+        description="At least one line, unless provision_map is given",
     )
     documents: list[DocumentBody] = Field(default_factory=list, max_length=limits.MAX_LINES)
     provision_map: ProvisionMapCitationBody | None = Field(

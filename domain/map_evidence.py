@@ -51,7 +51,7 @@ OWN_BUDGET = FundingSource.NOTIONAL_SEN_BUDGET.value
 class EvidencePolicy:
     """The thresholds the warnings use (settings until policy parameters exist)."""
 
-    own_spend_per_pupil: Money = Money(600_000)
+    own_spend_per_pupil: Money = Money(600_000)  # noqa: RUF009 (Money is immutable: one shared default is safe)
     review_interval_weeks: int = 13
 
 
@@ -158,14 +158,14 @@ def evidence_warnings(
             )
         )
     on_map = {line["category"] for line in document["lines"]}
-    for category in dict.fromkeys(planned_categories):
-        if category.value not in on_map:
-            warnings.append(
-                EvidenceWarning(
-                    "category_not_in_map",
-                    f"The top-up asks for {category.value.replace('_', ' ')}, which is on no line of the cited map.",
-                )
-            )
+    warnings.extend(
+        EvidenceWarning(
+            "category_not_in_map",
+            f"The top-up asks for {category.value.replace('_', ' ')}, which is on no line of the cited map.",
+        )
+        for category in dict.fromkeys(planned_categories)
+        if category.value not in on_map
+    )
     interval = timedelta(weeks=policy.review_interval_weeks)
     overdue = _overdue_lines(document, published_on, interval)
     if overdue:

@@ -362,7 +362,9 @@ class ProvisionMapCitation:
 
     def __post_init__(self) -> None:
         if type(self.version) is not int or not 1 <= self.version <= limits.MAX_PUBLISHED_VERSIONS:
-            raise InvalidValue(f"provision_map.version must be a whole number from 1 to {limits.MAX_PUBLISHED_VERSIONS}")
+            raise InvalidValue(
+                f"provision_map.version must be a whole number from 1 to {limits.MAX_PUBLISHED_VERSIONS}"
+            )
         if not isinstance(self.sha256, str) or not _SHA256.fullmatch(self.sha256):
             raise InvalidValue("provision_map.sha256 must be 64 lower-case hex digits")
 

@@ -2,8 +2,8 @@
 
 Three clusters on an imaginary coast, their schools (URNs in the unused 99xxxx range), budgets,
 a council fund, a commissioned service, funding requests in every status and each school's
-published provision map (``demo_provision_maps``), which two requests' evidence cites, so a new user sees a believable store. No pupil
-is described beyond a count and a needs summary.
+published provision map (``demo_provision_maps``), which two requests' evidence cites, so a new
+user sees a believable store. No pupil is described beyond a count and a needs summary.
 """
 
 from __future__ import annotations
@@ -256,7 +256,9 @@ def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingR
         return app.request_information(
             lead(request.cluster_id.value), request.id, "Please show this year's personal care spend by term."
         )
-    request = app.provide_evidence(head, request.id, **(cited_evidence(app, story.urn, year) if story.cites_map else EVIDENCE))
+    request = app.provide_evidence(
+        head, request.id, **(cited_evidence(app, story.urn, year) if story.cites_map else EVIDENCE)
+    )
     chair = lead(request.cluster_id.value)
     if goal is S.EVIDENCED:
         return request

@@ -50,6 +50,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/cluster/commissions", "Commissions"),
         ("/cluster/budget", "Budget"),
         ("/cluster/provision-maps", "Provision maps"),
+        ("/cluster/needs-overview", "Needs overview"),
     ],
     Role.COUNCIL: [
         ("/council/escalations", "Escalations"),
@@ -57,6 +58,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/council/clusters", "Clusters"),
         ("/council/schools", "Schools"),
         ("/council/provision-maps", "Provision maps"),
+        ("/council/needs-overview", "Needs overview"),
         ("/council/audit", "Audit"),
     ],
     Role.FINANCE: [

@@ -36,7 +36,12 @@ def needs_overview(
     app: AppDep,
     actor: Annotated[Actor, allowed("read_needs_overview")],
     academic_year: Annotated[
-        str, Query(pattern=ACADEMIC_YEAR_PATH_PATTERN, description="The academic year, as an address writes it", examples=["2026-27"])
+        str,
+        Query(
+            pattern=ACADEMIC_YEAR_PATH_PATTERN,
+            description="The academic year, as an address writes it",
+            examples=["2026-27"],
+        ),
     ],
 ) -> evidence.NeedsOverviewResponse:
     """The cluster's schools' latest published provision maps for the year, added up; counts under 5 suppressed."""

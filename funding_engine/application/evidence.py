@@ -84,7 +84,9 @@ class Evidence(History):
         if evidence is None or evidence.provision_map is None:
             return EvidenceReview(None, [])
         citation = evidence.provision_map
-        found = self._find(ProvisionMap.id_for(citation.school_urn, citation.academic_year), ProvisionMap, to_change=False)
+        found = self._find(
+            ProvisionMap.id_for(citation.school_urn, citation.academic_year), ProvisionMap, to_change=False
+        )
         version = None
         if found is not None and citation.version <= len(found.published):
             version = found.published[citation.version - 1]

@@ -103,7 +103,9 @@ class Requests(Clusters):
         document_list = [_document(document) for document in documents]
         citation = None if provision_map is None else _citation(provision_map)
         if citation is not None and spend_lines:
-            raise InvalidValue("the spend comes from the cited provision map: send spend lines or provision_map, not both")
+            raise InvalidValue(
+                "the spend comes from the cited provision map: send spend lines or provision_map, not both"
+            )
 
         def decide() -> Decision[FundingRequest]:
             request = self._request_for_school(actor, request_id, expected_version)

@@ -12,7 +12,20 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import assert_money_2dp, assert_problem, auth, writes_nothing
-from tests.support import CLUSTER, COUNCIL, EVIDENCE, HEAD, LEAD, OTHER_CLUSTER, OTHER_LEAD, SCHOOL, SECOND_HEAD, SECOND_SCHOOL, set_up_world, submission
+from tests.support import (
+    CLUSTER,
+    COUNCIL,
+    EVIDENCE,
+    HEAD,
+    LEAD,
+    OTHER_CLUSTER,
+    OTHER_LEAD,
+    SCHOOL,
+    SECOND_HEAD,
+    SECOND_SCHOOL,
+    set_up_world,
+    submission,
+)
 from tests.unit.test_provision_maps import line_fields
 
 AY = "2026/27"
@@ -65,7 +78,7 @@ def test_a_school_cites_its_published_map_and_the_request_shows_the_citation(wor
 
 
 def test_typed_evidence_still_works_and_reads_as_not_from_a_provision_map(world):
-    app, client = world
+    _, client = world
     request_id = submitted(client)
 
     response = client.post(f"/requests/{request_id}/evidence", json=EVIDENCE, headers=auth(HEAD))
@@ -79,7 +92,11 @@ def test_the_evidence_review_gives_the_cited_version_its_content_and_the_warning
     app, client = world
     request_id = submitted(client, planned_provision=[{"category": "interpreters", "amount": "1000.00"}])
     cited = citation(app)
-    client.post(f"/requests/{request_id}/evidence", json={"notional_sen_budget": "1.00", "provision_map": cited}, headers=auth(HEAD))
+    client.post(
+        f"/requests/{request_id}/evidence",
+        json={"notional_sen_budget": "1.00", "provision_map": cited},
+        headers=auth(HEAD),
+    )
     app.publish_provision_map(HEAD, SCHOOL, AY)  # version 2 exists now; the request still cites 1
 
     review = client.get(f"/requests/{request_id}/evidence-review", headers=auth(LEAD)).json()
@@ -97,12 +114,18 @@ BAD_CITATIONS = [
     pytest.param(lambda app: {"provision_map": citation(app, version=2)}, "no published version 2", id="draft-version"),
     pytest.param(lambda app: {"provision_map": citation(app, version=3)}, "no published version 3", id="unpublished"),
     pytest.param(lambda app: {"provision_map": citation(app, sha256="1" * 64)}, "not the SHA-256", id="wrong-hash"),
-    pytest.param(lambda app: {"provision_map": citation(app, SECOND_SCHOOL)}, "only the school's own", id="another-school"),
-    pytest.param(lambda app: {"provision_map": citation(app, academic_year="2027/28")}, "no published version 1", id="no-map-that-year"),
+    pytest.param(
+        lambda app: {"provision_map": citation(app, SECOND_SCHOOL)}, "only the school's own", id="another-school"
+    ),
+    pytest.param(
+        lambda app: {"provision_map": citation(app, academic_year="2027/28")},
+        "no published version 1",
+        id="no-map-that-year",
+    ),
     pytest.param(lambda app: {"provision_map": citation(app), "spend": EVIDENCE["spend"]}, "not both", id="both"),
     pytest.param(lambda app: {}, "unless provision_map", id="neither"),
     pytest.param(lambda app: {"provision_map": citation(app, academic_year="2026-27")}, "", id="year-written-as-path"),
-    pytest.param(lambda app: {"provision_map": citation(app, version="1")}, "", id="version-as-text"),
+    pytest.param(lambda app: {"provision_map": {**citation(app), "version": "1"}}, "", id="version-as-text"),
     pytest.param(lambda app: {"provision_map": {**citation(app), "extra": 1}}, "", id="unknown-field"),
 ]
 
@@ -122,19 +145,32 @@ def test_a_bad_citation_is_a_422_that_writes_nothing(world, body, says):
 
 
 def test_the_needs_overview_adds_up_the_clusters_published_maps_and_suppresses_small_counts(world):
-    app, client = world
+    _, client = world
 
     response = client.get(f"/clusters/{CLUSTER}/needs-overview?academic_year=2026-27", headers=auth(LEAD))
 
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["academic_year"] == AY and body["smallest_shown"] == 5
-    assert body["schools_included"] == [{"school_urn": SCHOOL, "version": 1}, {"school_urn": SECOND_SCHOOL, "version": 1}]
+    assert body["schools_included"] == [
+        {"school_urn": SCHOOL, "version": 1},
+        {"school_urn": SECOND_SCHOOL, "version": 1},
+    ]
     by_category = {cell["key"]: cell for cell in body["by_category"]}
     # therapies: 6 + 3 = 9 places; personal care 2 + 2 = 4, so suppressed, and therapies with it (secondary).
-    assert by_category["personal_care"] == {"key": "personal_care", "pupil_places": None, "cost": None, "suppressed": True}
+    assert by_category["personal_care"] == {
+        "key": "personal_care",
+        "pupil_places": None,
+        "cost": None,
+        "suppressed": True,
+    }
     assert by_category["therapies"]["suppressed"] is True
-    assert by_category["interpreters"] == {"key": "interpreters", "pupil_places": 0, "cost": "0.00", "suppressed": False}
+    assert by_category["interpreters"] == {
+        "key": "interpreters",
+        "pupil_places": 0,
+        "cost": "0.00",
+        "suppressed": False,
+    }
     assert body["total"]["pupil_places"] == 13
     assert_money_2dp(body)
 
@@ -158,6 +194,8 @@ def test_a_malformed_academic_year_is_a_422(world, year):
 
 def test_the_needs_overview_of_an_unknown_cluster_is_404_and_another_leads_is_403(world):
     _, client = world
-    assert_problem(client.get("/clusters/no-such/needs-overview?academic_year=2026-27", headers=auth(COUNCIL)), 404, "not-found")
+    assert_problem(
+        client.get("/clusters/no-such/needs-overview?academic_year=2026-27", headers=auth(COUNCIL)), 404, "not-found"
+    )
     response = client.get(f"/clusters/{CLUSTER}/needs-overview?academic_year=2026-27", headers=auth(OTHER_LEAD))
     assert_problem(response, 403, "forbidden")

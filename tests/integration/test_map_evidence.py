@@ -116,7 +116,9 @@ def test_the_warnings_come_with_the_review_and_change_nothing(world):
     assert codes == ["own_spend_below_threshold", "category_not_in_map"]
     assert log_position(world) == before
     # Warnings, not refusals: the lead may still approve.
-    assert world.approve(LEAD, request.id, "500.00", "Agreed at the cluster meeting.").status.value == "cluster_approved"
+    assert (
+        world.approve(LEAD, request.id, "500.00", "Agreed at the cluster meeting.").status.value == "cluster_approved"
+    )
 
 
 def test_typed_evidence_has_no_cited_map_and_no_warnings(world):
@@ -142,7 +144,12 @@ def test_a_citation_must_name_a_published_version_with_its_own_hash(world):
 
     refused(world, InvalidValue, "no published version 2", provision_map=cite(version, version=2))
     refused(world, InvalidValue, "not the SHA-256", provision_map=cite(version, sha256="0" * 64))
-    refused(world, InvalidValue, "no published version 1 of its 2027/28", provision_map=cite(version, academic_year="2027/28"))
+    refused(
+        world,
+        InvalidValue,
+        "no published version 1 of its 2027/28",
+        provision_map=cite(version, academic_year="2027/28"),
+    )
     refused(world, InvalidValue, "64 lower-case hex", provision_map=cite(version, sha256="A" * 64))
     refused(world, InvalidValue, "not both", provision_map=cite(version), spend=EVIDENCE["spend"])
     refused(world, InvalidValue, "names school_urn", provision_map={"version": 1})
@@ -184,7 +191,9 @@ def test_the_lead_of_another_cluster_cannot_read_the_review(world):
 def test_evidence_stored_before_citations_existed_reads_as_typed_in(world):
     request = submit(world)
     evidenced = world.provide_evidence(HEAD, request.id, **EVIDENCE)
-    record = [n for n in world.recorder.select_notifications(1, 10_000) if n.topic.endswith("SpendEvidenceProvided")][-1]
+    record = [n for n in world.recorder.select_notifications(1, 10_000) if n.topic.endswith("SpendEvidenceProvided")][
+        -1
+    ]
     state = json.loads(record.state)
     assert state.pop("class_version") == 2 and state.pop("provision_map") is None
     old = StoredEvent(record.originator_id, record.originator_version, record.topic, json.dumps(state).encode())

@@ -48,7 +48,9 @@ def published(*lines: Any) -> PublishedVersion:
     return provision_map.publish(HEAD)
 
 
-def warning_codes(version: PublishedVersion, *, pupils: int = 1, planned: tuple[str, ...] = ("therapies",), **kw: Any) -> list[str]:
+def warning_codes(
+    version: PublishedVersion, *, pupils: int = 1, planned: tuple[str, ...] = ("therapies",), **kw: Any
+) -> list[str]:
     warnings = evidence_warnings(
         document=version.document,
         published_on=kw.get("published_on", date(2026, 10, 1)),
@@ -69,7 +71,7 @@ def test_a_citation_names_a_version_from_1_and_a_sha256():
     with pytest.raises(InvalidValue):
         ProvisionMapCitation(URN, YEAR, 1, "A" * 64)
     with pytest.raises(InvalidValue):
-        ProvisionMapCitation(URN, YEAR, True, "a" * 64)  # type: ignore[arg-type]
+        ProvisionMapCitation(URN, YEAR, True, "a" * 64)
 
 
 def test_a_citation_holds_only_with_the_versions_own_hash():
@@ -197,7 +199,9 @@ def test_a_review_restarts_the_interval_and_a_planned_or_ended_line_is_judged_fa
     provision_map.add_line(a_line(cost_basis="total", cost="9000.00"), HEAD)
     provision_map.add_line(a_line(status="planned"), HEAD)
     provision_map.add_line(a_line(starts_on="2026-09-01", ends_on="2026-10-01"), HEAD)
-    provision_map.review_line(1, LineReview.parse(reviewed_on="2026-11-01", impact="good"), HEAD, today=date(2027, 1, 1))
+    provision_map.review_line(
+        1, LineReview.parse(reviewed_on="2026-11-01", impact="good"), HEAD, today=date(2027, 1, 1)
+    )
     version = provision_map.publish(HEAD)
 
     assert "reviews_overdue" not in warning_codes(version, published_on=date(2027, 1, 15))

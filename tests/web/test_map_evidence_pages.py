@@ -53,7 +53,9 @@ def test_the_senco_uses_the_published_map_as_evidence(loaded):
     assert evidenced.status is RequestStatus.EVIDENCED
     assert evidenced.evidence.provision_map.version == 1
     shown = client.get(f"/funding-requests/{request_id}").text
-    assert "From the school&#39;s published provision map" in shown or "From the school's published provision map" in shown
+    assert (
+        "From the school&#39;s published provision map" in shown or "From the school's published provision map" in shown
+    )
     assert f"/school/provision-maps/{YEAR.path}/versions/1" in shown
 
 
@@ -61,7 +63,11 @@ def test_choosing_the_map_without_a_version_or_neither_is_an_error_that_changes_
     client = signed_in(loaded, SCHOOL)
     request_id = submitted_request(loaded)
     page_url = f"/school/requests/{request_id}/evidence"
-    for chosen, field in (({"source": "map"}, "map_version"), ({}, "source"), ({"source": "map", "map_version": "2026-27:9"}, "map_version")):
+    for chosen, field in (
+        ({"source": "map"}, "map_version"),
+        ({}, "source"),
+        ({"source": "map", "map_version": "2026-27:9"}, "map_version"),
+    ):
         token = csrf_from(client.get(page_url).text)
         answer = client.post(page_url, data={"csrf_token": token, "notional_sen_budget": "100", "rows": "3", **chosen})
         assert answer.status_code == 400, answer.text
@@ -101,9 +107,8 @@ def test_typed_evidence_is_shown_as_not_from_a_provision_map(loaded):
 def test_an_auditor_as_at_the_citing_sees_the_cited_version_after_the_map_changed(loaded):
     council = signed_in(loaded, "council officer")
     head = demo.school("990002")
-    request_id = next(
-        row.request_id for row in loaded.read_models.list_requests(head, school_urn="990002").items if row.status == "evidenced"
-    )  # fmt: skip
+    rows = loaded.read_models.list_requests(head, school_urn="990002").items
+    request_id = next(row.request_id for row in rows if row.status == "evidenced")
     then = loaded.get_request(head, UUID(request_id)).modified_on
     first = loaded.published_provision_map(head, "990002", YEAR, 1)
     loaded.add_provision_line(head, "990002", YEAR, line_fields(starts_on=YEAR.starts_on, ends_on=YEAR.ends_on))

@@ -25,9 +25,9 @@ from fastapi.responses import Response
 from domain.academic_year import AcademicYear
 from domain.errors import Conflict, FundingError, NotFound, NotPermitted
 from domain.funding_request import FundingRequest
+from domain.limits import MAX_LINES, SHA256_PATTERN, SHORT_TEXT
 from domain.map_evidence import citation_of
 from domain.provision_maps import PublishedVersion
-from domain.limits import MAX_LINES, SHA256_PATTERN, SHORT_TEXT
 from domain.values import Actor, Role
 from web.kit import Errors, Form, FormExpired, Kit, application_message, parse_pounds, pence_to_text
 from web.multipart import parse_form_data
