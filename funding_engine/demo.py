@@ -2,7 +2,8 @@
 
 Three clusters on an imaginary coast, their schools (URNs in the unused 99xxxx range), budgets,
 a council fund, a commissioned service, funding requests in every status and each school's
-published provision map (``demo_provision_maps``), which two requests' evidence cites, so a new
+published provision map (``demo_provision_maps``), which the cluster-approved request's evidence
+cites, so a new
 user sees a believable store. No pupil is described beyond a count and a needs summary.
 """
 
@@ -94,7 +95,6 @@ STORIES = [
         "Four more pupils with autism joined Year 3 this term.",
         "one_to_one_and_small_group_support",
         RequestStatus.EVIDENCED,
-        cites_map=True,
     ),
     Story(
         "990003",

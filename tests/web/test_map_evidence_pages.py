@@ -76,18 +76,19 @@ def test_choosing_the_map_without_a_version_or_neither_is_an_error_that_changes_
 
 
 def test_the_lead_sees_the_cited_version_its_lines_and_the_warnings_on_the_demo_request(loaded):
+    # The demo's approved request cites its school's map: the lead's page shows it out of the box.
     client = signed_in(loaded, LEAD)
     cited = next(
         row.request_id
         for row in loaded.read_models.list_requests(demo.lead("northmere-coast")).items
-        if row.status == "evidenced" and row.school_urn == "990002"
+        if row.status == "cluster_approved" and row.school_urn == "990001"
     )
-    version = loaded.published_provision_map(demo.lead("northmere-coast"), "990002", YEAR, 1)
+    version = loaded.published_provision_map(demo.lead("northmere-coast"), "990001", YEAR, 1)
 
     page = client.get(f"/funding-requests/{cited}").text
 
     assert version.sha256 in page
-    assert f"/cluster/provision-maps/990002/{YEAR.path}/versions/1" in page
+    assert f"/cluster/provision-maps/990001/{YEAR.path}/versions/1" in page
     assert "Speech and language group" in page
     assert "below the expected £6,000.00 a pupil" in page
     assert 'href="#cited-provision-map"' in page
@@ -106,15 +107,19 @@ def test_typed_evidence_is_shown_as_not_from_a_provision_map(loaded):
 
 def test_an_auditor_as_at_the_citing_sees_the_cited_version_after_the_map_changed(loaded):
     council = signed_in(loaded, "council officer")
-    head = demo.school("990002")
-    rows = loaded.read_models.list_requests(head, school_urn="990002").items
-    request_id = next(row.request_id for row in rows if row.status == "evidenced")
-    then = loaded.get_request(head, UUID(request_id)).modified_on
-    first = loaded.published_provision_map(head, "990002", YEAR, 1)
-    loaded.add_provision_line(head, "990002", YEAR, line_fields(starts_on=YEAR.starts_on, ends_on=YEAR.ends_on))
-    second = loaded.publish_provision_map(head, "990002", YEAR).latest_published
+    head = demo.school("990001")
+    rows = loaded.read_models.list_requests(head, school_urn="990001").items
+    request_id = next(row.request_id for row in rows if row.status == "cluster_approved")
+    cited_at = next(
+        entry.timestamp
+        for entry in loaded.request_history(head, UUID(request_id))
+        if entry.type == "SpendEvidenceProvided"
+    )
+    first = loaded.published_provision_map(head, "990001", YEAR, 1)
+    loaded.add_provision_line(head, "990001", YEAR, line_fields(starts_on=YEAR.starts_on, ends_on=YEAR.ends_on))
+    second = loaded.publish_provision_map(head, "990001", YEAR).latest_published
 
-    page = council.get(f"/funding-requests/{request_id}", params={"as_of": then.isoformat()}).text
+    page = council.get(f"/funding-requests/{request_id}", params={"as_of": cited_at.isoformat()}).text
 
     assert first.sha256 in page and second.sha256 not in page
 
