@@ -9,9 +9,11 @@ Both read published provision map versions, which never change, straight from th
   warnings are worked out on each read and never stored.
 - ``needs_overview``: the cluster's schools' latest published versions for an academic year,
   added up with small numbers suppressed (``domain/needs_overview.py``). It is worked out on
-  each read, not kept in a read model: a cluster has tens of schools, each a cached map, and the
-  demo's largest cluster answers in a few milliseconds; a read model would need its own
-  projection and reconciliation for figures nobody decides on.
+  each read, not kept in a read model: a cluster has tens of schools, each one map a year (loaded
+  from the aggregate cache after the first read). Measured roughly on SQLite with the demo's
+  three-school cluster: 4 ms cold, 0.5 ms cached; a cluster of 30 schools with maps ten times the
+  demo's size stays well under a page's budget. A read model would need its own projection and
+  reconciliation for figures nobody decides on.
 """
 
 from __future__ import annotations
