@@ -79,6 +79,7 @@ WHO_MAY = {
     "change_provision_map": {"school"},
     "publish_provision_map": {"school"},
     "read_provision_map": {"school", "cluster_lead", "council"},
+    "read_needs_overview": {"cluster_lead", "council"},
 }
 
 CASES = [
