@@ -25,6 +25,7 @@ from api.schemas import (
     FundingRequestResponse,
     HistoryItemResponse,
     ProvisionLineResponse,
+    ProvisionMapCitationResponse,
     ReadModelReconciliationResponse,
     ReconciliationResponse,
     ReconciliationRowResponse,
@@ -34,12 +35,13 @@ from api.schemas import (
     VerifyResponse,
     VersionsResponse,
 )
+from domain.academic_year import AcademicYear
 from domain.clusters import Cluster
 from domain.formatting import pounds, utc_text
 from domain.funding_request import FundingRequest
 from domain.funds import FundFigures
 from domain.money import Money
-from domain.values import Actor, ClusterId, FinancialYear, RequestStatus, SchoolUrn
+from domain.values import Actor, ClusterId, FinancialYear, ProvisionMapCitation, RequestStatus, SchoolUrn
 from funding_engine.application import AuditReport, HistoryEntry
 from funding_engine.application.read_models import (
     BalanceRow,
@@ -109,6 +111,17 @@ def _money(value: Money | None) -> str | None:
     return None if value is None else str(value)
 
 
+def citation(value: ProvisionMapCitation | None) -> ProvisionMapCitationResponse | None:
+    if value is None:
+        return None
+    return ProvisionMapCitationResponse(
+        school_urn=str(value.school_urn),
+        academic_year=str(value.academic_year),
+        version=value.version,
+        sha256=value.sha256,
+    )
+
+
 def funding_request(value: FundingRequest) -> FundingRequestResponse:
     evidence = None
     if value.evidence is not None:
@@ -122,6 +135,7 @@ def funding_request(value: FundingRequest) -> FundingRequestResponse:
             total_spent=str(value.evidence.total_spent),
             provided_by=actor(value.evidence.provided_by),
             provided_at=utc_text(value.evidence.provided_at),
+            provision_map=citation(value.evidence.provision_map),
         )
     return FundingRequestResponse(
         id=str(value.id),
@@ -205,8 +219,8 @@ def decision_item(row: DecisionRow) -> DecisionLogItemResponse:
 
 def _plain(value: Any) -> Any:
     """Event data for the history endpoint: JSON-friendly, money as 2-dp strings."""
-    if isinstance(value, (Money, SchoolUrn, ClusterId, FinancialYear)):
-        return str(value)  # as everywhere else in the API: "1500.00", "900001", "northmere-coast", "2026-27"
+    if isinstance(value, (Money, SchoolUrn, ClusterId, FinancialYear, AcademicYear)):
+        return str(value)  # as everywhere else in the API: "1500.00", "900001", "northmere-coast", "2026-27", "2026/27"
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):

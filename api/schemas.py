@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain import limits
 from domain.values import (
@@ -149,10 +149,36 @@ class DocumentBody(Strict):
     sha256: Annotated[str, StringConstraints(pattern=limits.SHA256_PATTERN)]
 
 
+class ProvisionMapCitationBody(Strict):
+    """One of the school's published provision map versions (since issue 12)."""
+
+    school_urn: Urn
+    academic_year: Annotated[str, StringConstraints(pattern=limits.ACADEMIC_YEAR_PATTERN), Field(examples=["2026/27"])]
+    version: int = Field(ge=1, le=limits.MAX_PUBLISHED_VERSIONS, strict=True)
+    sha256: Annotated[str, StringConstraints(pattern=limits.SHA256_PATTERN)]
+
+
 class EvidenceRequest(Strict):
     notional_sen_budget: Amount
-    spend: list[SpendLineBody] = Field(min_length=1, max_length=limits.MAX_LINES)
+    spend: list[SpendLineBody] = Field(
+        default_factory=list,
+        max_length=limits.MAX_LINES,
+        description="At least one line, unless provision_map is given",
+    )
     documents: list[DocumentBody] = Field(default_factory=list, max_length=limits.MAX_LINES)
+    provision_map: ProvisionMapCitationBody | None = Field(
+        default=None,
+        description="Since issue 12: cite a published version of the school's own provision map instead of "
+        "typing spend; the spend is then its lines funded by the notional SEN budget",
+    )
+
+    @model_validator(mode="after")
+    def _spend_or_provision_map(self) -> EvidenceRequest:
+        if self.provision_map is None and not self.spend:
+            raise ValueError("spend needs at least one line, unless provision_map cites a published provision map")
+        if self.provision_map is not None and self.spend:
+            raise ValueError("the spend comes from the cited provision map: send spend or provision_map, not both")
+        return self
 
 
 class InformationRequestRequest(Strict):
@@ -209,6 +235,13 @@ class DocumentResponse(BaseModel):
     sha256: str
 
 
+class ProvisionMapCitationResponse(BaseModel):
+    school_urn: str
+    academic_year: str
+    version: int
+    sha256: str
+
+
 class EvidenceResponse(BaseModel):
     notional_sen_budget: Money2dp
     spend: list[SpendLineResponse]
@@ -216,6 +249,9 @@ class EvidenceResponse(BaseModel):
     total_spent: Money2dp
     provided_by: ActorResponse
     provided_at: str
+    provision_map: ProvisionMapCitationResponse | None = Field(
+        description="The published provision map version the spend comes from; null: typed in, not from a provision map"
+    )
 
 
 class DecisionResponse(BaseModel):

@@ -9,6 +9,7 @@ here, so both events are pending together and the application saves them in one 
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -38,6 +39,7 @@ from domain.values import (
     EvidenceDocument,
     FinancialYear,
     ProvisionLine,
+    ProvisionMapCitation,
     RequestStatus,
     SchoolUrn,
     SpendEvidence,
@@ -63,11 +65,18 @@ class FundingRequest(Aggregate):
         actor: Actor
 
     class SpendEvidenceProvided(Aggregate.Event):
-        class_version = 1
+        # Version 2 (issue 12) adds ``provision_map``: the published map version the spend lines
+        # were taken from, or None for evidence typed in. A version 1 record is typed-in evidence.
+        class_version = 2
         notional_sen_budget: Money
         spend: list[SpendLine]
         documents: list[EvidenceDocument]
         actor: Actor
+        provision_map: ProvisionMapCitation | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["provision_map"] = None
 
         def apply(self, request: FundingRequest) -> None:
             request.evidence = SpendEvidence(
@@ -76,6 +85,7 @@ class FundingRequest(Aggregate):
                 documents=list(self.documents),
                 provided_by=self.actor,
                 provided_at=self.timestamp,
+                provision_map=self.provision_map,
             )
             request.moved_by(self)
 
@@ -222,6 +232,10 @@ class FundingRequest(Aggregate):
         if self.evidence is None:
             raise EvidenceRequired("the school has not yet shown how it spent its own SEN funding")
 
+    def check_cites_own_map(self, citation: ProvisionMapCitation) -> None:
+        if citation.school_urn != self.school_urn:
+            raise InvalidValue("spend evidence may cite only the school's own provision map")
+
     def check_within_amount_requested(self, amount: Money, what: str) -> None:
         if amount > self.amount_requested:
             raise AmountNotAllowed(f"{what} {amount} is more than the {self.amount_requested} requested")
@@ -289,8 +303,12 @@ class FundingRequest(Aggregate):
         spend: list[SpendLine],
         documents: list[EvidenceDocument],
         actor: Actor,
+        provision_map: ProvisionMapCitation | None = None,
     ) -> None:
+        """``provision_map``: the school's own published map version the ``spend`` lines come from."""
         self.check_may_follow(self.SpendEvidenceProvided, "add spend evidence to")
+        if provision_map is not None:
+            self.check_cites_own_map(provision_map)
         if notional_sen_budget.is_negative:
             raise InvalidValue("notional_sen_budget must not be negative")
         if not spend:
@@ -303,6 +321,7 @@ class FundingRequest(Aggregate):
             spend=list(spend),
             documents=list(documents),
             actor=actor,
+            provision_map=provision_map,
         )
 
     def request_information(self, question: str, actor: Actor) -> None:

@@ -71,6 +71,8 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "read_sen_report": frozenset({SCHOOL, LEAD, COUNCIL}),
     "read_local_offer_overview": frozenset({COUNCIL}),
     "clear_broken_link_reports": frozenset({COUNCIL}),
+    # The cluster's shared picture of need: its lead, and the council for any cluster.
+    "read_needs_overview": frozenset({LEAD, COUNCIL}),
 }
 
 

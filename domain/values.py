@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TypeVar
 
 from domain import limits
+from domain.academic_year import AcademicYear
 from domain.copying import shared_when_copied
 from domain.errors import InvalidValue
 from domain.money import Money, parse_amount, sum_money
@@ -345,16 +346,44 @@ class EvidenceDocument:
             raise InvalidValue("documents.sha256 must be 64 lower-case hex digits")
 
 
+@shared_when_copied
+@dataclass(frozen=True, slots=True)
+class ProvisionMapCitation:
+    """One published version of a school's provision map, as spend evidence cites it (issue 12).
+
+    The version is frozen in the map's log, so these four facts find the very text again years
+    later, and the SHA-256 shows whether it is still the text that was cited.
+    """
+
+    school_urn: SchoolUrn
+    academic_year: AcademicYear
+    version: int
+    sha256: str
+
+    def __post_init__(self) -> None:
+        if type(self.version) is not int or not 1 <= self.version <= limits.MAX_PUBLISHED_VERSIONS:
+            raise InvalidValue(
+                f"provision_map.version must be a whole number from 1 to {limits.MAX_PUBLISHED_VERSIONS}"
+            )
+        if not isinstance(self.sha256, str) or not _SHA256.fullmatch(self.sha256):
+            raise InvalidValue("provision_map.sha256 must be 64 lower-case hex digits")
+
+
 # Not shared when copied: its lists could be changed in place, so each copy gets its own.
 @dataclass(frozen=True, slots=True)
 class SpendEvidence:
-    """What the school showed of its own SEN spend before asking for more."""
+    """What the school showed of its own SEN spend before asking for more.
+
+    ``provision_map`` is the published map version the spend lines were taken from, or None for
+    evidence typed in (all evidence given before issue 12 reads as typed in).
+    """
 
     notional_sen_budget: Money
     spend: list[SpendLine]
     documents: list[EvidenceDocument]
     provided_by: Actor
     provided_at: datetime
+    provision_map: ProvisionMapCitation | None = None
 
     @property
     def total_spent(self) -> Money:

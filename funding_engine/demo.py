@@ -2,8 +2,9 @@
 
 Three clusters on an imaginary coast, their schools (URNs in the unused 99xxxx range), budgets,
 a council fund, a commissioned service, funding requests in every status and each school's
-published provision map (``demo_provision_maps``), so a new user sees a believable store. No pupil
-is described beyond a count and a needs summary.
+published provision map (``demo_provision_maps``), which the cluster-approved request's evidence
+cites, so a new
+user sees a believable store. No pupil is described beyond a count and a needs summary.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from domain.academic_year import AcademicYear
 from domain.funding_request import FundingRequest
+from domain.map_evidence import citation_of
 from domain.money import Money
 from domain.sen_report_checklist import CHECKLIST
 from domain.sen_reports import a_year_after
@@ -74,6 +77,7 @@ class Story:
     needs: str
     provision: str
     goes_to: RequestStatus
+    cites_map: bool = False  # its evidence cites the school's published provision map (issue 12)
 
 
 STORIES = [
@@ -112,6 +116,7 @@ STORIES = [
         "Five pupils with speech and language needs in Reception.",
         "therapies",
         RequestStatus.CLUSTER_APPROVED,
+        cites_map=True,
     ),
     Story(
         "990101",
@@ -209,15 +214,29 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
     )
     say("commissioned an educational psychology service for Northmere Coast")
 
-    requests = [tell(app, story, year) for story in STORIES]
-    say(f"told {len(requests)} funding-request stories, one for each status")
-
+    # The maps come first, so that a request's evidence can cite its school's published map.
     urns = [urn for _, school_urns, _ in CLUSTERS.values() for urn in school_urns]
     load_provision_maps(app, year, urns, school, say)
 
+    requests = [tell(app, story, year) for story in STORIES]
+    say(f"told {len(requests)} funding-request stories, one for each status")
     publish_sen_reports(app)
     say("registered the schools' SEN Information Reports (one overdue for review, one missing)")
     return requests
+
+
+def cited_evidence(app: FundingApplication, urn: str, year: FinancialYear) -> dict[str, Any]:
+    """Evidence citing the school's latest published map for the academic year the demo year starts in."""
+    head = school(urn)
+    academic_year = AcademicYear(year.start_year)
+    latest = app.provision_map(head, urn, academic_year).latest_published
+    if latest is None:
+        raise RuntimeError("the demo publishes every school's map before telling the stories")
+    return {
+        "notional_sen_budget": EVIDENCE["notional_sen_budget"],
+        "documents": EVIDENCE["documents"],
+        "provision_map": citation_of(latest),
+    }
 
 
 # -- SEN Information Reports (issue 12) --------------------------------------------------------------
@@ -283,7 +302,9 @@ def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingR
         return app.request_information(
             lead(request.cluster_id.value), request.id, "Please show this year's personal care spend by term."
         )
-    request = app.provide_evidence(head, request.id, **EVIDENCE)
+    request = app.provide_evidence(
+        head, request.id, **(cited_evidence(app, story.urn, year) if story.cites_map else EVIDENCE)
+    )
     chair = lead(request.cluster_id.value)
     if goal is S.EVIDENCED:
         return request

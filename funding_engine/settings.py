@@ -267,6 +267,11 @@ class Settings(SignInSettings):
     # A request whose headers are not complete this long after the connection opened, or after the
     # request's first byte on a kept-alive connection, is answered 408: a slow client cannot hold a socket.
     header_timeout_seconds: float = 10.0
+    # Warnings beside provision-map spend evidence (issue 12), until policy parameters exist: the own
+    # spend a pupil a school is expected to make (whole pounds), and the weeks a line in place may go
+    # without a review (domain/map_evidence.py defines both warnings).
+    expected_own_spend_per_pupil_pounds: int = Field(default=6000, ge=0, le=1_000_000)
+    provision_review_weeks: int = Field(default=13, ge=1, le=52)
 
     @field_validator("jwt_secret", "audit_key")
     @classmethod

@@ -51,6 +51,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/cluster/commissions", "Commissions"),
         ("/cluster/budget", "Budget"),
         ("/cluster/provision-maps", "Provision maps"),
+        ("/cluster/needs-overview", "Needs overview"),
     ],
     Role.COUNCIL: [
         ("/council/escalations", "Escalations"),
@@ -59,6 +60,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/council/schools", "Schools"),
         ("/council/provision-maps", "Provision maps"),
         ("/council/local-offer", "Local Offer"),
+        ("/council/needs-overview", "Needs overview"),
         ("/council/audit", "Audit"),
     ],
     Role.FINANCE: [

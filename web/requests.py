@@ -1,7 +1,8 @@
 """The request page every role reads: ``/funding-requests/{id}``.
 
 It shows the request, its planned provision, the school's spend evidence, its decisions and its
-full timeline, each from the application as the signed-in person may read it (another school's
+full timeline (and, since issue 12, the provision map version the evidence cites, with the
+warnings beside it), each from the application as the signed-in person may read it (another school's
 request is a 404, as in the API). ``?as_of=`` shows it as it was at a past moment, for auditors.
 Below that, each role's module adds what that role can do here (``actions_<role>.html``), with
 whatever extra figures it registers in ``kit.request_page_extras``.
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from domain.errors import NotFound
+from domain.values import Actor, ProvisionMapCitation, Role
 from web.kit import Errors, Kit
 from web.labels import ENGLAND, when
 
@@ -60,6 +62,17 @@ def parse_as_of(text: str, errors: Errors) -> datetime | None:
     return moment
 
 
+def cited_map_url(actor: Actor, citation: ProvisionMapCitation) -> str | None:
+    """The read-only page of the cited version, for a role with one (finance reads it on the request only)."""
+    place = f"{citation.academic_year.path}/versions/{citation.version}"
+    if actor.role is Role.SCHOOL:
+        return f"/school/provision-maps/{place}"
+    if actor.role in (Role.CLUSTER_LEAD, Role.COUNCIL):
+        prefix = "/cluster" if actor.role is Role.CLUSTER_LEAD else "/council"
+        return f"{prefix}/provision-maps/{citation.school_urn}/{place}"
+    return None
+
+
 def router(kit: Kit) -> APIRouter:
     pages = kit.router()
 
@@ -84,6 +97,8 @@ def router(kit: Kit) -> APIRouter:
         if moment is not None:
             history = [entry for entry in history if entry.timestamp <= moment]
         extras = kit.request_page_extras.get(actor.role)
+        review = application.evidence_review_of(shown)
+        cited = review.cited_map
         return kit.render(
             request,
             "requests/request.html",
@@ -99,6 +114,8 @@ def router(kit: Kit) -> APIRouter:
             history=history,
             event_names=EVENT_NAMES,
             extras=extras(request, actor, current) if extras and moment is None else {},
+            evidence_review=review,
+            cited_map_url=cited_map_url(actor, cited.citation) if cited and cited.version else None,
         )
 
     return pages

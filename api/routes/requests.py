@@ -64,13 +64,14 @@ def provide_evidence(
     expected_version: ExpectedVersion,
     response: Response,
 ) -> FundingRequestResponse:
-    """The school shows how it spent its own SEN money (the school)."""
+    """The school shows how it spent its own SEN money (the school): typed, or from its published provision map."""
     request = app.provide_evidence(
         actor,
         request_uuid(request_id),
         notional_sen_budget=body.notional_sen_budget,
         spend=[line.model_dump() for line in body.spend],
         documents=[document.model_dump() for document in body.documents],
+        provision_map=None if body.provision_map is None else body.provision_map.model_dump(),
         expected_version=expected_version,
     )
     return answer(response, request)

@@ -3,10 +3,11 @@
 One module per feature, each a class with one method per use case: ``clusters``, ``budgets``,
 ``requests`` (the lifecycle of a funding request, decisions and payments included), ``schools``
 (the school register, and importing it and the clusters from CSV files), ``history``
-(a request as it was, event by event), ``audit``, ``sign_ins`` (who signed in and out),
-``provision_maps`` (a school's provision maps and their published versions) and ``sen_reports``
-(schools' SEN Information Reports; their queries, public ones among them, are ``local_offer``);
-``engine`` is what they stand on. Queries over the read models are a service of their own,
+(a request as it was, event by event), ``evidence`` (the provision map a request's evidence
+cites, the warnings beside it, and a cluster's needs overview), ``audit``, ``sign_ins`` (who
+signed in and out), ``provision_maps`` (a school's provision maps and their published versions)
+and ``sen_reports`` (schools' SEN Information Reports; their queries, public ones among them, are
+``local_offer``); ``engine`` is what they stand on. Queries over the read models are a service of their own,
 ``app.read_models`` (``read_models``). An
 adapter keeps an ``Idempotency-Key``'s promise through ``idempotently(claim)``,
 ``idempotency_record(claim)`` and ``record_answer(claim, answer)``; the errors it maps beside the
@@ -33,10 +34,13 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from domain.clusters import Cluster
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
+from domain.map_evidence import EvidencePolicy
+from domain.money import Money
 from domain.sen_reports import SenInformationReport
 from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditReport
 from funding_engine.application.budgets import Budgets, FundStatement
-from funding_engine.application.history import History, HistoryEntry
+from funding_engine.application.evidence import CitedMap, Evidence, EvidenceReview, NeedsOverview
+from funding_engine.application.history import HistoryEntry
 from funding_engine.application.local_offer import LocalOffer
 from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
@@ -51,13 +55,16 @@ __all__ = [
     "Answer",
     "AuditReport",
     "BadRow",
+    "CitedMap",
     "ClusterImport",
+    "EvidenceReview",
     "FundStatement",
     "FundingApplication",
     "HistoryEntry",
     "IdempotencyClaim",
     "IdempotencyRecord",
     "ImportRefused",
+    "NeedsOverview",
     "Page",
     "ReadModels",
     "Reconciliation",
@@ -66,7 +73,7 @@ __all__ = [
 ]
 
 
-class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports):
+class FundingApplication(Budgets, Evidence, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.
@@ -89,3 +96,7 @@ class FundingApplication(Budgets, History, Audit, SignIns, SchoolRegister, Provi
         super().__init__(settings, env)
         self.read_models = ReadModels(self)
         self.read_models.local_offer = LocalOffer(self)
+        self.evidence_policy = EvidencePolicy(
+            own_spend_per_pupil=Money(settings.expected_own_spend_per_pupil_pounds * 100),
+            review_interval_weeks=settings.provision_review_weeks,
+        )

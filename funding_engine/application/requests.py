@@ -13,12 +13,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
+from domain.academic_year import AcademicYear
 from domain.errors import InvalidValue, NotFound, SchoolNotInCluster
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.lifecycle import PAYABLE_STATUSES
+from domain.map_evidence import check_citation_holds, spend_from_map
 from domain.money import Money, parse_amount
 from domain.permissions import check_is_the_school, check_leads_the_cluster, check_may_read_request, check_role
+from domain.provision_maps import ProvisionMap, PublishedVersion
 from domain.values import (
     Actor,
     CouncilDecision,
@@ -26,6 +29,7 @@ from domain.values import (
     EvidenceDocument,
     FinancialYear,
     ProvisionLine,
+    ProvisionMapCitation,
     SchoolUrn,
     SpendLine,
     TopUpReason,
@@ -86,18 +90,34 @@ class Requests(Clusters):
         request_id: UUID,
         *,
         notional_sen_budget: Money | str,
-        spend: Iterable[SpendLine | Mapping[str, Any]],
+        spend: Iterable[SpendLine | Mapping[str, Any]] = (),
         documents: Iterable[EvidenceDocument | Mapping[str, Any]] = (),
+        provision_map: ProvisionMapCitation | Mapping[str, Any] | None = None,
         expected_version: int | None = None,
     ) -> FundingRequest:
+        """Typed ``spend`` lines, or a ``provision_map`` citation of one of the school's published
+        map versions, whose own-budget lines become the spend (``domain/map_evidence.py``)."""
         check_role(actor, "provide_evidence")
         notional = parse_amount(notional_sen_budget, field="notional_sen_budget")
         spend_lines = [_spend_line(line) for line in spend]
         document_list = [_document(document) for document in documents]
+        citation = None if provision_map is None else _citation(provision_map)
+        if citation is not None and spend_lines:
+            raise InvalidValue(
+                "the spend comes from the cited provision map: send spend lines or provision_map, not both"
+            )
 
         def decide() -> Decision[FundingRequest]:
             request = self._request_for_school(actor, request_id, expected_version)
-            request.provide_evidence(notional, spend_lines, document_list, actor)
+            lines = spend_lines
+            if citation is not None:
+                # Before the map is looked at: another school's maps are not this school's to probe.
+                request.check_may_follow(FundingRequest.SpendEvidenceProvided, "add spend evidence to")
+                request.check_cites_own_map(citation)
+                version = self._cited_version(citation)
+                check_citation_holds(citation, version)
+                lines = spend_from_map(version)
+            request.provide_evidence(notional, lines, document_list, actor, provision_map=citation)
             return (request,)
 
         return self._run_command(decide, request_id)
@@ -249,6 +269,18 @@ class Requests(Clusters):
 
         return self._run_command(decide, request_id, budget_id, fund_id)
 
+    def _cited_version(self, citation: ProvisionMapCitation) -> PublishedVersion:
+        """The published version a citation names. Published versions never change, so it is read
+        without a lock (and without a copy); a version not (yet) published is a bad citation."""
+        map_id = ProvisionMap.id_for(citation.school_urn, citation.academic_year)
+        provision_map = self._find(map_id, ProvisionMap, to_change=False)
+        if provision_map is None or not 1 <= citation.version <= len(provision_map.published):
+            raise InvalidValue(
+                f"school {citation.school_urn} has no published version {citation.version} "
+                f"of its {citation.academic_year} provision map"
+            )
+        return provision_map.published[citation.version - 1]
+
     # -- loading a request for a command ----------------------------------------------------------
 
     def _request(
@@ -290,6 +322,20 @@ def _spend_line(line: SpendLine | Mapping[str, Any]) -> SpendLine:
     if isinstance(line, SpendLine):
         return line
     return SpendLine.parse(line.get("category", ""), line.get("amount", ""), line.get("note", ""))
+
+
+def _citation(citation: ProvisionMapCitation | Mapping[str, Any]) -> ProvisionMapCitation:
+    if isinstance(citation, ProvisionMapCitation):
+        return citation
+    fields = {"school_urn", "academic_year", "version", "sha256"}
+    if not isinstance(citation, Mapping) or set(citation) != fields:
+        raise InvalidValue("provision_map names school_urn, academic_year, version and sha256")
+    return ProvisionMapCitation(
+        SchoolUrn.parse(citation["school_urn"]),
+        AcademicYear.parse(citation["academic_year"]),
+        citation["version"],
+        citation["sha256"],
+    )
 
 
 def _document(document: EvidenceDocument | Mapping[str, Any]) -> EvidenceDocument:

@@ -182,6 +182,7 @@ DATACLASS_TRANSCODINGS = [
     DataclassAsDict(values.SpendLine, "spend_line"),
     DataclassAsDict(values.EvidenceDocument, "evidence_document"),
     DataclassAsDict(values.SpendEvidence, "spend_evidence"),
+    DataclassAsDict(values.ProvisionMapCitation, "provision_map_citation"),
     DataclassAsDict(values.Decision, "decision"),
     DataclassAsDict(provision_lines.ProvisionMapLine, "provision_map_line"),
     DataclassAsDict(provision_lines.LineReview, "line_review"),

@@ -195,6 +195,18 @@ def sen_report(app: FundingApplication) -> dict[str, str]:
     return {}
 
 
+def submitted_and_published_map(app: FundingApplication) -> dict[str, str]:
+    values = published_map(app)
+    version = app.published_provision_map(HEAD, SCHOOL, values["written"], 1)
+    return {**values, "id": submitted(app), "sha": version.sha256}
+
+
+CITING = {
+    "notional_sen_budget": "9000.00",
+    "provision_map": {"school_urn": SCHOOL, "academic_year": "{written}", "version": 1, "sha256": "{sha}"},
+}
+
+
 SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "none": lambda app: {},
     "new cluster id": lambda app: {"cluster": fresh_slug()},
@@ -210,6 +222,7 @@ SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "map with a line": map_with_a_line,
     "published map": published_map,
     "sen report": sen_report,
+    "submitted, and a published map": submitted_and_published_map,
 }
 
 
@@ -329,6 +342,12 @@ ENDPOINTS = [
              "sen report", ok=only(200, COUNCIL_)),
     Endpoint("sen report follow-up", "GET", "/sen-information-reports/follow-up", ok=only(200, COUNCIL_)),
     Endpoint("cluster sen reports", "GET", f"/clusters/{CLUSTER}/sen-information-reports",
+             ok=only(200, COUNCIL_, LEAD_)),
+    Endpoint("evidence citing a provision map", "POST", "/requests/{id}/evidence", "submitted, and a published map",
+             CITING, only(200, SCHOOL_), hidden=OTHER_SCHOOLS),
+    Endpoint("evidence review", "GET", "/requests/{id}/evidence-review", "approved", ok=REQUEST_READERS,
+             hidden=NOT_THE_REQUESTS_READERS),
+    Endpoint("needs overview", "GET", f"/clusters/{CLUSTER}/needs-overview?academic_year=2026-27",
              ok=only(200, COUNCIL_, LEAD_)),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

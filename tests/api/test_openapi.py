@@ -83,6 +83,9 @@ API_PATHS: dict[str, set[str]] = {
     "/schools/{urn}/sen-information-report/broken-link-reports/clear": {"post"},
     "/sen-information-reports/follow-up": {"get"},
     "/clusters/{cluster_id}/sen-information-reports": {"get"},
+    # issue 12: evidence from a provision map, and the cluster's shared picture of need
+    "/requests/{id}/evidence-review": {"get"},
+    "/clusters/{cluster_id}/needs-overview": {"get"},
 }
 # Operations anyone may call with no token.
 PUBLIC_OPERATIONS = {
@@ -98,6 +101,8 @@ QUERY_PARAMETERS = {
     ("get", "/balances"): {"financial_year", "limit", "cursor"},
     ("get", "/requests"): {"cluster_id", "school_urn", "status", "financial_year", "limit", "cursor"},
     ("get", "/requests/{id}"): {"as_of"},
+    ("get", "/requests/{id}/evidence-review"): {"as_of"},
+    ("get", "/clusters/{cluster_id}/needs-overview"): {"academic_year"},
     ("get", "/audit/decisions"): {"cluster_id", "from", "to", "actor", "school_urn", "kind", "limit", "cursor"},
     ("get", "/finance/reconciliation"): {"financial_year"},
     ("get", "/local-offer/schools"): {"q", "cluster_id", "limit", "cursor"},
@@ -117,7 +122,7 @@ REQUEST_BODIES = {
     ("post", "/council/budgets/{fy}/allocations"): {"amount", "note"},
     ("post", "/requests"): {"school_urn", "financial_year", "amount_requested", "reason", "pupil_count",
                             "needs_summary", "planned_provision"},
-    ("post", "/requests/{id}/evidence"): {"notional_sen_budget", "spend", "documents"},
+    ("post", "/requests/{id}/evidence"): {"notional_sen_budget", "spend", "documents", "provision_map"},
     ("post", "/requests/{id}/information-requests"): {"question"},
     ("post", "/requests/{id}/approve"): {"amount", "reason", "conditions"},
     ("post", "/requests/{id}/decline"): {"reason_code", "reason"},

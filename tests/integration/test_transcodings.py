@@ -50,6 +50,7 @@ from domain.values import (
     FinancialYear,
     ProvisionCategory,
     ProvisionLine,
+    ProvisionMapCitation,
     RequestStatus,
     Role,
     SchoolPhase,
@@ -176,7 +177,12 @@ def run_every_provision_map_command(app: FundingApplication) -> None:
     app.change_provision_line(HEAD, SCHOOL, "2026/27", 1, {**commissioned, "pupil_count": 4})
     app.review_provision_line(HEAD, SCHOOL, "2026/27", 1, impact="good", note="Targets met.", reviewed_on="2026-10-15")
     app.remove_provision_line(HEAD, SCHOOL, "2026/27", 2)
-    app.publish_provision_map(HEAD, SCHOOL, "2026/27")
+    app.add_provision_line(HEAD, SCHOOL, "2026/27", line_fields())  # the school's own spend, for citing
+    published = app.publish_provision_map(HEAD, SCHOOL, "2026/27").latest_published
+    assert published is not None
+    cited = submit(app)
+    citation = {"school_urn": SCHOOL, "academic_year": "2026/27", "version": 1, "sha256": published.sha256}
+    app.provide_evidence(HEAD, cited.id, notional_sen_budget="9000.00", provision_map=citation)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -387,6 +393,7 @@ SAMPLES: dict[str, Any] = {
     "evidence_document": DOCUMENT,
     "spend_evidence": SpendEvidence(Money.parse("12000.00"), [SPEND], [DOCUMENT], HEAD, WHEN),
     "academic_year": AcademicYear.parse("2031/32"),
+    "provision_map_citation": ProvisionMapCitation(SchoolUrn("900101"), AcademicYear.parse("2031/32"), 3, "cd" * 32),
     "date_iso": date(2027, 2, 28),
     "tier": Tier.SPECIALIST,
     "area_of_need": AreaOfNeed.SENSORY_AND_OR_PHYSICAL,

@@ -85,6 +85,7 @@ WHO_MAY = {
     "read_sen_report": {"school", "cluster_lead", "council"},
     "read_local_offer_overview": {"council"},
     "clear_broken_link_reports": {"council"},
+    "read_needs_overview": {"cluster_lead", "council"},
 }
 
 CASES = [

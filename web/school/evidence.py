@@ -1,6 +1,10 @@
 """Spend evidence: how the school spent its own notional SEN budget, and the documents behind it.
 It is also how a school answers a lead's information request: the answer is the evidence.
 
+Since issue 12 the school may instead use one of its published provision map versions: the spend is
+then that version's lines funded by its notional SEN budget, taken by the application from the frozen
+version (``source=map`` and ``map_version=2026-27:2``), and the typed lines are ignored.
+
 The domain keeps a supporting document as its name and SHA-256 only; the school holds the file.
 Nobody can type a SHA-256, so the page takes the files themselves: the server hashes each one as it
 arrives and keeps its name and hash, never its bytes (they are in memory for the one request, never
@@ -18,9 +22,12 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from domain.academic_year import AcademicYear
 from domain.errors import Conflict, FundingError, NotFound, NotPermitted
 from domain.funding_request import FundingRequest
 from domain.limits import MAX_LINES, SHA256_PATTERN, SHORT_TEXT
+from domain.map_evidence import citation_of
+from domain.provision_maps import PublishedVersion
 from domain.values import Actor, Role
 from web.kit import Errors, Form, FormExpired, Kit, application_message, parse_pounds, pence_to_text
 from web.multipart import parse_form_data
@@ -88,14 +95,33 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]
     ]
 
 
+def version_choice(year: AcademicYear, version: int) -> str:
+    return f"{year.path}:{version}"
+
+
+def published_versions(kit: Kit, actor: Actor) -> list[PublishedVersion]:
+    """Every version the school has published, latest year first and latest version first."""
+    urn = actor.school_urn
+    if urn is None:
+        return []
+    versions: list[PublishedVersion] = []
+    for summary in kit.application.provision_maps(actor, urn):
+        if summary.latest_published_version is not None:
+            versions += reversed(kit.application.provision_map(actor, urn, summary.academic_year).published)
+    return versions
+
+
 def evidence_values(funding_request: FundingRequest) -> tuple[dict[str, str], list[Line], list[Document]]:
     """The evidence the school gave before, to change rather than type again."""
     evidence = funding_request.evidence
     if evidence is None:
         return {}, [], []
-    lines = [Line(line.category.value, line.amount.pence, line.note) for line in evidence.spend]
+    cited = evidence.provision_map
+    lines = [] if cited else [Line(line.category.value, line.amount.pence, line.note) for line in evidence.spend]
     values = {
         "notional_sen_budget": pounds_text(evidence.notional_sen_budget.pence),
+        "source": "map" if cited else "typed",
+        "map_version": version_choice(cited.academic_year, cited.version) if cited else "",
         **line_values(lines, with_note=True),
     }
     return values, lines, [Document(document.name, document.sha256) for document in evidence.documents]
@@ -131,6 +157,7 @@ def router(kit: Kit) -> APIRouter:
         status: int = 200,
     ) -> Response:
         question = latest_question(funding_request)
+        actor = kit.actor(request, Role.SCHOOL)
         return kit.render(
             request,
             "school/evidence.html",
@@ -145,6 +172,7 @@ def router(kit: Kit) -> APIRouter:
             funding_request=funding_request,
             request_id=funding_request.id.hex,
             max_upload_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+            versions=[(version_choice(v.academic_year, v.version), v) for v in published_versions(kit, actor)],
         )
 
     @pages.get("/school/requests/{request_id}/evidence")
@@ -187,10 +215,21 @@ def router(kit: Kit) -> APIRouter:
             "your school's notional SEN budget",
             allow_zero=True,
         )
+        versions = {version_choice(v.academic_year, v.version): v for v in published_versions(kit, actor)}
         rows = row_count(form)
-        lines, line_fields = read_lines(form, rows, errors, with_note=True)
+        # Without a published map there is nothing to choose; lines typed without choosing mean typed.
+        typed_something = any(form.get(f"category-{n}") or form.get(f"amount-{n}") for n in range(1, rows + 1))
+        source = form.get("source") or ("typed" if typed_something or not versions else "")
+        values.update(source=source, map_version=form.get("map_version"))
+        line_errors = Errors()
+        lines, line_fields = read_lines(form, rows, line_errors if source == "map" else errors, with_note=True)
         values.update(line_fields)
-        if not lines and not set(errors.by_field) & set(line_fields):
+        cited = versions.get(values["map_version"]) if source == "map" else None
+        if source not in ("map", "typed"):
+            errors.add("source", "Choose whether to use your published provision map or type in what your school spent")
+        elif source == "map" and cited is None:
+            errors.add("map_version", "Choose the published version of your provision map to use")
+        elif source == "typed" and not lines and not set(errors.by_field) & set(line_fields):
             errors.add("category-1", "Enter at least one line of what your school spent")
         documents = kept_documents(form, errors) + posted.files
         for document in posted.files:
@@ -219,14 +258,15 @@ def router(kit: Kit) -> APIRouter:
                 notional_sen_budget=pence_to_text(notional),
                 spend=[
                     {"category": line.category, "amount": pence_to_text(line.pence), "note": line.note}
-                    for line in lines
+                    for line in (lines if cited is None else [])
                 ],
                 documents=[{"name": document.name, "sha256": document.sha256} for document in documents],
+                provision_map=None if cited is None else citation_of(cited),
             )
         except (NotFound, NotPermitted):
             raise
         except FundingError as error:
-            errors.add("notional_sen_budget", application_message(error))
+            errors.add("map_version" if cited else "notional_sen_budget", application_message(error))
             return again(errors, 409 if isinstance(error, Conflict) else 400)
         flash = "Your answer was sent to the cluster lead" if answering else "Spend evidence added"
         return kit.redirect(request_url(funding_request.id), flash=flash)
