@@ -63,6 +63,18 @@ class InsufficientFunds(Conflict):
     """The budget or fund would go below zero available (HTTP 409 ``insufficient-funds``)."""
 
 
+class YearClosed(Conflict):
+    """The financial year's budget or fund is closed: nothing more is allocated or committed on it."""
+
+
+class YearNotClosable(Conflict):
+    """Requests still wait on the year; ``request_ids`` names them."""
+
+    def __init__(self, message: str, request_ids: list[str]) -> None:
+        super().__init__(message)
+        self.request_ids = request_ids
+
+
 class ConcurrencyConflict(Conflict):
     """Other writers kept changing the same aggregates; the command gave up after bounded retries."""
 

@@ -14,21 +14,17 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.award_keeping import AwardKeeping, award_of_approval
+from domain.awards import DEFAULT_TERMS, Award, AwardTerms, by_year, commit_award, next_year
 from domain.errors import (
     AmountNotAllowed,
     EscalationNotAllowed,
     EvidenceRequired,
-    InvalidTransition,
     InvalidValue,
-    PaymentExceedsApproved,
 )
-from domain.funds import ClusterBudget, CouncilFund, Fund
-from domain.lifecycle import (
-    TRANSITIONS,
-    Transition,
-    status_after_payment,
-)
-from domain.limits import MAX_LINES, SHORT_TEXT
+from domain.funds import ClusterBudget, CouncilFund
+from domain.lifecycle import TRANSITIONS, Transition
+from domain.limits import MAX_LINES
 from domain.money import MAX_AMOUNT, Money
 from domain.text import check_text
 from domain.values import (
@@ -49,8 +45,12 @@ from domain.values import (
 )
 
 
-class FundingRequest(Aggregate):
-    """A top-up funding request. Carries counts and a needs summary, never a pupil's identity."""
+class FundingRequest(AwardKeeping):
+    """A top-up funding request. Carries counts and a needs summary, never a pupil's identity.
+
+    Its award (the money after an approval: instalments, payments, holds, releases, recoveries) is
+    kept by ``AwardKeeping`` (``domain/award_keeping.py``).
+    """
 
     class Submitted(Aggregate.Created):
         class_version = 1
@@ -98,17 +98,25 @@ class FundingRequest(Aggregate):
             request.decided(self, self.actor, self.question)
 
     class ClusterApproved(Aggregate.Event):
-        class_version = 1
+        # Version 2 (issue 13) records the award: its period, schedule and instalments. A version 1
+        # approval made an award of one instalment, due the day it was approved.
+        class_version = 2
         amount: Money
         reason: str
         conditions: str
         actor: Actor
+        award: Award | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["award"] = None
 
         def apply(self, request: FundingRequest) -> None:
             request.decided(self, self.actor, self.reason, self.amount)
             request.amount_approved = self.amount
             request.conditions = self.conditions
             request.funded_by = "cluster"
+            request.award = award_of_approval(self.award, self.amount, request.financial_year, self.timestamp)
 
     class ClusterDeclined(Aggregate.Event):
         class_version = 1
@@ -131,15 +139,22 @@ class FundingRequest(Aggregate):
             request.amount_escalated = self.amount
 
     class CouncilApproved(Aggregate.Event):
-        class_version = 1
+        # Version 2 (issue 13) records the award, as ``ClusterApproved`` does.
+        class_version = 2
         amount: Money
         reason: str
         actor: Actor
+        award: Award | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["award"] = None
 
         def apply(self, request: FundingRequest) -> None:
             request.decided(self, self.actor, self.reason, self.amount)
             request.amount_approved = self.amount
             request.funded_by = "council"
+            request.award = award_of_approval(self.award, self.amount, request.financial_year, self.timestamp)
 
     class CouncilDeclined(Aggregate.Event):
         class_version = 1
@@ -156,16 +171,6 @@ class FundingRequest(Aggregate):
 
         def apply(self, request: FundingRequest) -> None:
             request.decided(self, self.actor, self.reason)
-
-    class PaymentRecorded(Aggregate.Event):
-        class_version = 1
-        amount: Money
-        reference: str
-        actor: Actor
-
-        def apply(self, request: FundingRequest) -> None:
-            request.amount_paid += self.amount
-            request.status = status_after_payment(request.status, request.amount_paid, request.amount_approved)
 
     def __init__(
         self,
@@ -196,6 +201,7 @@ class FundingRequest(Aggregate):
         self.amount_approved = Money.zero()
         self.amount_paid = Money.zero()
         self.funded_by: str | None = None
+        self.award = None
 
     # -- what an event does, as the lifecycle says -----------------------------------------------
 
@@ -220,14 +226,6 @@ class FundingRequest(Aggregate):
 
     # -- guards --------------------------------------------------------------------------------
 
-    def check_status_in(self, allowed: frozenset[RequestStatus], action: str) -> None:
-        if self.status not in allowed:
-            raise InvalidTransition(f"cannot {action} a request that is {self.status.value}")
-
-    def check_may_follow(self, event_class: type[Aggregate.Event], action: str) -> None:
-        """The request's status is one the lifecycle lets ``event_class`` follow."""
-        self.check_status_in(TRANSITION_OF[event_class].allowed_from, action)
-
     def check_has_spend_evidence(self) -> None:
         if self.evidence is None:
             raise EvidenceRequired("the school has not yet shown how it spent its own SEN funding")
@@ -241,22 +239,13 @@ class FundingRequest(Aggregate):
             raise AmountNotAllowed(f"{what} {amount} is more than the {self.amount_requested} requested")
 
     def check_is_this_requests_budget(self, budget: ClusterBudget) -> None:
-        if budget.cluster_id != self.cluster_id or budget.financial_year != self.financial_year:
-            raise InvalidValue("that budget is not this request's cluster budget for its year")
+        self.check_is_the_clusters_budget(budget, self.financial_year)
 
-    def check_is_this_requests_fund(self, fund: Fund) -> None:
-        if isinstance(fund, CouncilFund):
-            matches = self.funded_by == "council" and fund.financial_year == self.financial_year
-        else:
-            matches = isinstance(fund, ClusterBudget) and self.funded_by == "cluster"
-            matches = matches and fund.id == ClusterBudget.id_for(self.cluster_id, self.financial_year)
-        if not matches:
-            raise InvalidValue("payments come from the fund that approved the request")
-
-    def check_payment_within_approval(self, amount: Money) -> None:
-        if self.amount_paid + amount > self.amount_approved:
-            outstanding = self.amount_approved - self.amount_paid
-            raise PaymentExceedsApproved(f"only {outstanding} of the {self.amount_approved} approved is unpaid")
+    def check_is_the_clusters_budget(self, budget: ClusterBudget, year: FinancialYear) -> None:
+        if not isinstance(budget, ClusterBudget) or budget.cluster_id != self.cluster_id:
+            raise InvalidValue("that budget is not this request's cluster budget")
+        if budget.financial_year != year:
+            raise InvalidValue(f"that budget is not the cluster's budget for {year}")
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -329,15 +318,31 @@ class FundingRequest(Aggregate):
         check_text(question, field="question")
         self.trigger_event(self.InformationRequested, question=question, actor=actor)
 
-    def approve(self, amount: Money, reason: str, conditions: str, actor: Actor, budget: ClusterBudget) -> None:
+    def approve(
+        self,
+        amount: Money,
+        reason: str,
+        conditions: str,
+        actor: Actor,
+        budget: ClusterBudget,
+        terms: AwardTerms = DEFAULT_TERMS,
+        next_budget: ClusterBudget | None = None,
+    ) -> None:
+        """``budget`` is the cluster's for the request's year; ``next_budget`` the next year's, for an
+        award period that runs into it."""
         self.check_may_follow(self.ClusterApproved, "approve")
         self.check_has_spend_evidence()
         check_text(reason, field="reason")
         check_text(conditions, field="conditions", required=False)
         self.check_within_amount_requested(amount, "the approved amount")
+        award = terms.award_for(amount, self.financial_year)
         self.check_is_this_requests_budget(budget)
-        budget.commit(self.id, amount, actor)
-        self.trigger_event(self.ClusterApproved, amount=amount, reason=reason, conditions=conditions, actor=actor)
+        if next_budget is not None:
+            self.check_is_the_clusters_budget(next_budget, next_year(self.financial_year))
+        commit_award(self.id, award, by_year(budget, next_budget), actor)
+        self.trigger_event(
+            self.ClusterApproved, amount=amount, reason=reason, conditions=conditions, actor=actor, award=award
+        )
 
     def decline(self, reason_code: DeclineReasonCode, reason: str, actor: Actor) -> None:
         self.check_may_follow(self.ClusterDeclined, "decline")
@@ -371,17 +376,30 @@ class FundingRequest(Aggregate):
             actor=actor,
         )
 
-    def approve_as_council(self, amount: Money | None, reason: str, actor: Actor, fund: CouncilFund) -> None:
+    def approve_as_council(
+        self,
+        amount: Money | None,
+        reason: str,
+        actor: Actor,
+        fund: CouncilFund,
+        terms: AwardTerms = DEFAULT_TERMS,
+        next_fund: CouncilFund | None = None,
+    ) -> None:
+        """``fund`` is the council fund for the request's year; ``next_fund`` the next year's, for an
+        award period that runs into it."""
         self.check_may_follow(self.CouncilApproved, "decide")
         check_text(reason, field="reason")
         escalated = self.amount_escalated or self.amount_requested
         amount = escalated if amount is None else amount
         if amount > escalated:
             raise AmountNotAllowed(f"the council may approve at most the {escalated} escalated")
-        if not isinstance(fund, CouncilFund) or fund.financial_year != self.financial_year:
-            raise InvalidValue("a council approval commits on the council fund for the request's year")
-        fund.commit(self.id, amount, actor)
-        self.trigger_event(self.CouncilApproved, amount=amount, reason=reason, actor=actor)
+        award = terms.award_for(amount, self.financial_year)
+        years = (self.financial_year, next_year(self.financial_year))
+        for expected, given in zip(years, (fund, next_fund), strict=True):
+            if given is not None and (not isinstance(given, CouncilFund) or given.financial_year != expected):
+                raise InvalidValue("a council approval commits on the council fund for each year of its award")
+        commit_award(self.id, award, by_year(fund, next_fund), actor)
+        self.trigger_event(self.CouncilApproved, amount=amount, reason=reason, actor=actor, award=award)
 
     def decline_as_council(self, reason: str, actor: Actor) -> None:
         self.check_may_follow(self.CouncilDeclined, "decide")
@@ -392,20 +410,6 @@ class FundingRequest(Aggregate):
         self.check_may_follow(self.Withdrawn, "withdraw")
         check_text(reason, field="reason")
         self.trigger_event(self.Withdrawn, reason=reason, actor=actor)
-
-    def record_payment(self, amount: Money, reference: str, actor: Actor, fund: Fund) -> None:
-        self.check_may_follow(self.PaymentRecorded, "pay")
-        check_text(reference, field="reference", max_length=SHORT_TEXT)
-        if not amount.is_positive:
-            raise InvalidValue("a payment must be positive")
-        self.check_payment_within_approval(amount)
-        self.check_is_this_requests_fund(fund)
-        fund.record_payment(self.id, amount, reference, actor)
-        self.trigger_event(self.PaymentRecorded, amount=amount, reference=reference, actor=actor)
-
-    @property
-    def amount_outstanding(self) -> Money:
-        return self.amount_approved - self.amount_paid
 
 
 # The lifecycle by event class, for whoever looks an event up by its type (the aggregate's own

@@ -16,7 +16,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import AmountNotAllowed, InsufficientFunds, InvalidValue, PaymentExceedsApproved
+from domain.errors import (
+    AmountNotAllowed,
+    InsufficientFunds,
+    InvalidValue,
+    PaymentExceedsApproved,
+    YearClosed,
+    YearNotClosable,
+)
 from domain.limits import NOTE_TEXT, SHORT_TEXT
 from domain.money import Money
 from domain.text import check_text
@@ -58,12 +65,25 @@ class FundFigures(Generic[Amount]):
 
 
 class Fund(Aggregate):
-    """What cluster budgets and the council fund share: allocations in, commitments and payments out."""
+    """What cluster budgets and the council fund share: allocations in, commitments and payments out.
+
+    Beside the figures ``FundFigures`` adds up, a fund keeps money committed ahead of any allocation
+    (``forward``: the share of an award for the next financial year, made before that year has a
+    budget, which the next allocations cover before anything else is committed), what releases
+    gave back, what recoveries brought back, and once it is closed, recoveries received as income.
+    ``committed`` and ``paid`` are net of releases and recoveries, so ``available`` stays right.
+    """
 
     allocated: Money
     committed: Money
     commissioned: Money
     paid: Money
+    forward: Money
+    released: Money
+    recovered: Money
+    income: Money
+    closed: bool
+    financial_year: FinancialYear
 
     class FundsAllocated(Aggregate.Event):
         """Finance added money (or, with a negative amount, took back unspent money)."""
@@ -99,11 +119,83 @@ class Fund(Aggregate):
         def apply(self, fund: Fund) -> None:
             fund.paid += self.amount
 
+    class FundsCommittedForward(Aggregate.Event):
+        """An award's share for this year, committed before this year has any allocation."""
+
+        class_version = 1
+        request_id: UUID
+        amount: Money
+        actor: Actor
+
+        def apply(self, fund: Fund) -> None:
+            fund.forward += self.amount
+
+    class ForwardCommitmentsCovered(Aggregate.Event):
+        """An allocation covered forward commitments: that much of them is now committed as usual."""
+
+        class_version = 1
+        amount: Money
+
+        def apply(self, fund: Fund) -> None:
+            fund.forward -= self.amount
+            fund.committed += self.amount
+
+    class FundsReleased(Aggregate.Event):
+        """The unpaid part of an award came back; ``uncovered`` of it was still a forward commitment."""
+
+        class_version = 1
+        request_id: UUID
+        amount: Money
+        uncovered: Money
+        actor: Actor
+
+        def apply(self, fund: Fund) -> None:
+            fund.forward -= self.uncovered
+            fund.committed -= self.amount - self.uncovered
+            fund.released += self.amount
+
+    class RecoveryReceived(Aggregate.Event):
+        """Money paid on an award came back: to ``available``, or as income once the year is closed."""
+
+        class_version = 1
+        request_id: UUID
+        amount: Money
+        reference: str
+        as_income: bool
+        actor: Actor
+
+        def apply(self, fund: Fund) -> None:
+            if self.as_income:
+                fund.income += self.amount
+            else:
+                fund.committed -= self.amount
+                fund.paid -= self.amount
+                fund.recovered += self.amount
+
+    class YearClosed(Aggregate.Event):
+        """Finance closed the year: what was committed but unpaid, released, and carried forward."""
+
+        class_version = 1
+        committed_unpaid: Money
+        released: Money
+        carried_forward: Money
+        available_before: Money
+        actor: Actor
+
+        def apply(self, fund: Fund) -> None:
+            fund.allocated -= self.carried_forward
+            fund.closed = True
+
     def _open(self) -> None:
         self.allocated = Money.zero()
         self.committed = Money.zero()
         self.commissioned = Money.zero()
         self.paid = Money.zero()
+        self.forward = Money.zero()
+        self.released = Money.zero()
+        self.recovered = Money.zero()
+        self.income = Money.zero()
+        self.closed = False
 
     @property
     def available(self) -> Money:
@@ -114,6 +206,17 @@ class Fund(Aggregate):
     def check_has_sufficient_funds(self, amount: Money) -> None:
         if amount > self.available:
             raise InsufficientFunds(f"{self.label} has {self.available} available; {amount} is needed")
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise YearClosed(f"{self.label} is closed: nothing more can be allocated or committed on it")
+
+    def check_no_forward_commitments(self) -> None:
+        if self.forward.is_positive:
+            raise InsufficientFunds(
+                f"{self.label} has {self.forward} committed ahead of its allocation; "
+                "allocations must cover that before anything else is committed"
+            )
 
     def check_payment_within_commitments(self, amount: Money) -> None:
         if self.paid + amount > self.committed:
@@ -129,15 +232,73 @@ class Fund(Aggregate):
         check_text(note, field="note", max_length=NOTE_TEXT, required=False)
         if amount.pence == 0:
             raise InvalidValue("an allocation must not be zero")
+        self.check_open()
         if amount.is_negative:
             self.check_has_sufficient_funds(-amount)
         self.trigger_event(self.FundsAllocated, amount=amount, note=note, actor=actor)
+        covered = min(amount, self.forward)
+        if covered.is_positive:
+            self.trigger_event(self.ForwardCommitmentsCovered, amount=covered)
 
-    def commit(self, request_id: UUID, amount: Money, actor: Actor) -> None:
+    def commit(self, request_id: UUID, amount: Money, actor: Actor, *, ahead_allowed: bool = False) -> None:
+        """Commit ``amount`` for a request. ``ahead_allowed``: an award's share for a later year, which
+        is committed ahead (``forward``) while this year has no allocation at all."""
         if not amount.is_positive:
             raise AmountNotAllowed("a commitment must be positive")
+        self.check_open()
+        if ahead_allowed and self.allocated.pence == 0:
+            self.trigger_event(self.FundsCommittedForward, request_id=request_id, amount=amount, actor=actor)
+            return
+        self.check_no_forward_commitments()
         self.check_has_sufficient_funds(amount)
         self.trigger_event(self.FundsCommitted, request_id=request_id, amount=amount, actor=actor)
+
+    def release(self, request_id: UUID, amount: Money, actor: Actor) -> None:
+        """Give back the unpaid part of an award's share; what is still forward is given back first."""
+        if not amount.is_positive:
+            raise AmountNotAllowed("a release must be positive")
+        uncovered = min(amount, self.forward)
+        if amount - uncovered > self.committed - self.paid:
+            raise PaymentExceedsApproved(f"{self.label} has only {self.committed - self.paid} committed and unpaid")
+        self.trigger_event(self.FundsReleased, request_id=request_id, amount=amount, uncovered=uncovered, actor=actor)
+
+    def receive_recovery(self, request_id: UUID, amount: Money, reference: str, actor: Actor) -> None:
+        """Money paid on an award came back: it is available again, or income once the year is closed."""
+        if not amount.is_positive:
+            raise AmountNotAllowed("a recovery must be positive")
+        if not self.closed and amount > self.paid:
+            raise PaymentExceedsApproved(f"{self.label} has paid out only {self.paid}")
+        self.trigger_event(
+            self.RecoveryReceived,
+            request_id=request_id,
+            amount=amount,
+            reference=reference,
+            as_income=self.closed,
+            actor=actor,
+        )
+
+    def close(self, carry_forward: Money, open_requests: list[str], actor: Actor, next_year: Fund | None) -> None:
+        """Close the year; ``carry_forward`` (at most what is available) moves to ``next_year``'s fund."""
+        self.check_open()
+        if open_requests:
+            raise YearNotClosable(
+                f"{self.label} still has requests waiting on it: {', '.join(open_requests)}", open_requests
+            )
+        self.check_no_forward_commitments()
+        if carry_forward.is_negative or carry_forward > self.available:
+            raise AmountNotAllowed(f"at most the {self.available} available can be carried forward")
+        if carry_forward.is_positive and next_year is None:
+            raise InvalidValue("carrying money forward needs the next year's fund")
+        self.trigger_event(
+            self.YearClosed,
+            committed_unpaid=self.committed - self.paid,
+            released=self.released,
+            carried_forward=carry_forward,
+            available_before=self.available,
+            actor=actor,
+        )
+        if carry_forward.is_positive and next_year is not None:
+            next_year.allocate(carry_forward, f"carried forward from {self.financial_year}", actor)
 
     def record_payment(self, request_id: UUID, amount: Money, reference: str, actor: Actor) -> None:
         if not amount.is_positive:
@@ -235,6 +396,8 @@ class ClusterBudget(Fund):
         self.check_schools_are_members(school_urns, members)
         if not amount.is_positive:
             raise InvalidValue("a commission's amount must be positive")
+        self.check_open()
+        self.check_no_forward_commitments()
         self.check_has_sufficient_funds(amount)
         self.trigger_event(
             self.ServiceCommissioned,

@@ -8,6 +8,10 @@ which decision it records.
                                                   council approve / decline --+
                                      council_approved --payments--> paid / council_declined
 
+    an approved request's award: payments, held instalments and their release, and releases of
+    what is unpaid, until nothing is left to pay (paid, or released if any of it was released);
+    recoveries of what was paid, raised and received, then and afterwards
+
 The aggregate (``domain/funding_request.py``) refuses a command whose event may not follow the
 request's status, and moves to the status the event leads to; the read models (the request
 index's statuses, the balances' ``pending`` and ``escalated``, the decision log's kinds) and
@@ -20,7 +24,7 @@ Events are named as the aggregate names them (``FundingRequest.ClusterApproved``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol
 
 from domain.money import Money
 from domain.values import DecisionKind, RequestStatus
@@ -32,7 +36,9 @@ OPEN_STATUSES = frozenset({S.SUBMITTED, S.EVIDENCED, S.INFORMATION_REQUESTED})
 # Escalated and not yet decided by the council: these count as ``escalated`` on the cluster's budget.
 AWAITING_COUNCIL = frozenset({S.ESCALATED})
 PAYABLE_STATUSES = frozenset({S.CLUSTER_APPROVED, S.COUNCIL_APPROVED})
-FINAL_STATUSES = frozenset({S.CLUSTER_DECLINED, S.COUNCIL_DECLINED, S.WITHDRAWN, S.PAID})
+FINAL_STATUSES = frozenset({S.CLUSTER_DECLINED, S.COUNCIL_DECLINED, S.WITHDRAWN, S.PAID, S.RELEASED})
+# An award that paid anything can have money claimed back, however it ended.
+RECOVERABLE_STATUSES = PAYABLE_STATUSES | {S.PAID, S.RELEASED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +62,13 @@ TRANSITIONS: dict[str, Transition] = {
     "CouncilApproved": Transition(AWAITING_COUNCIL, S.COUNCIL_APPROVED, DecisionKind.COUNCIL_APPROVAL),
     "CouncilDeclined": Transition(AWAITING_COUNCIL, S.COUNCIL_DECLINED, DecisionKind.COUNCIL_DECLINE),
     "Withdrawn": Transition(OPEN_STATUSES, S.WITHDRAWN, DecisionKind.WITHDRAWAL),
+    # The award's own events: the status stays, or for a payment or release, ``status_after_money``.
     "PaymentRecorded": Transition(PAYABLE_STATUSES, None),
+    "InstalmentHeld": Transition(PAYABLE_STATUSES, None),
+    "InstalmentHoldLifted": Transition(PAYABLE_STATUSES, None),
+    "AwardReleased": Transition(PAYABLE_STATUSES, None),
+    "RecoveryRaised": Transition(RECOVERABLE_STATUSES, None),
+    "RecoveryReceived": Transition(RECOVERABLE_STATUSES, None),
 }
 
 # Decisions about a cluster's budget rather than a request, by the budget's event that records them.
@@ -67,12 +79,21 @@ BUDGET_DECISIONS: dict[str, DecisionKind] = {"ServiceCommissioned": DecisionKind
 LOGGED_DECISIONS = frozenset(DecisionKind) - {DecisionKind.WITHDRAWAL}
 
 
-Amount = TypeVar("Amount", Money, int)
+class AwardFigures(Protocol):
+    """What decides where a payment or release leaves a request: what is left, and what was released."""
+
+    @property
+    def unpaid(self) -> Money: ...
+
+    @property
+    def released(self) -> Money: ...
 
 
-def status_after_payment(status: RequestStatus, paid: Amount, approved: Amount) -> RequestStatus:
-    """A request is ``paid`` once its payments (``paid``, with this one) reach the approved amount."""
-    return S.PAID if paid == approved else status
+def status_after_money(status: RequestStatus, award: AwardFigures) -> RequestStatus:
+    """Once nothing of the award is left to pay, a request is ``paid``, or ``released`` if any of it was."""
+    if award.unpaid.is_positive:
+        return status
+    return S.RELEASED if award.released.is_positive else S.PAID
 
 
 def leaves(statuses: frozenset[RequestStatus], transition: Transition) -> bool:

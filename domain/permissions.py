@@ -49,6 +49,14 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "commission_service": frozenset({LEAD}),
     "decide_escalation": frozenset({COUNCIL}),
     "record_payment": frozenset({FINANCE}),
+    # The money after a decision (issue 13): whoever approved an award holds, releases and lifts
+    # holds on it (the lead for the cluster's, the council for its own); finance recovers and closes.
+    "hold_instalment": frozenset({LEAD, COUNCIL}),
+    "lift_hold": frozenset({LEAD, COUNCIL}),
+    "release_award": frozenset({LEAD, COUNCIL}),
+    "raise_recovery": frozenset({FINANCE}),
+    "receive_recovery": frozenset({FINANCE}),
+    "close_year": frozenset({FINANCE}),
     "read_request": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
     "read_cluster": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
     "read_schools": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
@@ -102,6 +110,14 @@ def check_may_read_request(actor: Actor, request: RequestPlace) -> None:
         raise NotFound(f"request {request.id} not found")
     if actor.role is LEAD and actor.cluster_id != request.cluster_id:
         raise NotFound(f"request {request.id} not found")
+
+
+def check_decided_the_award(actor: Actor, request: RequestPlace, funded_by: str | None) -> None:
+    """The lead of the request's cluster manages a cluster award; the council manages its own."""
+    if actor.role is LEAD and (funded_by != "cluster" or actor.cluster_id != request.cluster_id):
+        raise NotPermitted("only the lead of the cluster that made this award may change it")
+    if actor.role is COUNCIL and funded_by != "council":
+        raise NotPermitted("the council changes only the awards it made; this one is the cluster's")
 
 
 def check_may_read_budget(actor: Actor, cluster_id: ClusterId, actors_cluster: ClusterId | None) -> None:

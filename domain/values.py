@@ -185,6 +185,8 @@ class RequestStatus(Enum):
     COUNCIL_DECLINED = "council_declined"
     WITHDRAWN = "withdrawn"
     PAID = "paid"
+    # Nothing of the award is left to pay, and some of it was released rather than paid.
+    RELEASED = "released"
 
 
 class DecisionKind(Enum):

@@ -20,6 +20,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from domain.errors import InvalidValue
+from domain.schedules import TermShares
+
 # OidcSettings is re-exported: the web adapter reads the settings from this module only.
 from funding_engine.sign_in_settings import OidcSettings as OidcSettings
 from funding_engine.sign_in_settings import SignInSettings
@@ -272,6 +275,18 @@ class Settings(SignInSettings):
     # without a review (domain/map_evidence.py defines both warnings).
     expected_own_spend_per_pupil_pounds: int = Field(default=6000, ge=0, le=1_000_000)
     provision_review_weeks: int = Field(default=13, ge=1, le=52)
+    # How a termly award is shared between autumn, spring and summer (issue 13), until policy
+    # parameters exist: Norfolk's 4/12, 3/12 and 5/12 by default, written "4,3,5".
+    term_shares: str = "4,3,5"
+
+    @field_validator("term_shares")
+    @classmethod
+    def _term_shares_are_three_numbers(cls, value: str) -> str:
+        try:
+            TermShares.parse(value)
+        except InvalidValue as error:
+            raise ValueError(f"FUNDING_ENGINE_TERM_SHARES: {error}") from None
+        return value
 
     @field_validator("jwt_secret", "audit_key")
     @classmethod

@@ -36,9 +36,11 @@ from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
 from domain.map_evidence import EvidencePolicy
 from domain.money import Money
+from domain.schedules import TermShares
 from domain.sen_reports import SenInformationReport
 from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditReport
-from funding_engine.application.budgets import Budgets, FundStatement
+from funding_engine.application.awards import Awards
+from funding_engine.application.budgets import FundStatement
 from funding_engine.application.evidence import CitedMap, Evidence, EvidenceReview, NeedsOverview
 from funding_engine.application.history import HistoryEntry
 from funding_engine.application.local_offer import LocalOffer
@@ -47,6 +49,7 @@ from funding_engine.application.read_models import Page, ReadModels, Reconciliat
 from funding_engine.application.schools import BadRow, ClusterImport, ImportRefused, SchoolImport, SchoolRegister
 from funding_engine.application.sen_reports import SenReports
 from funding_engine.application.sign_ins import SignInEntry, SignIns
+from funding_engine.application.year_end import YearEnd
 from funding_engine.idempotency import Answer, IdempotencyClaim, IdempotencyRecord
 from funding_engine.settings import Settings
 
@@ -73,7 +76,7 @@ __all__ = [
 ]
 
 
-class FundingApplication(Budgets, Evidence, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports):
+class FundingApplication(YearEnd, Awards, Evidence, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.
@@ -96,6 +99,7 @@ class FundingApplication(Budgets, Evidence, Audit, SignIns, SchoolRegister, Prov
         super().__init__(settings, env)
         self.read_models = ReadModels(self)
         self.read_models.local_offer = LocalOffer(self)
+        self.term_shares = TermShares.parse(settings.term_shares)
         self.evidence_policy = EvidencePolicy(
             own_spend_per_pupil=Money(settings.expected_own_spend_per_pupil_pounds * 100),
             review_interval_weeks=settings.provision_review_weeks,

@@ -14,14 +14,15 @@ from typing import Any
 from uuid import UUID
 
 from domain.academic_year import AcademicYear
+from domain.awards import AwardTerms
 from domain.errors import InvalidValue, NotFound, SchoolNotInCluster
 from domain.funding_request import FundingRequest
-from domain.funds import ClusterBudget, CouncilFund, Fund
-from domain.lifecycle import PAYABLE_STATUSES
+from domain.funds import ClusterBudget, CouncilFund
 from domain.map_evidence import check_citation_holds, spend_from_map
 from domain.money import Money, parse_amount
 from domain.permissions import check_is_the_school, check_leads_the_cluster, check_may_read_request, check_role
 from domain.provision_maps import ProvisionMap, PublishedVersion
+from domain.schedules import AwardPeriod, ScheduleKind, TermShares
 from domain.values import (
     Actor,
     CouncilDecision,
@@ -41,6 +42,8 @@ from funding_engine.application.engine import Decision
 
 class Requests(Clusters):
     """A funding request's lifecycle, one method per step of DESIGN.md's diagram."""
+
+    term_shares: TermShares  # set from the settings by the application
 
     def submit_request(
         self,
@@ -66,6 +69,9 @@ class Requests(Clusters):
             cluster_id = self.cluster_of_school(school_urn)
             if cluster_id is None:
                 raise SchoolNotInCluster(f"school {school_urn} is not in a cluster, so it has nobody to apply to")
+            budget = self._find(ClusterBudget.id_for(cluster_id, year), ClusterBudget, to_change=False)
+            if budget is not None:
+                budget.check_open()
             return (
                 FundingRequest.submit(
                     school_urn=school_urn,
@@ -142,22 +148,43 @@ class Requests(Clusters):
         reason: str,
         conditions: str = "",
         *,
+        award_period: AwardPeriod | Mapping[str, Any] | None = None,
+        schedule: ScheduleKind | str | None = None,
+        held_instalments: Iterable[tuple[int, str] | Mapping[str, Any]] = (),
         expected_version: int | None = None,
     ) -> FundingRequest:
+        """Approve, committing the award on the cluster's budget for each financial year its period
+        touches (one or two), in one save with the request."""
         check_role(actor, "approve")
         amount = parse_amount(amount)
-        request_cluster = self._peek_request(request_id)
-        budget_id = ClusterBudget.id_for(request_cluster.cluster_id, request_cluster.financial_year)
+        terms = self.award_terms(award_period, schedule, held_instalments)
+        peeked = self._peek_request(request_id)
+        years = _award_years(terms, peeked.financial_year)
+        budget_ids = {year: ClusterBudget.id_for(peeked.cluster_id, year) for year in years}
 
         def decide() -> Decision[FundingRequest]:
             request = self._request_for_lead(actor, request_id, expected_version)
-            budget = self._find(budget_id, ClusterBudget) or ClusterBudget.open(
-                request.cluster_id, request.financial_year, actor
-            )
-            request.approve(amount, reason, conditions or "", actor, budget)
-            return request, budget
+            budget, *later = [
+                self._find(budget_id, ClusterBudget) or ClusterBudget.open(request.cluster_id, year, actor)
+                for year, budget_id in budget_ids.items()
+            ]
+            next_budget = later[0] if later else None
+            request.approve(amount, reason, conditions or "", actor, budget, terms, next_budget)
+            return (request, budget, later[0]) if later else (request, budget)
 
-        return self._run_command(decide, request_id, budget_id)
+        return self._run_command(decide, request_id, *budget_ids.values())
+
+    def award_terms(
+        self,
+        award_period: AwardPeriod | Mapping[str, Any] | None,
+        schedule: ScheduleKind | str | None,
+        held_instalments: Iterable[tuple[int, str] | Mapping[str, Any]],
+    ) -> AwardTerms:
+        """An approval's terms as given, with the term shares in force (``FUNDING_ENGINE_TERM_SHARES``)."""
+        period = None if award_period is None else AwardPeriod.parse(award_period)
+        kind = ScheduleKind.TERMLY if schedule is None else parse_enum(ScheduleKind, schedule, field="schedule")
+        holds = tuple(_hold(hold) for hold in held_instalments)
+        return AwardTerms(period, kind, holds, self.term_shares)
 
     def decline(
         self,
@@ -206,25 +233,34 @@ class Requests(Clusters):
         reason: str,
         amount: Money | str | None = None,
         *,
+        award_period: AwardPeriod | Mapping[str, Any] | None = None,
+        schedule: ScheduleKind | str | None = None,
+        held_instalments: Iterable[tuple[int, str] | Mapping[str, Any]] = (),
         expected_version: int | None = None,
     ) -> FundingRequest:
         check_role(actor, "decide_escalation")
         decision = parse_enum(CouncilDecision, decision, field="decision")
         approved_amount = None if amount is None else parse_amount(amount)
+        terms = self.award_terms(award_period, schedule, held_instalments)
         if decision is CouncilDecision.DECLINE and approved_amount is not None:
             raise InvalidValue("a council decline carries no amount")
-        fund_id = CouncilFund.id_for(self._peek_request(request_id).financial_year)
+        if decision is CouncilDecision.DECLINE and (award_period is not None or schedule is not None or terms.holds):
+            raise InvalidValue("a council decline has no award period, schedule or held instalments")
+        years = _award_years(terms, self._peek_request(request_id).financial_year)
+        fund_ids = {year: CouncilFund.id_for(year) for year in years}
 
         def decide() -> Decision[FundingRequest]:
             request = self._request(request_id, expected_version)
             if decision is CouncilDecision.DECLINE:
                 request.decline_as_council(reason, actor)
                 return (request,)
-            fund = self._find(fund_id, CouncilFund) or CouncilFund.open(request.financial_year, actor)
-            request.approve_as_council(approved_amount, reason, actor, fund)
-            return request, fund
+            fund, *later = [
+                self._find(fund_id, CouncilFund) or CouncilFund.open(year, actor) for year, fund_id in fund_ids.items()
+            ]
+            request.approve_as_council(approved_amount, reason, actor, fund, terms, later[0] if later else None)
+            return (request, fund, later[0]) if later else (request, fund)
 
-        return self._run_command(decide, request_id, fund_id)
+        return self._run_command(decide, request_id, *fund_ids.values())
 
     def withdraw(
         self, actor: Actor, request_id: UUID, reason: str, *, expected_version: int | None = None
@@ -237,37 +273,6 @@ class Requests(Clusters):
             return (request,)
 
         return self._run_command(decide, request_id)
-
-    def record_payment(
-        self,
-        actor: Actor,
-        request_id: UUID,
-        amount: Money | str,
-        reference: str,
-        *,
-        expected_version: int | None = None,
-    ) -> FundingRequest:
-        check_role(actor, "record_payment")
-        amount = parse_amount(amount)
-        peeked = self._peek_request(request_id)
-        # The fund that pays is the one that approved; lock both candidates so the choice is stable.
-        budget_id = ClusterBudget.id_for(peeked.cluster_id, peeked.financial_year)
-        fund_id = CouncilFund.id_for(peeked.financial_year)
-
-        def decide() -> Decision[FundingRequest]:
-            request = self._request(request_id, expected_version)
-            request.check_status_in(PAYABLE_STATUSES, "pay")
-            paying_fund: Fund | None
-            if request.funded_by == "council":
-                paying_fund = self._find(fund_id, CouncilFund)
-            else:
-                paying_fund = self._find(budget_id, ClusterBudget)
-            if paying_fund is None:
-                raise NotFound("the fund that approved this request is missing")
-            request.record_payment(amount, reference, actor, paying_fund)
-            return request, paying_fund
-
-        return self._run_command(decide, request_id, budget_id, fund_id)
 
     def _cited_version(self, citation: ProvisionMapCitation) -> PublishedVersion:
         """The published version a citation names. Published versions never change, so it is read
@@ -310,6 +315,25 @@ class Requests(Clusters):
         check_leads_the_cluster(actor, request.cluster_id)
         self._check_version(request, expected_version)
         return request
+
+
+def _award_years(terms: AwardTerms, year: FinancialYear) -> list[FinancialYear]:
+    """The financial years an award on ``terms`` may touch: the request's, and the next if its period
+    runs into it. A period that is no good is refused by the domain, with the request's year."""
+    if terms.period is None or terms.period.starts_on not in year:
+        return [year]
+    return terms.period.financial_years()
+
+
+def _hold(hold: tuple[int, str] | Mapping[str, Any]) -> tuple[int, str]:
+    if isinstance(hold, tuple):
+        return hold
+    if not isinstance(hold, Mapping) or set(hold) != {"number", "condition"}:
+        raise InvalidValue("a held instalment names its number and the condition it waits on")
+    number, condition = hold["number"], hold["condition"]
+    if type(number) is not int or not isinstance(condition, str):
+        raise InvalidValue("a held instalment's number is a whole number and its condition is text")
+    return number, condition
 
 
 def _provision_line(line: ProvisionLine | Mapping[str, Any]) -> ProvisionLine:

@@ -17,7 +17,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain import money, provision_lines, values
+from domain import awards, money, provision_lines, schedules, values
 from domain.academic_year import AcademicYear
 
 # Every stored event is decoded again by every catch-up of the read models and every load of an
@@ -170,9 +170,12 @@ def _snake(name: str) -> str:
 
 # A council decision is recorded by the event's type (CouncilApproved / CouncilDeclined), so no
 # stored record carries a CouncilDecision value and it needs no transcoding.
-STORED_ENUMS = [
+STORED_ENUMS: list[type[Enum]] = [
     *(enum_class for enum_class in values.ENUMS if enum_class is not values.CouncilDecision),
     *provision_lines.PROVISION_MAP_ENUMS,
+    schedules.ScheduleKind,
+    awards.ReleaseReason,
+    awards.RecoveryReason,
 ]
 ENUM_TRANSCODINGS = [EnumAsValue(enum_class, _snake(enum_class.__name__)) for enum_class in STORED_ENUMS]
 
@@ -186,6 +189,11 @@ DATACLASS_TRANSCODINGS = [
     DataclassAsDict(values.Decision, "decision"),
     DataclassAsDict(provision_lines.ProvisionMapLine, "provision_map_line"),
     DataclassAsDict(provision_lines.LineReview, "line_review"),
+    DataclassAsDict(schedules.AwardPeriod, "award_period"),
+    DataclassAsDict(awards.Award, "award"),
+    DataclassAsDict(awards.Instalment, "instalment"),
+    DataclassAsDict(awards.InstalmentAmount, "instalment_amount"),
+    DataclassAsDict(awards.Recovery, "recovery"),
 ]
 
 ALL_TRANSCODINGS: list[Transcoding] = [

@@ -15,7 +15,8 @@ from typing import NamedTuple
 from eventsourcing.domain import Aggregate
 
 from domain.funding_request import TRANSITION_OF, FundingRequest
-from domain.lifecycle import status_after_payment
+from domain.lifecycle import status_after_money
+from domain.money import Money
 from domain.values import RequestStatus
 from projections.database import Cursor
 from projections.projection import Projection
@@ -43,6 +44,7 @@ class RequestRow(NamedTuple):
     updated_at: str
     status_since: str
     version: int
+    amount_released: int
 
 
 # Every column of the table, in the order the row has them.
@@ -60,14 +62,26 @@ class _Progress:
     amount_paid: int
     updated_at: str
     version: int
+    amount_released: int
+
+    @property
+    def unpaid(self) -> Money:
+        return Money(self.amount_approved - self.amount_paid - self.amount_released)
+
+    @property
+    def released(self) -> Money:
+        return Money(self.amount_released)
 
     def follow(self, event: FundingRequest.Event, at: str) -> None:
         """What ``event`` does to the row: the status the lifecycle gives it, and the amount it carries."""
         self.updated_at, self.version = at, event.originator_version
         status = TRANSITION_OF[type(event)].leads_to
-        if isinstance(event, R.PaymentRecorded):
-            self.amount_paid += event.amount.pence
-            status = status_after_payment(RequestStatus(self.status), self.amount_paid, self.amount_approved)
+        if isinstance(event, (R.PaymentRecorded, R.AwardReleased)):
+            if isinstance(event, R.PaymentRecorded):
+                self.amount_paid += event.amount.pence
+            else:
+                self.amount_released += event.amount.pence
+            status = status_after_money(RequestStatus(self.status), self)
         elif isinstance(event, (R.ClusterApproved, R.CouncilApproved)):
             self.amount_approved = event.amount.pence
         elif isinstance(event, R.Escalated):
@@ -114,6 +128,7 @@ class _Submission:
             progress.updated_at,
             progress.status_since,
             progress.version,
+            progress.amount_released,
         )
 
 
@@ -143,7 +158,8 @@ class RequestIndex(Projection):
                 created_at TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
                 status_since TEXT NOT NULL,
-                version BIGINT NOT NULL
+                version BIGINT NOT NULL,
+                amount_released BIGINT NOT NULL DEFAULT 0
             )""",
             "CREATE INDEX IF NOT EXISTS request_index_by_cluster ON request_index (cluster_id, created_at, request_id)",
             "CREATE INDEX IF NOT EXISTS request_index_by_school ON request_index (school_urn, created_at, request_id)",
@@ -195,7 +211,7 @@ class RequestIndex(Projection):
             event.amount_requested.pence,
             at,
         )
-        progress = _Progress(status.value, at, None, 0, 0, at, event.originator_version)
+        progress = _Progress(status.value, at, None, 0, 0, at, event.originator_version, 0)
         self._new[request_id] = progress
         self._submitted.append((submission, progress))
 

@@ -200,8 +200,13 @@ def test_history_gives_each_events_facts_as_data(story):
     assert history[1]["amount_requested"] == Money.parse("1000.00")
     assert history[2]["notional_sen_budget"] == Money.parse("12000.00")
     assert history[3] == {"question": QUESTION}
-    assert history[5] == {"amount": Money.parse("900.00"), "reason": APPROVAL_REASON, "conditions": ""}
-    assert history[6] == {"amount": Money.parse("300.00"), "reference": "BACS-0001"}
+    approval = dict(history[5])
+    award = approval.pop("award")
+    assert approval == {"amount": Money.parse("900.00"), "reason": APPROVAL_REASON, "conditions": ""}
+    assert award.approved == Money.parse("900.00")
+    payment = dict(history[6])
+    assert [(part.number, part.amount) for part in payment.pop("instalments")] == [(1, Money.parse("300.00"))]
+    assert payment == {"amount": Money.parse("300.00"), "reference": "BACS-0001", "paid_on": None}
 
 
 def test_history_data_leaves_out_the_envelope_fields(story):

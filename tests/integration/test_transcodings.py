@@ -22,6 +22,7 @@ import pytest
 from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEvent, Snapshot
 
 from domain.academic_year import AcademicYear
+from domain.awards import Award, Instalment, InstalmentAmount, Recovery, RecoveryReason, ReleaseReason
 from domain.clusters import Cluster, SchoolMembership
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, state_of
@@ -37,6 +38,7 @@ from domain.provision_lines import (
     Tier,
 )
 from domain.provision_maps import ProvisionMap, SchoolProvisionMaps
+from domain.schedules import AwardPeriod, ScheduleKind
 from domain.schools import School
 from domain.sen_report_checklist import CHECKLIST
 from domain.sen_reports import SenInformationReport
@@ -68,6 +70,7 @@ from tests.support import (
     FINANCE,
     HEAD,
     LEAD,
+    OTHER_CLUSTER,
     SCHOOL,
     SECOND_SCHOOL,
     YEAR,
@@ -156,7 +159,9 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
     app.report_broken_link("transcodings", SCHOOL, "Gone.")
     app.clear_broken_link_reports(COUNCIL, SCHOOL)
     run_every_provision_map_command(app)
+    spanning = run_every_award_command(app)
     return {
+        "spanning": spanning,
         "paid": paid.id,
         "declined": declined.id,
         "council_paid": council_paid.id,
@@ -165,6 +170,45 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
         "cluster": Cluster.id_for(ClusterId(CLUSTER)),
         "school": School.id_for(SchoolUrn(SCHOOL)),
     }
+
+
+def run_every_award_command(app: FundingApplication) -> UUID:
+    """An award across two financial years, committed ahead on the next year's empty budget, then
+    covered, held, paid, released and recovered; and the council's year closed, with money carried
+    forward and a recovery received after the close."""
+    spanning = evidenced_request(app)
+    app.approve(
+        LEAD,
+        spanning.id,
+        "900.00",
+        "Across the academic year.",
+        award_period={"starts_on": "2026-09-01", "ends_on": "2027-08-31"},
+        schedule="termly",
+        held_instalments=[{"number": 1, "condition": "a reviewed provision plan"}],
+    )
+    app.allocate_budget(FINANCE, CLUSTER, NEXT_YEAR, "2000.00", "next year's allocation")
+    app.lift_hold(LEAD, spanning.id, 1, "The plan was reviewed in September.")
+    app.hold_instalment(LEAD, spanning.id, 2, "the spring review")
+    app.record_payment(FINANCE, spanning.id, "300.00", "BACS-S-1", instalment=1, paid_on=date(2026, 9, 7))
+    app.release_award(LEAD, spanning.id, "pupil_left", "Moved out of county in the spring.", "100.00")
+    app.raise_recovery(FINANCE, spanning.id, YEAR, "50.00", "overpayment", "Paid for a week not used.")
+    app.receive_recovery(FINANCE, spanning.id, 1, "50.00", "REMIT-1", received_on=date(2026, 10, 1))
+    council_paid = escalated_request(app, "2000.00", amount_requested="6000.00")
+    app.decide_escalation(
+        COUNCIL,
+        council_paid.id,
+        "approve",
+        "Exceptional.",
+        award_period={"starts_on": "2027-01-01", "ends_on": "2027-06-30"},
+        schedule="monthly",
+    )
+    app.release_award(COUNCIL, council_paid.id, "provision_ended", "Ends a month early.", "200.00")
+    app.record_payment(FINANCE, council_paid.id, "333.33", "BACS-C-9", instalment=1)
+    app.raise_recovery(FINANCE, council_paid.id, YEAR, "25.00", "underspend", "Unspent at year end.")
+    app.close_council_fund_year(FINANCE, YEAR, "1000.00")  # covers the award's share committed ahead
+    app.close_budget_year(FINANCE, OTHER_CLUSTER, YEAR)
+    app.receive_recovery(FINANCE, council_paid.id, 1, "25.00", "REMIT-2")
+    return spanning.id
 
 
 def run_every_provision_map_command(app: FundingApplication) -> None:
@@ -371,7 +415,12 @@ class Specimen(Aggregate):
         self.value = value
 
 
+NEXT_YEAR = "2027-28"
 WHEN = datetime(2026, 11, 27, 20, 6, 44, 123456, tzinfo=UTC)
+INSTALMENT = Instalment(
+    2, date(2027, 1, 1), FinancialYear.parse("2026-27"), Money(30000), Money(100), Money(0), "a review"
+)
+RECOVERY = Recovery(1, FinancialYear.parse("2026-27"), Money(5000), RecoveryReason.OVERPAYMENT, "Over.", Money(100))
 SPEND = SpendLine(ProvisionCategory.THERAPIES, Money.parse("3000.00"), "speech and language")
 DOCUMENT = EvidenceDocument("sen-spend.pdf", "ab" * 32)
 SAMPLES: dict[str, Any] = {
@@ -417,6 +466,14 @@ SAMPLES: dict[str, Any] = {
         hours_per_week="1.25",
     ),
     "line_review": LineReview.parse(reviewed_on="2027-03-01", impact="some", note="Half the targets met."),
+    "schedule_kind": ScheduleKind.MONTHLY,
+    "release_reason": ReleaseReason.PROVISION_ENDED,
+    "recovery_reason": RecoveryReason.PUPIL_LEFT,
+    "award_period": AwardPeriod(date(2026, 9, 1), date(2027, 7, 31)),
+    "award": Award(AwardPeriod(date(2026, 9, 1), date(2027, 7, 31)), ScheduleKind.TERMLY, [INSTALMENT], [RECOVERY]),
+    "instalment": INSTALMENT,
+    "instalment_amount": InstalmentAmount(3, Money(1)),
+    "recovery": RECOVERY,
     "decision": Decision(
         DecisionKind.CLUSTER_DECLINE, LEAD, WHEN, "Declined.", Money.parse("5.00"), DeclineReasonCode.OTHER
     ),

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import CanMutateAggregate
 
+from domain.awards import ReleaseReason
 from domain.errors import (
     AmountNotAllowed,
     Conflict,
@@ -156,6 +157,8 @@ COMMANDS: dict[str, Callable[[World], None]] = {
     "decline_as_council": lambda w: w.request.decline_as_council("Not exceptional.", COUNCIL),
     "withdraw": lambda w: w.request.withdraw("Needs now met by the school.", HEAD),
     "record_payment": lambda w: w.request.record_payment(money("100.00"), "PAY-0001", FINANCE, paying_fund(w)),
+    "hold_instalment": lambda w: w.request.hold_instalment(1, "a reviewed provision plan", LEAD),
+    "release": lambda w: w.request.release(ReleaseReason.PUPIL_LEFT, "Moved out of county.", LEAD, paying_fund(w)),
 }
 
 
@@ -175,6 +178,7 @@ ROUTES: dict[RequestStatus, list[Callable[[World], None]]] = {
     S.COUNCIL_DECLINED: [COMMANDS["provide_evidence"], COMMANDS["escalate"], COMMANDS["decline_as_council"]],
     S.WITHDRAWN: [COMMANDS["withdraw"]],
     S.PAID: [COMMANDS["provide_evidence"], COMMANDS["approve"], pay_in_full],
+    S.RELEASED: [COMMANDS["provide_evidence"], COMMANDS["approve"], COMMANDS["release"]],
 }
 
 
@@ -198,6 +202,8 @@ ALLOWED_FROM: dict[str, set[RequestStatus]] = {
     "approve_as_council": {S.ESCALATED},
     "decline_as_council": {S.ESCALATED},
     "record_payment": {S.CLUSTER_APPROVED, S.COUNCIL_APPROVED},
+    "hold_instalment": {S.CLUSTER_APPROVED, S.COUNCIL_APPROVED},
+    "release": {S.CLUSTER_APPROVED, S.COUNCIL_APPROVED},
 }
 
 # What an allowed command records on the request, and the status it leaves (None: unchanged).
@@ -211,6 +217,8 @@ OUTCOMES: dict[str, tuple[type, RequestStatus | None]] = {
     "approve_as_council": (FundingRequest.CouncilApproved, S.COUNCIL_APPROVED),
     "decline_as_council": (FundingRequest.CouncilDeclined, S.COUNCIL_DECLINED),
     "record_payment": (FundingRequest.PaymentRecorded, None),  # a part payment leaves it approved
+    "hold_instalment": (FundingRequest.InstalmentHeld, None),
+    "release": (FundingRequest.AwardReleased, S.RELEASED),  # everything unpaid, by default
 }
 
 ALLOWED_CASES = [
@@ -225,7 +233,7 @@ REFUSED_CASES = [
     for status in RequestStatus
     if status not in ALLOWED_FROM[command]
 ]
-FINAL_STATUSES = [S.CLUSTER_DECLINED, S.COUNCIL_DECLINED, S.WITHDRAWN, S.PAID]
+FINAL_STATUSES = [S.CLUSTER_DECLINED, S.COUNCIL_DECLINED, S.WITHDRAWN, S.PAID, S.RELEASED]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +242,7 @@ FINAL_STATUSES = [S.CLUSTER_DECLINED, S.COUNCIL_DECLINED, S.WITHDRAWN, S.PAID]
 
 
 def test_transition_table_covers_every_status_and_command():
-    assert len(ALLOWED_CASES) + len(REFUSED_CASES) == len(RequestStatus) * len(COMMANDS) == 90
+    assert len(ALLOWED_CASES) + len(REFUSED_CASES) == len(RequestStatus) * len(COMMANDS) == 121
     assert set(ROUTES) == set(RequestStatus)
 
 
@@ -258,6 +266,10 @@ def test_command_is_allowed_from_status(status, command):
         assert (budget_events, fund_events) == ([ClusterBudget.PaymentRecorded], [])
     elif command == "record_payment":
         assert (budget_events, fund_events) == ([], [CouncilFund.PaymentRecorded])
+    elif command == "release" and funded_by == "cluster":
+        assert (budget_events, fund_events) == ([ClusterBudget.FundsReleased], [])
+    elif command == "release":
+        assert (budget_events, fund_events) == ([], [CouncilFund.FundsReleased])
     else:
         assert (budget_events, fund_events) == ([], [])
 
@@ -756,7 +768,7 @@ def test_payment_needs_a_reference(reference):
 def test_a_cluster_approved_request_may_not_be_paid_from_the_council_fund():
     world = world_in(S.CLUSTER_APPROVED)
     before = world.snapshot()
-    with pytest.raises(InvalidValue, match="fund that approved"):
+    with pytest.raises(InvalidValue, match="the fund that approved it"):
         world.request.record_payment(money("100.00"), "PAY-0001", FINANCE, world.fund)
     world.assert_nothing_happened(before)
 
@@ -768,7 +780,7 @@ def test_a_cluster_approved_request_may_not_be_paid_from_another_clusters_budget
     wrong.commit(world.request.id, money("500.00"), LEAD)
     wrong.collect_events()
     before = world.snapshot()
-    with pytest.raises(InvalidValue, match="fund that approved"):
+    with pytest.raises(InvalidValue, match="the fund that approved it"):
         world.request.record_payment(money("100.00"), "PAY-0001", FINANCE, wrong)
     world.assert_nothing_happened(before)
     assert list(wrong.pending_events) == []
@@ -779,7 +791,7 @@ def test_a_council_approved_request_may_not_be_paid_from_the_cluster_budget():
     world.budget.commit(world.request.id, money("100.00"), LEAD)  # so the budget could pay, if allowed
     world.settle()
     before = world.snapshot()
-    with pytest.raises(InvalidValue, match="fund that approved"):
+    with pytest.raises(InvalidValue, match="the fund that approved it"):
         world.request.record_payment(money("100.00"), "PAY-0001", FINANCE, world.budget)
     world.assert_nothing_happened(before)
 

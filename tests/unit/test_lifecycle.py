@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from domain.funding_request import TRANSITION_OF, FundingRequest
@@ -16,7 +18,7 @@ from domain.lifecycle import (
     TRANSITIONS,
     enters,
     leaves,
-    status_after_payment,
+    status_after_money,
 )
 from domain.money import Money
 from domain.values import DecisionKind, RequestStatus
@@ -56,10 +58,14 @@ def test_the_decision_log_shows_every_decision_but_a_withdrawal():
 
 
 def test_every_status_is_reached_by_some_event_and_final_statuses_lead_nowhere():
-    reached = {transition.leads_to for transition in TRANSITIONS.values()} | {S.PAID}
+    # Paid and released are reached through ``status_after_money``.
+    reached = {transition.leads_to for transition in TRANSITIONS.values()} | {S.PAID, S.RELEASED}
     assert reached - {None} == set(S)
-    for transition in TRANSITIONS.values():
-        assert not transition.allowed_from & FINAL_STATUSES
+    for name, transition in TRANSITIONS.items():
+        if transition.allowed_from & FINAL_STATUSES:
+            # Only a recovery follows a final status, and it leaves the status as it is.
+            assert name in {"RecoveryRaised", "RecoveryReceived"}
+            assert transition.leads_to is None
 
 
 def test_the_status_sets_do_not_overlap():
@@ -67,12 +73,23 @@ def test_the_status_sets_do_not_overlap():
     assert sum(len(statuses) for statuses in sets) == len(set().union(*sets)) == len(S)
 
 
+@dataclass
+class _Figures:
+    unpaid: Money
+    released: Money
+
+
 @pytest.mark.parametrize(
-    ("paid", "approved", "expected"),
-    [(Money(50), Money(100), S.CLUSTER_APPROVED), (Money(100), Money(100), S.PAID), (100, 100, S.PAID)],
+    ("unpaid", "released", "expected"),
+    [
+        (Money(50), Money(0), S.CLUSTER_APPROVED),
+        (Money(50), Money(20), S.CLUSTER_APPROVED),
+        (Money(0), Money(0), S.PAID),
+        (Money(0), Money(1), S.RELEASED),
+    ],
 )
-def test_a_request_is_paid_once_payments_reach_the_approved_amount(paid, approved, expected):
-    assert status_after_payment(S.CLUSTER_APPROVED, paid, approved) is expected
+def test_a_request_is_paid_or_released_once_nothing_is_left_to_pay(unpaid, released, expected):
+    assert status_after_money(S.CLUSTER_APPROVED, _Figures(unpaid, released)) is expected
 
 
 def test_pending_and_escalated_move_with_the_events_the_lifecycle_says():

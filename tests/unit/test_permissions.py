@@ -50,6 +50,13 @@ WHO_MAY = {
     "allocate_budget": {"finance"},
     "allocate_council_fund": {"finance"},
     "record_payment": {"finance"},
+    # issue 13: finance recovers paid money and closes years; whoever made an award holds and releases it
+    "raise_recovery": {"finance"},
+    "receive_recovery": {"finance"},
+    "close_year": {"finance"},
+    "hold_instalment": {"cluster_lead", "council"},
+    "lift_hold": {"cluster_lead", "council"},
+    "release_award": {"cluster_lead", "council"},
     # only the school itself submits, evidences and withdraws
     "submit_request": {"school"},
     "provide_evidence": {"school"},

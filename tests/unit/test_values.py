@@ -582,6 +582,7 @@ def test_request_statuses_are_the_designed_ones():
         "council_declined",
         "withdrawn",
         "paid",
+        "released",
     }
 
 
