@@ -9,9 +9,7 @@ the store instead of creating two.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar, Generic, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -24,6 +22,8 @@ from domain.errors import (
     YearClosed,
     YearNotClosable,
 )
+from domain.fund_figures import FundFigures as FundFigures
+from domain.fund_figures import state_of as state_of
 from domain.limits import NOTE_TEXT, SHORT_TEXT
 from domain.money import Money
 from domain.text import check_text
@@ -34,34 +34,6 @@ ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:send-top-up-funding-engine")
 # Ids are pure functions of (cluster, year) and asked for on every request's event by the read
 # models; a few thousand covers every cluster-year a council has, and bounds a flood of bad input.
 ID_CACHE_SIZE = 4096
-
-Amount = TypeVar("Amount", Money, int)
-
-
-@dataclass(frozen=True, slots=True)
-class FundFigures(Generic[Amount]):
-    """A fund's figures, as ``Money`` in the domain or as pence where read models store them.
-
-    A council fund commissions nothing: its ``commissioned`` is zero.
-    """
-
-    allocated: Amount
-    committed: Amount
-    commissioned: Amount
-    paid: Amount
-
-    # Every figure, in the order people read them (``available`` is derived, never stored).
-    NAMES: ClassVar[tuple[str, ...]] = ("allocated", "committed", "commissioned", "available", "paid")
-
-    @property
-    def available(self) -> Amount:
-        """What is left to commit: the one place this is worked out."""
-        return self.allocated - self.committed - self.commissioned
-
-    def named(self) -> dict[str, Amount]:
-        """Each figure by name, in ``NAMES`` order."""
-        named: dict[str, Amount] = {name: getattr(self, name) for name in self.NAMES}
-        return named
 
 
 class Fund(Aggregate):
@@ -311,7 +283,11 @@ class Fund(Aggregate):
 
 
 class ClusterBudget(Fund):
-    """One cluster's delegated SEN funding for one financial year."""
+    """One cluster's delegated SEN funding for one financial year.
+
+    The library gives it its own copy of each ``Fund`` event (``ClusterBudget.FundsAllocated``...),
+    named after it in the log, so a budget's events and the council fund's never share a topic.
+    """
 
     cluster_id: ClusterId
     financial_year: FinancialYear
@@ -326,15 +302,6 @@ class ClusterBudget(Fund):
         cluster_id: ClusterId
         financial_year: FinancialYear
         actor: Actor
-
-    class FundsAllocated(Fund.FundsAllocated):
-        pass
-
-    class FundsCommitted(Fund.FundsCommitted):
-        pass
-
-    class PaymentRecorded(Fund.PaymentRecorded):
-        pass
 
     class ServiceCommissioned(Aggregate.Event):
         """The cluster jointly commissioned a specialist service for some of its schools."""
@@ -425,15 +392,6 @@ class CouncilFund(Fund):
         financial_year: FinancialYear
         actor: Actor
 
-    class FundsAllocated(Fund.FundsAllocated):
-        pass
-
-    class FundsCommitted(Fund.FundsCommitted):
-        pass
-
-    class PaymentRecorded(Fund.PaymentRecorded):
-        pass
-
     def __init__(self, financial_year: FinancialYear, actor: Actor) -> None:
         self.financial_year = financial_year
         self._open()
@@ -445,8 +403,3 @@ class CouncilFund(Fund):
     @property
     def label(self) -> str:
         return f"the council fund for {self.financial_year}"
-
-
-def state_of(aggregate: Any) -> dict[str, Any]:
-    """An aggregate's state as plain data, for comparing an in-memory copy with a reloaded one."""
-    return {key: value for key, value in vars(aggregate).items() if key != "_pending_events"}
