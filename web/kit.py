@@ -195,13 +195,6 @@ def parse_pounds(text: str, errors: Errors, field_name: str, label: str, *, allo
     return pence
 
 
-def pence_to_text(pence: int) -> str:
-    """Pence as the application's money text (``"1250.50"``)."""
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(pence), 100)
-    return f"{sign}{whole}.{part:02d}"
-
-
 def money(amount: int | Money) -> str:
     """£1,234.56 (and -£1,234.56), from pence or the domain's ``Money``."""
     pence = amount.pence if isinstance(amount, Money) else amount
