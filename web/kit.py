@@ -52,6 +52,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/cluster/budget", "Budget"),
         ("/cluster/provision-maps", "Provision maps"),
         ("/cluster/needs-overview", "Needs overview"),
+        ("/cluster/sen-reports", "SEN reports"),
     ],
     Role.COUNCIL: [
         ("/council/escalations", "Escalations"),
