@@ -29,6 +29,11 @@ later is shown the same cited content. Each warning is defined here, in one plac
   after it is in a later version, which the school can cite instead.
 - **The cited text no longer matches its hash** (``hash_mismatch``): the stored content does not
   hash to the recorded SHA-256; whatever it says cannot be relied on.
+- **The map's year is not the request's** (``map_year_outside_financial_year``): the cited map's
+  academic year (1 September to 31 August) has no day in the request's financial year (1 April to
+  31 March), so the spend it shows was not the school's in the year the top-up is for. Years
+  that share even one day do overlap: a 2026-27 request may cite a 2025/26 map (April to August
+  2026 are in both) or a 2026/27 one, but not a 2024/25 or a 2027/28 one.
 """
 
 from __future__ import annotations
@@ -38,11 +43,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from domain.academic_year import AcademicYear
 from domain.errors import InvalidValue
 from domain.money import Money
 from domain.provision_lines import FundingSource, LineStatus
 from domain.provision_maps import PublishedVersion
-from domain.values import ProvisionCategory, ProvisionMapCitation, SpendLine
+from domain.values import FinancialYear, ProvisionCategory, ProvisionMapCitation, SpendLine
 
 OWN_BUDGET = FundingSource.NOTIONAL_SEN_BUDGET.value
 
@@ -128,6 +134,11 @@ def _overdue_lines(document: Mapping[str, Any], published_on: date, interval: ti
     return overdue
 
 
+def years_overlap(academic_year: AcademicYear, financial_year: FinancialYear) -> bool:
+    """Do the two years share at least one day?"""
+    return academic_year.starts_on <= financial_year.ends_on and financial_year.starts_on <= academic_year.ends_on
+
+
 def evidence_warnings(
     *,
     document: Mapping[str, Any],
@@ -135,6 +146,8 @@ def evidence_warnings(
     hash_holds: bool,
     pupil_count: int,
     planned_categories: Iterable[ProvisionCategory],
+    academic_year: AcademicYear,
+    financial_year: FinancialYear,
     policy: EvidencePolicy,
 ) -> list[EvidenceWarning]:
     """The warnings for a request citing a version (see the module's docstring for each rule)."""
@@ -144,6 +157,15 @@ def evidence_warnings(
             EvidenceWarning(
                 "hash_mismatch",
                 "The cited provision map's stored content does not match its SHA-256: do not rely on it.",
+            )
+        )
+    if not years_overlap(academic_year, financial_year):
+        warnings.append(
+            EvidenceWarning(
+                "map_year_outside_financial_year",
+                f"The cited map is for the academic year {academic_year} (1 September {academic_year.start_year} "
+                f"to 31 August {academic_year.start_year + 1}), which has no day in the request's financial year "
+                f"{financial_year} (1 April {financial_year.start_year} to 31 March {financial_year.start_year + 1}).",
             )
         )
     threshold = policy.own_spend_per_pupil

@@ -16,6 +16,13 @@ legislation.gov.uk), so an auditor can hold a rating against the words it rates.
 whether that wording was compared with the published text when it was written down here; the
 items not yet compared are marked so, and are the ones to check before the list is relied on.
 Keys are stored in events: never rename one.
+
+What the checked items were compared with, word for word:
+
+- Schedule 1, paragraphs 1 to 6 (with 3(a) to 3(g)):
+  https://www.legislation.gov.uk/uksi/2014/1530/schedules/made?view=plain (as made) and
+  https://legislation.gov.uk/uksi/2014/1530/schedule/1 (revised; "no known outstanding effects").
+- Section 69(3)(b)(i) to (iv): https://www.legislation.gov.uk/ukpga/2014/6/section/69?view=plain.
 """
 
 from __future__ import annotations
@@ -153,8 +160,10 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "educational needs will be secured.",
         True,
     ),
-    # Paragraphs 7 to 13: the stored copy of the Schedule was cut off in paragraph 7, so the rest is
-    # written as recalled and marked unchecked until someone compares it with legislation.gov.uk.
+    # Paragraphs 7 to 13 are written as recalled and marked unchecked until someone compares them with
+    # legislation.gov.uk: every copy of the Schedule found so far stops inside paragraph 7, after
+    # "...about, and involving such parents in, the educ", which agrees with paragraph 7 below as far as
+    # it goes. Paragraph 11's "clause 32" is the likeliest slip: a made instrument cites the Act's sections.
     ChecklistItem(
         "schedule_1_paragraph_7",
         "Schedule 1, paragraph 7",

@@ -30,12 +30,12 @@ _KNOWN = (
     f"SELECT k.urn, sc.name, {_CLUSTER}, s.url, s.published_on, s.next_review_on, "
     "s.self_assessed_at, s.self_met, s.self_partly_met, s.self_not_met, "
     "s.audit_assessed_at, s.audit_met, s.audit_partly_met, s.audit_not_met, "
-    "COALESCE(s.open_broken_links, 0), COALESCE(s.version, 0) "
+    "COALESCE(s.open_broken_links, 0), COALESCE(s.version, 0), c.name "
     "FROM known k LEFT JOIN schools sc ON sc.urn = k.urn LEFT JOIN sen_reports s ON s.school_urn = k.urn "
     f"LEFT JOIN clusters c ON c.cluster_id = {_CLUSTER}"
 )
-_SEARCH_CHARACTERS = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
-_LIKE = "LIKE ? ESCAPE '\\'"
+# A search reads the listing this many schools at a time, matching them here (``_matches``).
+_SEARCH_CHUNK = 500
 
 
 class NamedRow(NamedTuple):
@@ -46,7 +46,7 @@ class NamedRow(NamedTuple):
 
 
 def _named(values: tuple[Any, ...]) -> NamedRow:
-    urn, name, cluster, url, published, review, *rest = values
+    urn, name, cluster, url, published, review, *rest = values  # the cluster's name last: _matches's
     self_assessment, audit = counts(*rest[0:4]), counts(*rest[4:8])
     row = SenReportRow(str(urn), cluster, url, published, review, self_assessment, audit, int(rest[8]), int(rest[9]))
     return NamedRow(name, row)
@@ -69,6 +69,15 @@ def check_search(text: str | None) -> str | None:
     return text.strip() or None
 
 
+def _matches(values: tuple[Any, ...], search: str, folded: str) -> bool:
+    """The URN starts with the search, or the school's name or its cluster's id or name holds it, in
+    any case and any alphabet: ``str.casefold`` on both sides ("École" is found by "ÉCOLE")."""
+    urn, name, cluster, cluster_name = values[0], values[1], values[2], values[-1]
+    return str(urn).startswith(search) or any(
+        folded in text.casefold() for text in (name, cluster, cluster_name) if text is not None
+    )
+
+
 def local_offer_page(
     database: ProjectionDatabase,
     *,
@@ -78,28 +87,42 @@ def local_offer_page(
     cursor: str | None = None,
 ) -> Page[NamedRow]:
     """Every known school, by URN: those whose URN starts with ``search`` or whose name, or whose
-    cluster's id or name, contains it (any case); in ``cluster_id`` if given."""
+    cluster's id or name, contains it (any case); in ``cluster_id`` if given.
+
+    The search is matched here, not in SQL: SQLite's ``lower()`` and ``LIKE`` fold ASCII letters
+    only, and PostgreSQL's follow the database's locale, so "ÉCOLE" would find "École" on one store
+    and not the other. A county lists hundreds of schools, so reading them in chunks of
+    ``_SEARCH_CHUNK`` until a page is full costs a query or two."""
     check_limit(limit)
     search = check_search(search)
     conditions: list[str] = []
     params: list[Any] = []
-    if search is not None:
-        pattern = f"%{search.lower().translate(_SEARCH_CHARACTERS)}%"
-        conditions.append(
-            f"(k.urn {_LIKE} OR lower(sc.name) {_LIKE} OR lower({_CLUSTER}) {_LIKE} OR lower(c.name) {_LIKE})"
-        )
-        params += [f"{search.translate(_SEARCH_CHARACTERS)}%", pattern, pattern, pattern]
     if cluster_id is not None:
         conditions.append(f"{_CLUSTER} = ?")
         params.append(cluster_id)
-    if cursor:
-        (after,) = decode_cursor(cursor, TEXT_KEY)
-        conditions.append("k.urn > ?")
-        params.append(after)
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    rows = [_named(row) for row in _rows(database, f"{_KNOWN}{where} ORDER BY k.urn LIMIT ?", [*params, limit + 1])]
-    items = rows[:limit]
+    after: str | None = decode_cursor(cursor, TEXT_KEY)[0] if cursor else None
+
+    def read(count: int) -> list[tuple[Any, ...]]:
+        return _rows(database, _listing_sql(conditions, after), [*params, *([after] if after else []), count])
+
+    if search is None:
+        rows = read(limit + 1)
+    else:
+        folded, rows = search.casefold(), []
+        while len(rows) <= limit:
+            chunk = read(_SEARCH_CHUNK)
+            rows += [row for row in chunk if _matches(row, search, folded)]
+            if len(chunk) < _SEARCH_CHUNK:
+                break
+            after = str(chunk[-1][0])
+    items = [_named(row) for row in rows[:limit]]
     return Page(items, encode_cursor([items[-1].row.school_urn]) if len(rows) > limit else None)
+
+
+def _listing_sql(conditions: list[str], after: str | None) -> str:
+    every = [*conditions, "k.urn > ?"] if after else conditions
+    where = f" WHERE {' AND '.join(every)}" if every else ""
+    return f"{_KNOWN}{where} ORDER BY k.urn LIMIT ?"
 
 
 def school_row(database: ProjectionDatabase, school_urn: str) -> NamedRow | None:

@@ -4,8 +4,8 @@ under their own paths, none of them in the OpenAPI document.
 The pages call the application layer and its read models directly (never the HTTP API), as the
 signed-in person: the same permissions as the API's. Each role's pages are a package of their own
 (``school/``, ``cluster/``, ``council/``, ``finance/``); ``requests.py`` is the request page every
-role reads; ``sign_in/`` is how people sign in and out; ``kit.py``, ``labels.py``, ``session.py``
-and ``charts.py`` are what they share.
+role reads; ``sign_in/`` is how people sign in and out; ``kit.py``, ``labels.py``, ``session.py``,
+``charts.py`` and ``hubs.py`` (a menu item's landing page of links) are what they share.
 Page paths never collide with the API's (``/requests/...`` is the API; ``/funding-requests/...``
 the page).
 """
@@ -23,7 +23,19 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, selec
 from domain.values import Actor
 from funding_engine.application import FundingApplication
 from funding_engine.settings import OidcSettings
-from web import cluster, council, finance, home, local_offer, needs_overview, provision_maps, requests, school, sign_in
+from web import (
+    cluster,
+    council,
+    finance,
+    home,
+    hubs,
+    local_offer,
+    needs_overview,
+    provision_maps,
+    requests,
+    school,
+    sign_in,
+)
 from web.kit import Kit, money
 from web.labels import install_labels
 from web.session import DEFAULT_IDLE_SECONDS, Signer
@@ -95,6 +107,7 @@ def install(
 
     api.include_router(sign_in.router(kit, list(dev_users or []), None if dev_users else oidc))
     api.include_router(home.router(kit))
+    api.include_router(hubs.router(kit))
     api.include_router(requests.router(kit))
     for module in (school, cluster, council, finance, local_offer):
         api.include_router(module.router(kit))

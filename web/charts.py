@@ -143,21 +143,26 @@ def bar_chart(
     chart_id: str,
     title: str,
     description: str,
-    bars: Sequence[tuple[str, int]],
+    bars: Sequence[tuple[str, int | None]],
     value_text: Callable[[int], str],
+    suppressed_text: str = "Suppressed",
     width: int = 720,
     label_width: int = 280,
     row_height: int = 36,
 ) -> Markup:
-    """Horizontal bars, one per ``(label, value)``, each with its value written beside it."""
+    """Horizontal bars, one per ``(label, value)``, each with its value written beside it.
+
+    A value of None is a figure withheld (a small count suppressed): it gets no bar, since a bar of
+    any length, zero included, would state a figure, and ``suppressed_text`` in italics instead; the
+    scale is set by the figures shown."""
     if not bars:
         raise ValueError("a bar chart needs at least one bar")
-    if any(value < 0 for _, value in bars):
+    if any(value is not None and value < 0 for _, value in bars):
         raise ValueError("bars are drawn from zero: no negative values")
     top, value_room = 8, 120
     height = top * 2 + row_height * len(bars)
     bar_room = width - label_width - value_room
-    highest = max(value for _, value in bars) or 1
+    highest = max((value for _, value in bars if value is not None), default=0) or 1
     parts = _open_svg(chart_id, width, height, title, description)
     parts.append(
         f'<line x1="{label_width}" x2="{label_width}" y1="{top}" y2="{height - top}" stroke="{INK}" stroke-width="1"/>'
@@ -165,11 +170,17 @@ def bar_chart(
     for index, (label, value) in enumerate(bars):
         y = top + index * row_height
         middle = _number(y + row_height / 2)
-        length = bar_room * value / highest
         parts.append(
             f'<text x="{label_width - 8}" y="{middle}" text-anchor="end" dominant-baseline="middle">'
             f"{escape(label)}</text>"
         )
+        if value is None:
+            parts.append(
+                f'<text x="{label_width + 8}" y="{middle}" dominant-baseline="middle" font-style="italic">'
+                f"{escape(suppressed_text)}</text>"
+            )
+            continue
+        length = bar_room * value / highest
         parts.append(
             f'<rect x="{label_width}" y="{_number(y + 6)}" width="{_number(length)}" height="{row_height - 12}" '
             f'fill="{BAR_COLOUR}"/>'

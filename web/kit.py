@@ -52,15 +52,13 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/cluster/budget", "Budget"),
         ("/cluster/provision-maps", "Provision maps"),
         ("/cluster/needs-overview", "Needs overview"),
+        ("/cluster/sen-reports", "SEN reports"),
     ],
     Role.COUNCIL: [
         ("/council/escalations", "Escalations"),
         ("/council/decisions", "Decision log"),
         ("/council/clusters", "Clusters"),
-        ("/council/schools", "Schools"),
-        ("/council/provision-maps", "Provision maps"),
-        ("/council/local-offer", "Local Offer"),
-        ("/council/needs-overview", "Needs overview"),
+        ("/council/schools-hub", "Schools"),
         ("/council/audit", "Audit"),
     ],
     Role.FINANCE: [
@@ -71,6 +69,45 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/finance/ledger", "Ledger"),
     ],
 }
+
+
+@dataclass(frozen=True)
+class HubLink:
+    href: str
+    text: str
+    description: str
+
+
+# A menu item that opens a landing page of links (so that the menu fits on one line): the pages it
+# links to keep the menu item lit, and sit under it in the breadcrumbs.
+HUBS: dict[str, tuple[HubLink, ...]] = {
+    "/council/schools-hub": (
+        HubLink("/council/schools", "School register", "Every school's URN, name, phase and cluster; import a file."),
+        HubLink("/council/provision-maps", "Provision maps", "The schools' published provision maps, by cluster."),
+        HubLink(
+            "/council/local-offer",
+            "Local Offer: SEN Information Reports",
+            "Reports missing, overdue for review, assessed with items not met, or reported as a broken link.",
+        ),
+        HubLink(
+            "/council/needs-overview",
+            "Needs overview",
+            "A cluster's pupils and costs by area of need, tier and provision category, small counts suppressed.",
+        ),
+    ),
+}
+
+
+def menu_item_of(navigation: Sequence[tuple[str, str]], path: str) -> tuple[str, str] | None:
+    """The menu item lit on ``path``: the one whose address, or a hub link's, is the longest that leads
+    to it (/school/requests/new is "Start a request", not "Your requests" too)."""
+    leads = [
+        (prefix, item)
+        for item in navigation
+        for prefix in (item[0], *(link.href for link in HUBS.get(item[0], ())))
+        if path == prefix or path.startswith(prefix + "/")
+    ]
+    return max(leads, key=lambda lead: len(lead[0]))[1] if leads else None
 
 
 def home_of(actor: Actor) -> str:
@@ -195,13 +232,6 @@ def parse_pounds(text: str, errors: Errors, field_name: str, label: str, *, allo
     return pence
 
 
-def pence_to_text(pence: int) -> str:
-    """Pence as the application's money text (``"1250.50"``)."""
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(pence), 100)
-    return f"{sign}{whole}.{part:02d}"
-
-
 def money(amount: int | Money) -> str:
     """£1,234.56 (and -£1,234.56), from pence or the domain's ``Money``."""
     pence = amount.pence if isinstance(amount, Money) else amount
@@ -318,20 +348,17 @@ class Kit:
         flash = self.signer.unsign("flash", request.cookies.get(FLASH_COOKIE))
         navigation = NAVIGATION.get(actor.role, []) if actor else []
         path = request.url.path
-        # The menu item for this page: the longest that leads to it (/school/requests/new is
-        # "Start a request", not "Your requests" too).
-        active = max(
-            (href for href, _ in navigation if path == href or path.startswith(href + "/")), key=len, default=None
-        )
+        active = menu_item_of(navigation, path)
         crumbs: list[tuple[str, str]] = []
-        if actor is not None and request.url.path != home_of(actor):
-            crumbs = [(home_of(actor), "Home"), *breadcrumbs]
+        if actor is not None and path != home_of(actor):
+            hub = [active] if active is not None and active[0] in HUBS and path != active[0] else []
+            crumbs = [(home_of(actor), "Home"), *hub, *breadcrumbs]
         html = self.environment.get_template(template).render(
             csrf_token=csrf,
             actor=actor,
             title=title,
             navigation=navigation,
-            active_navigation=active,
+            active_navigation=active[0] if active else None,
             role_name=ROLE_NAMES[actor.role] if actor else None,
             breadcrumbs=crumbs,
             errors=errors or Errors(),

@@ -1,9 +1,11 @@
 """The cluster's shared picture of need: ``/cluster/needs-overview`` (the lead's own cluster) and
 ``/council/needs-overview`` (any cluster, chosen on the page), for one academic year.
 
-The figures come from the application (``needs_overview``), already suppressed: a count under 5
-reads "Fewer than 5" and its cost is hidden too (``domain/needs_overview.py`` states the rules).
-The page only arranges them as tables; no chart, so there is nothing a table would have to repeat.
+The figures come from the application (``needs_overview``), already suppressed: a cell with a
+count under 5, or hidden beside one so that it cannot be worked out from the total, reads
+"Suppressed" and its cost is hidden too (``domain/needs_overview.py`` states the rules). Each
+breakdown is a bar chart of its pupil places and, below it, the table of the same figures with
+their costs; a suppressed cell is a bar left undrawn and labelled so, never a bar of zero.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from domain.needs_overview import Breakdown
 from domain.values import Actor, Role
 from funding_engine.application import NeedsOverview
 from funding_engine.application.calendar import today_in_england
+from web.charts import bar_chart
 from web.kit import Errors, Kit
 from web.labels import CATEGORIES
 from web.provision_maps import AREAS, TIERS
@@ -37,13 +40,25 @@ def year_choices(chosen: AcademicYear) -> list[dict[str, Any]]:
     return [{"value": year.path, "text": str(year), "selected": year == chosen} for year in years]
 
 
-def tables(overview: NeedsOverview) -> list[dict[str, Any]]:
-    """Each breakdown as rows of (label, places, cost), a suppressed figure as None."""
+def places_text(places: int | None) -> str:
+    return "suppressed" if places is None else f"{places:,} {'place' if places == 1 else 'places'}"
+
+
+def tables(overview: NeedsOverview, cluster_name: str) -> list[dict[str, Any]]:
+    """Each breakdown as rows of (label, places, cost), a suppressed figure as None, and its chart."""
     shown = []
     for name, heading, labels in BREAKDOWNS:
         breakdown: Breakdown = getattr(overview.figures, name)
         rows = [(labels.get(cell.key, cell.key), cell.pupils, cell.cost) for cell in breakdown.cells]
-        shown.append({"heading": heading, "rows": rows, "total": breakdown.total})
+        chart = bar_chart(
+            chart_id=f"places-{name.replace('_', '-')}",
+            title=f"Pupil places by {heading.lower()}, {cluster_name}, {overview.academic_year}",
+            description="; ".join(f"{label}: {places_text(places)}" for label, places, _ in rows)
+            + ". The table below gives the same places, with their costs.",
+            bars=[(label, places) for label, places, _ in rows],
+            value_text=lambda places: f"{places:,}",
+        )
+        shown.append({"heading": heading, "rows": rows, "total": breakdown.total, "chart": chart})
     return shown
 
 
@@ -83,7 +98,7 @@ def router(kit: Kit) -> APIRouter:
             ],
             cluster_name=names.get(cluster_id or "", cluster_id),
             overview=overview,
-            tables=tables(overview) if overview else [],
+            tables=tables(overview, str(names.get(cluster_id or "", cluster_id))) if overview else [],
             choose_cluster=actor.role is Role.COUNCIL,
         )
 

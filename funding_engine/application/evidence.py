@@ -103,6 +103,8 @@ class Evidence(History):
             hash_holds=holds,
             pupil_count=request.pupil_count,
             planned_categories=[line.category for line in request.planned_provision],
+            academic_year=version.academic_year,
+            financial_year=request.financial_year,
             policy=self.evidence_policy,
         )
         lines = [dict(line) for line in own_budget_lines(document)]

@@ -110,6 +110,37 @@ def test_the_evidence_review_gives_the_cited_version_its_content_and_the_warning
     assert_money_2dp(review)
 
 
+@pytest.mark.parametrize("map_year, warned", [("2027/28", True), ("2024/25", True), ("2025/26", False)])
+def test_a_map_of_a_year_with_no_day_in_the_requests_financial_year_is_a_warning_not_a_refusal(world, map_year, warned):
+    app, client = world
+    start = int(map_year[:4])
+    app.open_provision_map(HEAD, SCHOOL, map_year)
+    app.add_provision_line(
+        HEAD,
+        SCHOOL,
+        map_year,
+        line_fields(cost_basis="total", cost="20000.00", starts_on=f"{start}-09-01", ends_on=f"{start + 1}-07-20"),
+    )
+    published = app.publish_provision_map(HEAD, SCHOOL, map_year).latest_published
+    request_id = submitted(client, planned_provision=[{"category": "therapies", "amount": "1000.00"}])
+    cited = {"school_urn": SCHOOL, "academic_year": map_year, "version": 1, "sha256": published.sha256}
+
+    response = client.post(
+        f"/requests/{request_id}/evidence",
+        json={"notional_sen_budget": "20000.00", "provision_map": cited},
+        headers=auth(HEAD),
+    )
+
+    assert response.status_code == 200, response.text
+    review = client.get(f"/requests/{request_id}/evidence-review", headers=auth(LEAD)).json()
+    codes = [warning["code"] for warning in review["warnings"]]
+    assert ("map_year_outside_financial_year" in codes) is warned  # beside any other warning
+    if warned:
+        (message,) = [w["message"] for w in review["warnings"] if w["code"] == "map_year_outside_financial_year"]
+        assert f"academic year {map_year} (1 September {start} to 31 August {start + 1})" in message
+        assert "financial year 2026-27 (1 April 2026 to 31 March 2027)" in message
+
+
 BAD_CITATIONS = [
     pytest.param(lambda app: {"provision_map": citation(app, version=2)}, "no published version 2", id="draft-version"),
     pytest.param(lambda app: {"provision_map": citation(app, version=3)}, "no published version 3", id="unpublished"),

@@ -30,8 +30,11 @@ def test_the_council_uploads_a_school_file_fixes_the_bad_row_and_imports_it(
     sign_in_as(web_page, live_server, "council officer")
     before = app.recorder.max_notification_id()  # after the sign-in, which is recorded
 
-    web_page.get_by_role("link", name="Schools", exact=True).first.click()
+    web_page.get_by_role("navigation", name="Menu").get_by_role("link", name="Schools", exact=True).click()
     expect(web_page).to_have_title("Schools" + TITLE)
+    looked_at(web_page, tmp_path, "council-schools-hub")
+    web_page.get_by_role("link", name="School register").click()
+    expect(web_page).to_have_title("School register" + TITLE)
     expect(web_page.get_by_role("table")).to_contain_text("Northmere Primary School (fictional)")
     looked_at(web_page, tmp_path, "council-schools")
 
@@ -39,7 +42,7 @@ def test_the_council_uploads_a_school_file_fixes_the_bad_row_and_imports_it(
     web_page.get_by_label("CSV file").set_input_files(str(bad_file))
     web_page.get_by_role("button", name="Upload and import").click()
 
-    expect(web_page).to_have_title("Error: Schools" + TITLE)
+    expect(web_page).to_have_title("Error: School register" + TITLE)
     expect(web_page.get_by_role("alert")).to_contain_text("Line 3: school URN must be 6 digits")
     report = web_page.get_by_role("table", name="Problems in schools.csv: nothing was imported")
     expect(report.get_by_role("row")).to_have_count(2)
@@ -52,7 +55,7 @@ def test_the_council_uploads_a_school_file_fixes_the_bad_row_and_imports_it(
     web_page.get_by_label("CSV file").set_input_files(str(bad_file))
     web_page.get_by_role("button", name="Upload and import").click()
 
-    expect(web_page).to_have_title("Schools" + TITLE)
+    expect(web_page).to_have_title("School register" + TITLE)
     expect(web_page.get_by_text("schools.csv imported: 2 registered, 0 updated, 0 moved, 0 unchanged")).to_be_visible()
     web_page.get_by_label("Search by name or URN").fill("saltings church")
     web_page.get_by_role("button", name="Search").click()

@@ -291,3 +291,43 @@ def test_the_registers_schools_are_listed_by_name_and_searched_by_it_even_outsid
     ]
     missing = [school.school_urn for school in world.read_models.local_offer.overview(COUNCIL).missing]
     assert {"900777", "900778"} <= set(missing)
+
+
+@pytest.fixture
+def accented(world: FundingApplication) -> FundingApplication:
+    world.register_cluster(COUNCIL, "vallee-d-ecole", "Vallée de l'Étang")
+    world.register_school(COUNCIL, "900901", "École St Émile", "primary", "vallee-d-ecole")
+    world.register_school(COUNCIL, "900902", "ÆTHELSTAN ACADEMY", "secondary", CLUSTER)
+    world.register_school(COUNCIL, "900903", "Straße Primary", "primary", CLUSTER)
+    return world
+
+
+@pytest.mark.parametrize(
+    "search, expected",
+    [
+        ("école", ["900901"]),
+        ("ÉCOLE ST ÉMILE", ["900901"]),
+        ("st émile", ["900901"]),
+        ("VALLÉE DE L'ÉTANG", ["900901"]),  # the cluster's name
+        ("æthelstan", ["900902"]),
+        ("STRASSE", ["900903"]),  # casefolded, ß is ss
+        ("emile", []),  # an accent is not a case: É is not E
+    ],
+)
+def test_the_listing_search_ignores_case_in_any_alphabet_on_both_stores(accented, search, expected):
+    page = accented.read_models.local_offer.schools(search=search)
+    assert [school.school_urn for school in page.items] == expected
+
+
+def test_a_search_pages_through_the_whole_listing_in_chunks(accented, monkeypatch):
+    monkeypatch.setattr("projections.sen_report_queries._SEARCH_CHUNK", 2)
+    found, cursor = [], None
+    while True:
+        page = accented.read_models.local_offer.schools(search="9009", limit=1, cursor=cursor)
+        found += [school.school_urn for school in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert found == ["900901", "900902", "900903"]
+    by_name = accented.read_models.local_offer.schools(search="É", limit=5)
+    assert [school.school_urn for school in by_name.items] == ["900901"]

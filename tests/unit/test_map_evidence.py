@@ -19,6 +19,7 @@ from domain.map_evidence import (
     evidence_warnings,
     own_budget_total,
     spend_from_map,
+    years_overlap,
 )
 from domain.money import Money
 from domain.provision_lines import LineReview
@@ -57,6 +58,8 @@ def warning_codes(
         hash_holds=kw.get("hash_holds", True),
         pupil_count=pupils,
         planned_categories=[ProvisionCategory(category) for category in planned],
+        academic_year=version.academic_year,
+        financial_year=kw.get("financial_year", FinancialYear(2026)),
         policy=POLICY,
     )
     return [warning.code for warning in warnings]
@@ -168,6 +171,8 @@ def test_the_own_spend_warning_says_the_figures():
         hash_holds=True,
         pupil_count=3,
         planned_categories=[ProvisionCategory.THERAPIES],
+        academic_year=version.academic_year,
+        financial_year=FinancialYear(2026),
         policy=POLICY,
     )
     assert warning.message == (
@@ -212,6 +217,53 @@ def test_a_hash_that_no_longer_holds_is_the_first_warning():
     version = published(a_line(cost_basis="total", cost="9000.00"))
 
     assert warning_codes(version, hash_holds=False) == ["hash_mismatch"]
+
+
+@pytest.mark.parametrize(
+    "academic_year, financial_year, overlap",
+    [
+        ("2026/27", "2026-27", True),  # September 2026 to March 2027
+        ("2025/26", "2026-27", True),  # April to August 2026
+        ("2026/27", "2027-28", True),  # April to August 2027
+        ("2027/28", "2026-27", False),  # starts September 2027, after March 2027
+        ("2024/25", "2026-27", False),  # ends August 2025, before April 2026
+        ("2025/26", "2024-25", False),  # starts September 2025, after March 2025
+    ],
+)
+def test_a_map_whose_academic_year_has_no_day_in_the_requests_financial_year_is_warned_of(
+    academic_year, financial_year, overlap
+):
+    assert years_overlap(AcademicYear.parse(academic_year), FinancialYear.parse(financial_year)) is overlap
+    year = AcademicYear.parse(academic_year)
+    provision_map = ProvisionMap.open(URN, year, HEAD)
+    provision_map.add_line(
+        a_line(cost_basis="total", cost="9000.00", starts_on=str(year.starts_on), ends_on=str(year.ends_on)), HEAD
+    )
+    version = provision_map.publish(HEAD)
+
+    codes = warning_codes(version, published_on=year.starts_on, financial_year=FinancialYear.parse(financial_year))
+
+    assert ("map_year_outside_financial_year" in codes) is not overlap
+    assert "own_spend_below_threshold" not in codes  # a warning beside the others, not instead of them
+
+
+def test_the_year_warning_says_both_years_and_their_days():
+    version = published(a_line(cost_basis="total", cost="9000.00"))  # 2026/27
+    [warning] = evidence_warnings(
+        document=version.document,
+        published_on=date(2026, 10, 1),
+        hash_holds=True,
+        pupil_count=1,
+        planned_categories=[ProvisionCategory.THERAPIES],
+        academic_year=version.academic_year,
+        financial_year=FinancialYear(2028),
+        policy=POLICY,
+    )
+    assert warning.code == "map_year_outside_financial_year"
+    assert warning.message == (
+        "The cited map is for the academic year 2026/27 (1 September 2026 to 31 August 2027), which has no day "
+        "in the request's financial year 2028-29 (1 April 2028 to 31 March 2029)."
+    )
 
 
 def test_warnings_depend_only_on_the_frozen_content_so_they_read_the_same_later():

@@ -80,6 +80,14 @@ def test_every_item_says_whether_its_wording_was_compared_with_the_legislation()
     assert unchecked == [f"Schedule 1, paragraph {number}" for number in range(7, 14)]
 
 
+@pytest.mark.parametrize("item", [item for item in CHECKLIST if item.checked], ids=lambda item: item.key)
+def test_an_item_marked_checked_has_its_wording_and_the_reference_it_was_checked_against(item):
+    assert item.wording.strip() and item.wording == item.wording.strip()
+    assert item.wording.endswith(".")
+    assert item.reference.startswith(("Schedule 1, paragraph ", "Section 69(3)(b)("))
+    assert item.short_title.strip()
+
+
 def test_an_assessment_must_rate_every_item():
     ratings = dict(ALL_MET)
     del ratings["schedule_1_paragraph_13"]

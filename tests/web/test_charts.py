@@ -126,3 +126,44 @@ def test_a_bar_chart_needs_bars_from_zero():
         bar_chart(chart_id="x", title="t", description="d", bars=[], value_text=money)
     with pytest.raises(ValueError, match="negative"):
         bar_chart(chart_id="x", title="t", description="d", bars=[("a", -1)], value_text=money)
+
+
+def test_a_suppressed_bar_is_left_undrawn_and_labelled_never_drawn_as_zero():
+    svg = parsed(
+        bar_chart(
+            chart_id="places",
+            title="Pupil places by tier",
+            description="Universal: 120 places; Targeted: suppressed; Specialist: 0 places.",
+            bars=[("Universal", 120), ("Targeted", None), ("Specialist", 0), ("Other", 60)],
+            value_text=str,
+        )
+    )
+    widths = [float(bar.get("width") or 0) for bar in svg.findall(f".//{SVG}rect")]
+    assert len(widths) == 3  # Universal, Specialist (a bar of 0 is a figure shown) and Other: none for Targeted
+    assert widths[0] == pytest.approx(2 * widths[2]) and widths[1] == 0
+    texts = [(text.text, text.get("font-style")) for text in svg.iter(f"{SVG}text")]
+    assert texts == [
+        ("Universal", None),
+        ("120", None),
+        ("Targeted", None),
+        ("Suppressed", "italic"),
+        ("Specialist", None),
+        ("0", None),
+        ("Other", None),
+        ("60", None),
+    ]
+
+
+def test_a_chart_of_suppressed_bars_only_draws_none():
+    svg = parsed(
+        bar_chart(
+            chart_id="places",
+            title="t",
+            description="d",
+            bars=[("A", None), ("B", None)],
+            value_text=str,
+            suppressed_text="Fewer than 5",
+        )
+    )
+    assert svg.findall(f".//{SVG}rect") == []
+    assert [text.text for text in svg.iter(f"{SVG}text")] == ["A", "Fewer than 5", "B", "Fewer than 5"]

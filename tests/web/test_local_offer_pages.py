@@ -74,6 +74,15 @@ def test_the_listing_is_searched_by_urn_and_cluster_with_a_get_form(loaded, quer
         assert "No school matches your search" in page.text
 
 
+@pytest.mark.parametrize("query", ["ÉCOLE ST ÉMILE", "école", "st émile"])
+def test_the_listing_finds_a_name_with_an_accented_capital_in_any_case(loaded, query):
+    loaded.register_school(demo.COUNCIL, "990301", "École St Émile (fictional)", "primary", "northmere-coast")
+    page = client_for(loaded).get("/local-offer", params={"q": query})
+    assert page.status_code == 200
+    assert listed_urns(page.text) == ["990301"]
+    assert "École St Émile (fictional)" in page.text
+
+
 def test_a_search_that_cannot_be_run_shows_the_error_summary(loaded):
     page = client_for(loaded).get("/local-offer", params={"cluster": "atlantis", "q": "x" * 101})
     assert page.status_code == 400

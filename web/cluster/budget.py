@@ -19,12 +19,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from domain.errors import Conflict, InvalidValue
+from domain.formatting import pounds
 from domain.values import Actor, FinancialYear, RequestStatus, Role
 from funding_engine.application.calendar import current_financial_year, today_in_england
 from funding_engine.application.read_models import DecisionRow, MovementTotalRow
 from web.charts import Series, bar_chart, line_chart
 from web.cluster.common import parse_year, refusal_on_form, schools_of, selected, year_options
-from web.kit import Errors, Kit, money, parse_pounds, pence_to_text
+from web.kit import Errors, Kit, money, parse_pounds
 from web.labels import CATEGORIES, ENGLAND, SERVICES
 
 MONTHS = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
@@ -303,7 +304,7 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
                     year,
                     service=service,
                     provider=provider,
-                    amount=pence_to_text(amount),
+                    amount=pounds(amount),
                     school_urns=schools,
                     description=description,
                 )

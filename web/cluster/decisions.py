@@ -18,11 +18,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from domain.errors import Conflict, InvalidValue, StaleVersion
+from domain.formatting import pounds
 from domain.funding_request import FundingRequest
 from domain.lifecycle import TRANSITIONS
 from domain.values import Actor, Role
 from web.cluster.common import refusal_on_form
-from web.kit import Errors, Form, Kit, money, parse_pounds, pence_to_text
+from web.kit import Errors, Form, Kit, money, parse_pounds
 from web.labels import CATEGORIES, DECLINE_REASONS, STATUS_TAGS, short_reference
 from web.requests import request_id_from
 
@@ -58,7 +59,7 @@ def _approve(
     if errors or amount is None:
         return None
     kit.application.approve(
-        actor, funding_request.id, pence_to_text(amount), reason, form.get("conditions"), expected_version=version
+        actor, funding_request.id, pounds(amount), reason, form.get("conditions"), expected_version=version
     )
     return f"You approved {money(amount)} for request {short_reference(funding_request.id.hex)}"
 
@@ -95,7 +96,7 @@ def _escalate(
     )
     if errors or amount is None:
         return None
-    kit.application.escalate(actor, funding_request.id, pence_to_text(amount), circumstances, expected_version=version)
+    kit.application.escalate(actor, funding_request.id, pounds(amount), circumstances, expected_version=version)
     return f"You escalated {money(amount)} of request {short_reference(funding_request.id.hex)} to the council"
 
 
@@ -215,7 +216,7 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
     ) -> Response:
         reference = short_reference(funding_request.id.hex)
         facts = position(kit, actor, funding_request)
-        defaults = {"amount": pence_to_text(funding_request.amount_requested.pence)}
+        defaults = {"amount": pounds(funding_request.amount_requested.pence)}
         return kit.render(
             request,
             f"cluster/decision_{decision.slug.replace('-', '_')}.html",

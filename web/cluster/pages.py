@@ -1,5 +1,6 @@
 """The cluster lead's pages: the work queue here; decisions on a request (``cluster_decisions``);
-commissions and the budget (``cluster_budget``).
+commissions and the budget (``cluster_budget``); the cluster's SEN Information Reports
+(``cluster_sen_reports``).
 
 Every page reads and acts as the signed-in lead, so the application keeps each lead to their own
 cluster: another cluster's request is a page that does not exist for them.
@@ -16,6 +17,7 @@ from domain.values import RequestStatus, Role, SchoolUrn
 from funding_engine.application.errors import InvalidQuery
 from web.cluster import budget as cluster_budget
 from web.cluster import decisions as cluster_decisions
+from web.cluster import sen_reports as cluster_sen_reports
 from web.cluster.common import parse_year, schools_of, selected, year_options
 from web.kit import Errors, Kit
 from web.labels import STATUS_TAGS
@@ -94,4 +96,5 @@ def router(kit: Kit) -> APIRouter:
 
     cluster_decisions.add_pages(pages, kit)
     cluster_budget.add_pages(pages, kit)
+    cluster_sen_reports.add_pages(pages, kit)
     return pages

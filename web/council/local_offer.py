@@ -62,10 +62,11 @@ def router(kit: Kit) -> APIRouter:
         report = report_of(actor, school_urn)
         return kit.render(
             request,
-            "council/local_offer_school.html",
+            "local_offer/report.html",
             title=f"SEN Information Report of school {report.school_urn}",
             breadcrumbs=BREADCRUMBS,
             report=report,
+            audit_href=f"{HOME}/{report.school_urn}/audit",
             overdue=report.is_overdue(application.today()),
             self_assessment=report.latest.get(AssessmentKind.SELF_ASSESSMENT),
             audit=report.latest.get(AssessmentKind.AUDIT),

@@ -24,11 +24,12 @@ from domain.errors import (
     NotPermitted,
     StaleVersion,
 )
+from domain.formatting import pounds
 from domain.values import Actor, RequestStatus, Role
 from funding_engine.application import HistoryEntry
 from funding_engine.application.errors import InvalidQuery
 from web.council import decisions as council_decisions
-from web.kit import Errors, Kit, application_message, money, parse_pounds, pence_to_text
+from web.kit import Errors, Kit, application_message, money, parse_pounds
 from web.labels import STATUS_TAGS, short_reference
 from web.requests import request_id_from
 
@@ -100,7 +101,7 @@ def router(kit: Kit) -> APIRouter:
             status=status,
             errors=errors,
             # The version shown is the one decided on: a change by someone else meanwhile is refused.
-            values={**(values or {"amount": pence_to_text(escalated)}), "version": str(funding_request.version)},
+            values={**(values or {"amount": pounds(escalated)}), "version": str(funding_request.version)},
             breadcrumbs=[
                 ("/council/escalations", "Escalations"),
                 (f"/funding-requests/{request_id.hex}", f"Request {short_reference(request_id.hex)}"),
@@ -145,7 +146,7 @@ def router(kit: Kit) -> APIRouter:
                 uuid,
                 decision,
                 values["reason"],
-                None if pence is None else pence_to_text(pence),
+                None if pence is None else pounds(pence),
                 expected_version=version,
             )
         except (NotFound, NotPermitted):

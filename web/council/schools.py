@@ -53,7 +53,7 @@ def router(kit: Kit) -> APIRouter:
         return kit.render(
             request,
             "council/schools/schools.html",
-            title="Schools",
+            title="School register",
             status=400 if shown else 200,
             errors=shown,
             values=values,
@@ -127,7 +127,7 @@ def router(kit: Kit) -> APIRouter:
             status=400 if errors else 200,
             errors=errors,
             values=shown,
-            breadcrumbs=[(SCHOOLS, "Schools")],
+            breadcrumbs=[(SCHOOLS, "School register")],
             school=row,
             clusters=kit.application.read_models.list_clusters(actor),
         )

@@ -21,13 +21,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from domain.errors import Conflict, FundingError, InsufficientFunds, NotFound, PaymentExceedsApproved
+from domain.formatting import pounds
 from domain.lifecycle import PAYABLE_STATUSES
 from domain.money import Money
 from domain.values import Actor, FinancialYear, Role
 from funding_engine.application import IdempotencyClaim
 from funding_engine.application.errors import IdempotencyKeyReused
 from web.finance.common import all_requests, chosen_year, year_items, year_options
-from web.kit import Errors, Form, FormExpired, Kit, application_message, money, parse_pounds, pence_to_text
+from web.kit import Errors, Form, FormExpired, Kit, application_message, money, parse_pounds
 from web.requests import request_id_from
 
 T = TypeVar("T")
@@ -221,7 +222,7 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
                 (f"{PAYMENTS}?financial_year={funding_request.financial_year}", "Payments"),
                 (f"/funding-requests/{request_id.hex}", f"Request {request_id.hex[:8].upper()}"),
             ],
-            values={"amount": pence_to_text(outstanding.pence), **(values or {})},
+            values={"amount": pounds(outstanding.pence), **(values or {})},
             request_id=request_id.hex,
             funding_request=funding_request,
             outstanding=outstanding,

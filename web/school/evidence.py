@@ -24,12 +24,13 @@ from fastapi.responses import Response
 
 from domain.academic_year import AcademicYear
 from domain.errors import Conflict, FundingError, NotFound, NotPermitted
+from domain.formatting import pounds
 from domain.funding_request import FundingRequest
 from domain.limits import MAX_LINES, SHA256_PATTERN, SHORT_TEXT
 from domain.map_evidence import citation_of
 from domain.provision_maps import PublishedVersion
 from domain.values import Actor, Role
-from web.kit import Errors, Form, FormExpired, Kit, application_message, parse_pounds, pence_to_text
+from web.kit import Errors, Form, FormExpired, Kit, application_message, parse_pounds
 from web.multipart import parse_form_data
 from web.school.forms import (
     ADD_ANOTHER,
@@ -255,9 +256,9 @@ def router(kit: Kit) -> APIRouter:
             kit.application.provide_evidence(
                 actor,
                 funding_request.id,
-                notional_sen_budget=pence_to_text(notional),
+                notional_sen_budget=pounds(notional),
                 spend=[
-                    {"category": line.category, "amount": pence_to_text(line.pence), "note": line.note}
+                    {"category": line.category, "amount": pounds(line.pence), "note": line.note}
                     for line in (lines if cited is None else [])
                 ],
                 documents=[{"name": document.name, "sha256": document.sha256} for document in documents],

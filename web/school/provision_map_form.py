@@ -9,8 +9,9 @@ from typing import Any
 
 from domain import limits
 from domain.errors import InvalidValue
+from domain.formatting import pounds
 from domain.provision_lines import LineReview, ProvisionMapLine, parse_hours
-from web.kit import Errors, Form, parse_pounds, pence_to_text
+from web.kit import Errors, Form, parse_pounds
 from web.labels import CATEGORIES, SERVICES
 from web.provision_maps import AREAS, COST_BASES, FUNDING_SOURCES, IMPACTS, LINE_STATUSES, TIERS
 from web.school.forms import check_written, pounds_text
@@ -144,7 +145,7 @@ def read_line(form: Form, errors: Errors) -> ProvisionMapLine | None:
         "cost_basis": choose("cost_basis"),
     }
     pence = parse_pounds(form.get("cost"), errors, "cost", "the cost", allow_zero=True)
-    fields["cost"] = pence_to_text(pence) if pence is not None else None
+    fields["cost"] = pounds(pence) if pence is not None else None
     fields["funded_by"] = choose("funded_by")
     service = form.get("commissioned_service")
     if service and service not in SERVICES:

@@ -28,11 +28,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from domain.errors import Conflict, FundingError, NotFound, NotPermitted
+from domain.formatting import pounds
 from domain.limits import LONG_TEXT, MAX_PUPIL_COUNT, MIN_PUPIL_COUNT
 from domain.values import Actor, FinancialYear, Role
 from funding_engine.application import IdempotencyClaim
 from funding_engine.application.calendar import current_financial_year
-from web.kit import Errors, Kit, application_message, parse_pounds, pence_to_text
+from web.kit import Errors, Kit, application_message, parse_pounds
 from web.labels import REASONS
 from web.school.forms import (
     ADD_ANOTHER,
@@ -336,12 +337,12 @@ def router(kit: Kit) -> APIRouter:
                     actor,
                     school_urn=str(actor.school_urn),
                     financial_year=draft.financial_year,
-                    amount_requested=pence_to_text(draft.amount or 0),
+                    amount_requested=pounds(draft.amount or 0),
                     reason=draft.reason,
                     pupil_count=draft.pupil_count or 0,
                     needs_summary=draft.needs_summary,
                     planned_provision=[
-                        {"category": category, "amount": pence_to_text(pence)} for category, pence in draft.provision
+                        {"category": category, "amount": pounds(pence)} for category, pence in draft.provision
                     ],
                     request_id=request_id,
                 )
