@@ -158,4 +158,7 @@ class YearNotClosableProblem(BaseModel):
     title: str
     status: int
     detail: str
-    request_ids: list[str] = Field(description="Requests still waiting on the year (the first 20)")
+    request_ids: list[str] = Field(
+        default_factory=list,
+        description="Only when requests still wait on the year: their ids (the first 20)",
+    )

@@ -39,6 +39,7 @@ _NUMBER = re.compile(r"^[1-9][0-9]{0,3}$")
 CLOSE_REFUSED: dict[int | str, dict[str, Any]] = {
     409: {
         "model": YearNotClosableProblem,
+        "content": {"application/problem+json": {}},
         "description": "Requests still wait on the year (`request_ids`), the year is closed, or money is "
         "committed on it ahead of its allocation (`insufficient-funds`)",
     }
