@@ -548,3 +548,46 @@ def test_a_repeat_with_the_same_idempotency_key_moves_money_once(world, http, co
         again = post(http, path, actor, body, headers)
     assert (again.status_code, again.json()) == (first.status_code, first.json())
     assert again.headers["idempotent-replayed"] == "true"
+
+
+# -- the request's history ---------------------------------------------------------------------------------
+
+
+def test_a_request_has_no_award_until_it_is_approved(world, http):
+    request = http.evidenced()
+    assert (request["award"], request["amount_released"]) == (None, "0.00")
+    listed = http.ok("GET", f"/requests?cluster_id={CLUSTER}", LEAD)["items"]
+    assert [(item["id"], item["amount_released"]) for item in listed] == [(request["id"], "0.00")]
+
+
+def test_the_history_shows_the_award_and_every_award_event_as_json(world, http):
+    request = awarded(http, award_period=ACADEMIC_YEAR, held_instalments=HOLD_FIRST)
+    path = f"/requests/{request['id']}"
+    http.ok("POST", f"{path}/instalments/1/lift-hold", LEAD, {"note": "Reviewed."})
+    http.ok("POST", f"{path}/instalments/2/hold", LEAD, {"condition": "the spring review"})
+    http.ok("POST", f"{path}/payments", FINANCE, {"amount": "300.00", "reference": "B", "paid_on": "2026-09-07"}, 201)
+    http.ok("POST", f"{path}/release", LEAD, {**RELEASE, "amount": "100.00"})
+    http.ok("POST", f"{path}/recoveries", FINANCE, RECOVERY, 201)
+    http.ok("POST", f"{path}/recoveries/1/receipts", FINANCE, {"amount": "50.00", "reference": "R-1"}, 201)
+
+    items = http.ok("GET", f"{path}/history", HEAD)["items"]
+    assert [item["type"] for item in items[2:]] == [
+        "ClusterApproved", "InstalmentHoldLifted", "InstalmentHeld", "PaymentRecorded", "AwardReleased",
+        "RecoveryRaised", "RecoveryReceived",
+    ]  # fmt: skip
+    award = items[2]["data"]["award"]
+    assert award["period"] == ACADEMIC_YEAR and award["schedule"] == "termly" and award["recoveries"] == []
+    assert award["instalments"][0] == {
+        "number": 1, "due_on": "2026-09-01", "financial_year": YEAR, "amount": "300.00", "paid": "0.00",
+        "released": "0.00", "held_until": "a reviewed provision plan",
+    }  # fmt: skip
+    data = [item["data"] for item in items[3:]]
+    assert data[0] == {"number": 1, "note": "Reviewed."}
+    assert data[1] == {"number": 2, "condition": "the spring review"}
+    assert data[2]["instalments"] == [{"number": 1, "amount": "300.00"}] and data[2]["paid_on"] == "2026-09-07"
+    assert data[3] == {**RELEASE, "amount": "100.00", "instalments": [{"number": 3, "amount": "100.00"}]}
+    assert data[4] == {**RECOVERY, "number": 1}
+    assert data[5]["number"] == 1 and data[5]["amount"] == "50.00"
+    roles = [item["actor"]["role"] for item in items[3:]]
+    assert roles == ["cluster_lead", "cluster_lead", "finance", "cluster_lead", "finance", "finance"]
+    assert_money_2dp(items)
