@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api import docs, errors
 from api.idempotency import Idempotency, answer_recorded_first
 from api.middleware import Authentication, BodyLimit
-from api.routes import audit, budgets, evidence, local_offer, provision_maps, reference, requests, schools
+from api.routes import audit, awards, budgets, evidence, local_offer, provision_maps, reference, requests, schools
 from api.schemas import HealthResponse, ProblemResponse
 from funding_engine.application import FundingApplication
 from funding_engine.application.errors import AlreadyAnswered
@@ -84,6 +84,7 @@ def create_app(
         schools.router,
         budgets.router,
         requests.router,
+        awards.router,
         audit.router,
         provision_maps.router,
         local_offer.router,

@@ -22,6 +22,7 @@ from domain.errors import (
     NotFound,
     NotPermitted,
     StaleVersion,
+    YearNotClosable,
 )
 from domain.limits import TEXT_RULES
 from funding_engine.application.errors import (
@@ -66,9 +67,24 @@ TITLES = {
 }
 
 
-def problem(status: int, type_: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    type_: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, object] | None = None,
+) -> JSONResponse:
+    """A problem+json answer; ``extensions`` are members beyond the four every problem has (RFC 9457)."""
     body = {"type": type_, "title": TITLES.get(type_, type_), "status": status, "detail": detail}
+    body.update(extensions or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_extensions(error: BaseException) -> dict[str, object] | None:
+    """What a client needs beyond the detail to act on the refusal: the requests a close waits on."""
+    if isinstance(error, YearNotClosable):
+        return {"request_ids": list(error.request_ids)}
+    return None
 
 
 def classify(error: BaseException) -> tuple[int, str]:
@@ -152,7 +168,7 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(error, RateLimited):
             headers = {"Retry-After": str(error.retry_after)}
-        return problem(status, type_, str(error) or TITLES[type_], headers)
+        return problem(status, type_, str(error) or TITLES[type_], headers, problem_extensions(error))
 
     async def validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from api import award_presenters
 from api.schemas import (
     ActorResponse,
     AnchorCheckResponse,
@@ -147,6 +148,8 @@ def funding_request(value: FundingRequest) -> FundingRequestResponse:
         amount_approved=str(value.amount_approved),
         amount_paid=str(value.amount_paid),
         amount_escalated=_money(value.amount_escalated),
+        amount_released=str(value.award.released if value.award is not None else Money.zero()),
+        award=None if value.award is None else award_presenters.award(value.award),
         reason=value.reason,
         pupil_count=value.pupil_count,
         needs_summary=value.needs_summary,
@@ -187,6 +190,7 @@ def request_summary(row: RequestRow) -> RequestSummaryResponse:
         amount_escalated=None if escalated is None else pounds(escalated),
         amount_approved=pounds(row.amount_approved),
         amount_paid=pounds(row.amount_paid),
+        amount_released=pounds(row.amount_released),
         created_at=row.created_at,
         updated_at=row.updated_at,
         status_since=row.status_since,
@@ -225,6 +229,8 @@ def _plain(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime):
         return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()  # an instalment's due date, a payment's paid_on: "2026-09-01"
     if isinstance(value, UUID):
         return str(value)
     if is_dataclass(value) and not isinstance(value, type):

@@ -1,18 +1,30 @@
 """Request and response bodies of the HTTP contract (docs/API.md), kept apart from domain events.
 
-Every limit and pattern comes from ``domain.limits``, where the domain's values check the same
-ones, so the 422s and the OpenAPI document follow the domain. Money travels as a JSON string. The
-``Amount`` type accepts only strings (a JSON number, float or int, is refused by pydantic's string
-type before any code of ours runs); the domain's own parser then enforces at most 2 dp, the sign
-rules and the largest amount.
+Built from the value types of ``api.schema_types`` (money, URNs, years, text), which follow
+``domain.limits``, so the 422s and the OpenAPI document follow the domain. The awards' bodies
+(issue 13) are in ``api.award_schemas``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from api.award_schemas import AwardResponse, AwardTermsBody, Number
+from api.schema_types import (
+    Amount,
+    Day,
+    LongText,
+    Money2dp,
+    Note,
+    OptionalLongText,
+    ShortText,
+    Slug,
+    Strict,
+    Urn,
+    Year,
+)
 from domain import limits
 from domain.values import (
     CommissionedService,
@@ -22,29 +34,6 @@ from domain.values import (
     RequestStatus,
     TopUpReason,
 )
-
-Amount = Annotated[
-    str,
-    StringConstraints(pattern=limits.MONEY_PATTERN, max_length=limits.MONEY_TEXT_LENGTH),
-    Field(description="Pounds as a string with at most 2 decimal places", examples=["1500.00"]),
-]
-Money2dp = Annotated[str, Field(description="Pounds, exactly 2 decimal places", examples=["1500.00"])]
-Urn = Annotated[str, StringConstraints(pattern=limits.URN_PATTERN), Field(examples=["990001"])]
-Slug = Annotated[str, StringConstraints(pattern=limits.CLUSTER_ID_PATTERN), Field(examples=["northmere-coast"])]
-Year = Annotated[str, StringConstraints(pattern=limits.FINANCIAL_YEAR_PATTERN), Field(examples=["2026-27"])]
-# Written text as the domain takes it (``check_text``): no control characters and, where required,
-# not blank. Checked here too so that invalid input is a 422 before a request's state is looked at.
-ShortText = Annotated[str, StringConstraints(max_length=limits.SHORT_TEXT, pattern=limits.REQUIRED_TEXT_PATTERN)]
-LongText = Annotated[str, StringConstraints(max_length=limits.LONG_TEXT, pattern=limits.REQUIRED_TEXT_PATTERN)]
-OptionalLongText = Annotated[str, StringConstraints(max_length=limits.LONG_TEXT, pattern=limits.OPTIONAL_TEXT_PATTERN)]
-Note = Annotated[str, StringConstraints(max_length=limits.NOTE_TEXT, pattern=limits.OPTIONAL_TEXT_PATTERN)]
-
-
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields, so a misspelt field is a 422, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
 
 # -- reference data --------------------------------------------------------------------------------
 
@@ -185,7 +174,7 @@ class InformationRequestRequest(Strict):
     question: LongText
 
 
-class ApproveRequest(Strict):
+class ApproveRequest(AwardTermsBody):
     amount: Amount
     reason: LongText
     conditions: OptionalLongText | None = None
@@ -201,7 +190,9 @@ class EscalateRequest(Strict):
     exceptional_circumstances: LongText
 
 
-class CouncilDecisionRequest(Strict):
+class CouncilDecisionRequest(AwardTermsBody):
+    """The award fields go with an approval only; a decline carrying any of them is a 422."""
+
     decision: CouncilDecision
     amount: Amount | None = None
     reason: LongText
@@ -214,6 +205,11 @@ class WithdrawRequest(Strict):
 class PaymentRequest(Strict):
     amount: Amount
     reference: ShortText
+    instalment: Number | None = Field(
+        default=None,
+        description="Since issue 13: the instalment paid (or part paid); default the unheld instalments in order",
+    )
+    paid_on: Day | None = Field(default=None, description="Since issue 13: the day the money went")
 
 
 class ActorResponse(BaseModel):
@@ -273,6 +269,8 @@ class FundingRequestResponse(BaseModel):
     amount_approved: Money2dp
     amount_paid: Money2dp
     amount_escalated: Money2dp | None
+    amount_released: Money2dp = Field(description="Since issue 13: what releases gave back of the award")
+    award: AwardResponse | None = Field(description="Since issue 13: the approval's award; null until approved")
     reason: TopUpReason
     pupil_count: int
     needs_summary: str
@@ -297,6 +295,7 @@ class RequestSummaryResponse(BaseModel):
     amount_escalated: Money2dp | None
     amount_approved: Money2dp
     amount_paid: Money2dp
+    amount_released: Money2dp = Field(description="Since issue 13")
     created_at: str
     updated_at: str
     status_since: str

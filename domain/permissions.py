@@ -113,7 +113,13 @@ def check_may_read_request(actor: Actor, request: RequestPlace) -> None:
 
 
 def check_decided_the_award(actor: Actor, request: RequestPlace, funded_by: str | None) -> None:
-    """The lead of the request's cluster manages a cluster award; the council manages its own."""
+    """The lead of the request's cluster manages a cluster award; the council manages its own.
+
+    With no award yet (``funded_by`` None) nobody has made it, so neither is refused here: the
+    command refuses the request's state instead (a 409, not a 403 that would blame the caller).
+    """
+    if funded_by is None:
+        return
     if actor.role is LEAD and (funded_by != "cluster" or actor.cluster_id != request.cluster_id):
         raise NotPermitted("only the lead of the cluster that made this award may change it")
     if actor.role is COUNCIL and funded_by != "council":

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
 from api import presenters
+from api.award_schemas import AwardTermsBody
 from api.deps import AppDep, ExpectedVersion, allowed
 from api.routes.common import Cursor, Limit, request_uuid, with_etag
 from api.schemas import (
@@ -34,6 +35,15 @@ router = APIRouter(prefix="/requests", tags=["funding requests"])
 def answer(response: Response, request: FundingRequest) -> FundingRequestResponse:
     with_etag(response, request.version)
     return presenters.funding_request(request)
+
+
+def award_terms(body: AwardTermsBody) -> dict[str, Any]:
+    """An approval's award fields as the application takes them; absent ones keep its defaults."""
+    return {
+        "award_period": None if body.award_period is None else body.award_period.model_dump(),
+        "schedule": body.schedule,
+        "held_instalments": [hold.model_dump() for hold in body.held_instalments],
+    }
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FundingRequestResponse)
@@ -100,13 +110,15 @@ def approve(
     expected_version: ExpectedVersion,
     response: Response,
 ) -> FundingRequestResponse:
-    """The cluster lead approves, committing the amount on the cluster budget. 409 insufficient-funds."""
+    """The cluster lead approves, committing the award on the cluster budget of each year its period
+    touches. 409 insufficient-funds."""
     request = app.approve(
         actor,
         request_uuid(request_id),
         body.amount,
         body.reason,
         body.conditions or "",
+        **award_terms(body),
         expected_version=expected_version,
     )
     return answer(response, request)
@@ -160,6 +172,7 @@ def council_decision(
         body.decision,
         body.reason,
         body.amount,
+        **award_terms(body),
         expected_version=expected_version,
     )
     return answer(response, request)
@@ -188,9 +201,16 @@ def record_payment(
     expected_version: ExpectedVersion,
     response: Response,
 ) -> FundingRequestResponse:
-    """Finance records a payment; the request is `paid` once payments reach the approved amount."""
+    """Finance records a payment, of one instalment or of the unheld ones in order; the request is
+    `paid` once nothing of its award is left to pay."""
     request = app.record_payment(
-        actor, request_uuid(request_id), body.amount, body.reference, expected_version=expected_version
+        actor,
+        request_uuid(request_id),
+        body.amount,
+        body.reference,
+        instalment=body.instalment,
+        paid_on=body.paid_on,
+        expected_version=expected_version,
     )
     return answer(response, request)
 

@@ -54,6 +54,9 @@ MONEY_FIELDS = frozenset(
         "allocated", "committed", "commissioned", "available", "pending", "escalated", "paid",
         "amount", "amount_requested", "amount_approved", "amount_paid", "amount_escalated",
         "notional_sen_budget", "total_spent",
+        # since issue 13: an award's instalments, recoveries and totals, and a year's close
+        "amount_released", "released", "unpaid", "received", "outstanding", "approved", "paid_out", "recovered",
+        "held", "scheduled_unpaid", "committed_unpaid", "available_before", "carried_forward",
     }
 )  # fmt: skip
 APPROVE_BODY = {"amount": "1000.00", "reason": "Spend evidence shows the school's own SEN funding is used."}

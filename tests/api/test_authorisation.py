@@ -118,6 +118,39 @@ def approved(app: FundingApplication) -> str:
     return request_id
 
 
+def held(app: FundingApplication) -> str:
+    request_id = evidenced(app)
+    app.approve(LEAD, _uuid(request_id), "1000.00", "Seen.", held_instalments=[{"number": 1, "condition": "a plan"}])
+    return request_id
+
+
+def council_approved(app: FundingApplication) -> str:
+    request_id = escalated(app)
+    app.decide_escalation(COUNCIL, _uuid(request_id), "approve", "Exceptional.")
+    return request_id
+
+
+def paid(app: FundingApplication) -> str:
+    request_id = approved(app)
+    app.record_payment(FINANCE, _uuid(request_id), "1000.00", "BACS-M")
+    return request_id
+
+
+def recovering(app: FundingApplication) -> str:
+    request_id = paid(app)
+    app.raise_recovery(FINANCE, _uuid(request_id), YEAR, "100.00", "overpayment", "Paid twice.")
+    return request_id
+
+
+# Council fund years closed by the matrix (issue 13): each setup a year of its own, as for maps.
+_close_years: dict[int, Iterator[int]] = {}
+
+
+def council_year(app: FundingApplication) -> dict[str, str]:
+    year = next(_close_years.setdefault(id(app), itertools.count(2040)))
+    return {"fy": f"{year}-{(year + 1) % 100:02d}"}
+
+
 def cluster_with_school(app: FundingApplication) -> dict[str, str]:
     slug, urn = fresh_slug(), fresh_urn()
     app.register_cluster(COUNCIL, slug, "Matrix cluster")
@@ -223,6 +256,11 @@ SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "published map": published_map,
     "sen report": sen_report,
     "submitted, and a published map": submitted_and_published_map,
+    "held": lambda app: {"id": held(app)},
+    "council approved": lambda app: {"id": council_approved(app)},
+    "paid": lambda app: {"id": paid(app)},
+    "recovering": lambda app: {"id": recovering(app)},
+    "council year": council_year,
 }
 
 
@@ -349,6 +387,32 @@ ENDPOINTS = [
              hidden=NOT_THE_REQUESTS_READERS),
     Endpoint("needs overview", "GET", f"/clusters/{CLUSTER}/needs-overview?academic_year=2026-27",
              ok=only(200, COUNCIL_, LEAD_)),
+    # Since issue 13: an award is managed by whoever made it (the cluster's lead, or the council);
+    # finance recovers money and closes years.
+    Endpoint("approve with an award", "POST", "/requests/{id}/approve", "evidenced",
+             {**APPROVE_BODY, "award_period": {"starts_on": "2026-09-01", "ends_on": "2027-03-31"},
+              "schedule": "monthly", "held_instalments": [{"number": 1, "condition": "a plan"}]},
+             only(200, LEAD_), hidden=OTHER_LEADS),
+    Endpoint("payment of an instalment", "POST", "/requests/{id}/payments", "approved",
+             {"amount": "10.00", "reference": "P-2", "instalment": 2, "paid_on": "2026-09-07"}, only(201, FINANCE_)),
+    Endpoint("hold instalment", "POST", "/requests/{id}/instalments/1/hold", "approved", {"condition": "a plan"},
+             only(200, LEAD_), hidden=OTHER_LEADS),
+    Endpoint("lift hold", "POST", "/requests/{id}/instalments/1/lift-hold", "held", {"note": "Seen."},
+             only(200, LEAD_), hidden=OTHER_LEADS),
+    Endpoint("release", "POST", "/requests/{id}/release", "approved", {"reason_code": "pupil_left", "note": "Left."},
+             only(200, LEAD_), hidden=OTHER_LEADS),
+    Endpoint("hold instalment of a council award", "POST", "/requests/{id}/instalments/1/hold", "council approved",
+             {"condition": "a plan"}, only(200, COUNCIL_), hidden=OTHER_LEADS),
+    Endpoint("release a council award", "POST", "/requests/{id}/release", "council approved",
+             {"reason_code": "underspend", "note": "Unspent."}, only(200, COUNCIL_), hidden=OTHER_LEADS),
+    Endpoint("raise recovery", "POST", "/requests/{id}/recoveries", "paid",
+             {"financial_year": YEAR, "amount": "10.00", "reason_code": "overpayment", "note": "Paid twice."},
+             only(201, FINANCE_)),
+    Endpoint("receive recovery", "POST", "/requests/{id}/recoveries/1/receipts", "recovering",
+             {"amount": "10.00", "reference": "REMIT-M"}, only(201, FINANCE_)),
+    Endpoint("close budget year", "POST", f"/clusters/{{cluster}}/budgets/{YEAR}/close", "cluster with school",
+             {"carry_forward": "0.00"}, only(200, FINANCE_)),
+    Endpoint("close council fund year", "POST", "/council/budgets/{fy}/close", "council year", ok=only(200, FINANCE_)),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 

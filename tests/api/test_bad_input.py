@@ -35,6 +35,7 @@ from tests.support import (
     FINANCE,
     HEAD,
     LEAD,
+    OTHER_CLUSTER,
     SCHOOL,
     YEAR,
     set_up_world,
@@ -147,6 +148,7 @@ class Command:
     actor: Any
     body: dict[str, Any] | None
     cases: list[tuple[str, str, Any]]
+    optional_body: bool = False  # no body, or null, or {}: every field has a default
 
 
 URN_CASES = [("5 digits", "12345"), ("7 digits", "1234567"), ("letters", "abcdef"), ("a number", 900001),
@@ -169,6 +171,81 @@ COMMISSION_BODY = {
 }
 PAYMENT_BODY = {"amount": "100.00", "reference": "BACS-0001"}
 SCHOOL_BODY = {"name": "Saltmarsh Primary School", "phase": "primary", "cluster_id": CLUSTER}
+
+# Since issue 13: award fields, and the award commands.
+AWARD_PERIOD = {"starts_on": "2026-09-01", "ends_on": "2027-03-31"}
+AWARD_APPROVAL = {
+    **APPROVE_BODY,
+    "award_period": AWARD_PERIOD,
+    "schedule": "monthly",
+    "held_instalments": [{"number": 1, "condition": "a reviewed provision plan"}],
+}
+COUNCIL_AWARD = {"decision": "approve", "reason": "Exceptional.", "award_period": AWARD_PERIOD, "schedule": "single"}
+INSTALMENT_PAYMENT = {"amount": "100.00", "reference": "BACS-0002", "instalment": 1, "paid_on": "2026-09-07"}
+RELEASE_BODY = {"reason_code": "pupil_left", "note": "Moved out of county.", "amount": "100.00"}
+RECOVERY_BODY = {"financial_year": YEAR, "amount": "50.00", "reason_code": "overpayment", "note": "Paid twice."}
+RECEIPT_BODY = {"amount": "10.00", "reference": "REMIT-0001", "received_on": "2026-10-01"}
+DATE_CASES = [("a number", 20260901), ("a Unix time", 1788220800), ("a date-time", "2026-09-01T00:00:00"),
+              ("a day that is not", "2026-02-30"), ("slashes", "2026/09/01"), ("no leading zeros", "2026-9-1"),
+              ("a trailing newline", "2026-09-01\n"), ("empty", ""), ("words", "next Tuesday"),
+              ("a list", ["2026-09-01"])]  # fmt: skip
+NUMBER_CASES = [("zero", 0), ("negative", -1), ("a string", "1"), ("a float", 1.5), ("a whole float", 1.0),
+                ("true", True), ("over 9999", 10000)]  # fmt: skip
+# A carry-forward may be zero (nothing carried); every other bad amount is refused.
+CARRY_FORWARD_CASES = [
+    (label, path, value) for label, path, value in money_cases("carry_forward") if value not in ("0", "0.00", "-0.00")
+] + [("carry_forward more than is available", "carry_forward", "1.00")]
+
+
+def date_cases(field: str, *, required: bool) -> list[tuple[str, str, Any]]:
+    cases = [(f"{field} {label}", field, value) for label, value in DATE_CASES]
+    if required:
+        cases += [(f"{field} null", field, None), (f"{field} missing", field, DROP)]
+    return cases
+
+
+def award_cases() -> list[tuple[str, str, Any]]:
+    """An approval's award period and schedule, each wrong in every way we know."""
+    return (
+        date_cases("award_period.starts_on", required=True)
+        + date_cases("award_period.ends_on", required=True)
+        + [
+            ("award_period ending before it starts", "award_period.ends_on", "2026-08-31"),
+            ("award_period a year or more", "award_period.ends_on", "2027-09-01"),
+            (
+                "award_period starting in the next financial year",
+                "award_period",
+                {"starts_on": "2027-04-01", "ends_on": "2027-06-30"},
+            ),
+            (
+                "award_period starting before the financial year",
+                "award_period",
+                {"starts_on": "2026-03-01", "ends_on": "2026-06-30"},
+            ),
+            ("award_period a string", "award_period", "2026-09-01 to 2027-03-31"),
+            ("award_period a list", "award_period", ["2026-09-01", "2027-03-31"]),
+            ("award_period an extra field", "award_period.months", 7),
+            ("schedule unknown", "schedule", "weekly"),
+            ("schedule in capitals", "schedule", "MONTHLY"),
+            ("schedule a number", "schedule", 12),
+        ]
+    )
+
+
+HELD_INSTALMENT_CASES = (
+    [(f"held_instalments number {label}", "held_instalments.0.number", value) for label, value in NUMBER_CASES]
+    + [(f"held_instalments {case[0]}", case[1], case[2]) for case in text_cases("held_instalments.0.condition", 200)]
+    + [
+        ("held_instalments number missing", "held_instalments.0.number", DROP),
+        ("held_instalments an instalment the schedule does not make", "held_instalments.0.number", 8),
+        ("held_instalments one instalment twice", "held_instalments",
+         [{"number": 2, "condition": "a"}, {"number": 2, "condition": "b"}]),
+        ("held_instalments an object", "held_instalments", {"number": 1, "condition": "a"}),
+        ("held_instalments null", "held_instalments", None),
+        ("held_instalments over 50", "held_instalments", [{"number": 1, "condition": "a"}] * 51),
+        ("held_instalments an extra field", "held_instalments.0.until", "2026-12-01"),
+    ]
+)  # fmt: skip
 
 COMMANDS = [
     Command(
@@ -320,6 +397,61 @@ COMMANDS = [
         "payment", "POST", "/requests/{approved}/payments", FINANCE, PAYMENT_BODY,
         money_cases("amount") + text_cases("reference", 200) + common_cases([]),
     ),
+    Command(
+        "approve with an award", "POST", "/requests/{evidenced_again}/approve", LEAD, AWARD_APPROVAL,
+        award_cases() + HELD_INSTALMENT_CASES,
+    ),
+    Command(
+        "council decision with an award", "POST", "/requests/{escalated_again}/council-decision", COUNCIL,
+        COUNCIL_AWARD,
+        [*award_cases(),
+         ("a decline with an award", "decision", "decline"),
+         ("an instalment the schedule does not make held", "held_instalments", [{"number": 2, "condition": "a"}])],
+    ),
+    Command(
+        "payment of an instalment", "POST", "/requests/{approved}/payments", FINANCE, INSTALMENT_PAYMENT,
+        [(f"instalment {label}", "instalment", value) for label, value in NUMBER_CASES]
+        + [("an instalment the award does not have", "instalment", 4)]
+        + date_cases("paid_on", required=False),
+    ),
+    Command(
+        "hold instalment", "POST", "/requests/{approved}/instalments/2/hold", LEAD, {"condition": "the spring review"},
+        text_cases("condition", 200) + common_cases([]),
+    ),
+    Command(
+        "lift hold", "POST", "/requests/{held}/instalments/1/lift-hold", LEAD, {"note": "Reviewed."},
+        text_cases("note", 4000, required=False) + common_cases([]), optional_body=True,
+    ),
+    Command(
+        "release", "POST", "/requests/{approved}/release", LEAD, RELEASE_BODY,
+        enum_cases("reason_code")
+        + text_cases("note", 4000)
+        + [case for case in money_cases("amount") if case[2] is not None]  # no amount: all that is unpaid
+        + common_cases([]),
+    ),
+    Command(
+        "raise recovery", "POST", "/requests/{recovering}/recoveries", FINANCE, RECOVERY_BODY,
+        [(f"financial_year {label}", "financial_year", value) for label, value in YEAR_CASES]
+        + money_cases("amount")
+        + enum_cases("reason_code")
+        + text_cases("note", 4000)
+        + common_cases(["financial_year", "amount"]),
+    ),
+    Command(
+        "receive recovery", "POST", "/requests/{recovering}/recoveries/1/receipts", FINANCE, RECEIPT_BODY,
+        money_cases("amount")
+        + text_cases("reference", 200)
+        + date_cases("received_on", required=False)
+        + common_cases(["amount"]),
+    ),
+    Command(
+        "close budget year", "POST", f"/clusters/{OTHER_CLUSTER}/budgets/{YEAR}/close", FINANCE,
+        {"carry_forward": "0.00"}, CARRY_FORWARD_CASES + common_cases([]), optional_body=True,
+    ),
+    Command(
+        "close council fund year", "POST", "/council/budgets/2027-28/close", FINANCE,
+        {"carry_forward": "0.00"}, CARRY_FORWARD_CASES + common_cases([]), optional_body=True,
+    ),
 ]  # fmt: skip
 
 CASES = [
@@ -332,6 +464,7 @@ WHOLE_BODIES = [
     for command in COMMANDS
     if command.body is not None
     for label, body in (("an empty object", {}), ("a list", []), ("a string", "text"), ("null", None), ("a number", 7))
+    if not (command.optional_body and label in ("an empty object", "null"))
 ]
 
 
@@ -340,6 +473,30 @@ class World:
     app: Any
     client: Any
     ids: dict[str, str]
+
+
+def award_states(app: Any) -> dict[str, str]:
+    """Requests for the award commands (issue 13): evidenced and escalated ones to approve with an
+    award, one with instalment 1 held, and one paid in full with a recovery raised."""
+    evidenced = app.submit_request(HEAD, **submission())
+    app.provide_evidence(HEAD, evidenced.id, **EVIDENCE)
+    escalated = app.submit_request(HEAD, **submission(amount_requested="6000.00"))
+    app.provide_evidence(HEAD, escalated.id, **EVIDENCE)
+    app.escalate(LEAD, escalated.id, "1000.00", "Exceptional circumstances.")
+    held = app.submit_request(HEAD, **submission())
+    app.provide_evidence(HEAD, held.id, **EVIDENCE)
+    app.approve(LEAD, held.id, "1000.00", "Evidence seen.", held_instalments=[{"number": 1, "condition": "a plan"}])
+    recovering = app.submit_request(HEAD, **submission())
+    app.provide_evidence(HEAD, recovering.id, **EVIDENCE)
+    app.approve(LEAD, recovering.id, "1000.00", "Evidence seen.")
+    app.record_payment(FINANCE, recovering.id, "1000.00", "BACS-0003")
+    app.raise_recovery(FINANCE, recovering.id, YEAR, "100.00", "overpayment", "Paid twice.")
+    return {
+        "evidenced_again": str(evidenced.id),
+        "escalated_again": str(escalated.id),
+        "held": str(held.id),
+        "recovering": str(recovering.id),
+    }
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -365,6 +522,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "unaffordable": str(unaffordable.id),
             "escalated": str(escalated.id),
             "approved": str(approved.id),
+            **award_states(app),
         }
         with client_for(app) as client:
             yield World(app, client, ids)
@@ -395,7 +553,11 @@ def test_a_body_of_the_wrong_shape_is_422_validation_error_and_writes_nothing(wo
     assert_problem(response, 422, "validation-error")
 
 
-@pytest.mark.parametrize("command", [command for command in COMMANDS if command.body is not None], ids=lambda c: c.name)
+@pytest.mark.parametrize(
+    "command",
+    [command for command in COMMANDS if command.body is not None and not command.optional_body],
+    ids=lambda c: c.name,
+)
 def test_no_body_at_all_is_422_validation_error(world, command):
     with writes_nothing(world.app):
         response = world.client.request(command.method, command.path.format(**world.ids), headers=auth(command.actor))
@@ -422,6 +584,7 @@ def test_the_valid_bodies_of_the_table_are_valid(tmp_path):
                 if state == "approved":
                     app.approve(LEAD, request.id, "1000.00", "Evidence seen.")
                 ids[state] = str(request.id)
+            ids.update(award_states(app))
             for command in COMMANDS:
                 if command.name == "council decline with an amount":
                     continue

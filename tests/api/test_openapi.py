@@ -86,6 +86,14 @@ API_PATHS: dict[str, set[str]] = {
     # issue 12: evidence from a provision map, and the cluster's shared picture of need
     "/requests/{id}/evidence-review": {"get"},
     "/clusters/{cluster_id}/needs-overview": {"get"},
+    # issue 13: the money after a decision
+    "/requests/{id}/instalments/{number}/hold": {"post"},
+    "/requests/{id}/instalments/{number}/lift-hold": {"post"},
+    "/requests/{id}/release": {"post"},
+    "/requests/{id}/recoveries": {"post"},
+    "/requests/{id}/recoveries/{number}/receipts": {"post"},
+    "/clusters/{cluster_id}/budgets/{fy}/close": {"post"},
+    "/council/budgets/{fy}/close": {"post"},
 }
 # Operations anyone may call with no token.
 PUBLIC_OPERATIONS = {
@@ -108,6 +116,7 @@ QUERY_PARAMETERS = {
     ("get", "/local-offer/schools"): {"q", "cluster_id", "limit", "cursor"},
     ("get", "/finance/ledger.csv"): {"financial_year"},
 }
+AWARD_FIELDS = {"award_period", "schedule", "held_instalments"}  # since issue 13
 PROVISION_LINE_FIELDS = {
     "description", "category", "tier", "area_of_need", "pupil_count", "hours_per_week", "weeks",
     "staff_or_provider", "cost_basis", "cost", "funded_by", "commissioned_service", "starts_on", "ends_on", "status",
@@ -124,12 +133,19 @@ REQUEST_BODIES = {
                             "needs_summary", "planned_provision"},
     ("post", "/requests/{id}/evidence"): {"notional_sen_budget", "spend", "documents", "provision_map"},
     ("post", "/requests/{id}/information-requests"): {"question"},
-    ("post", "/requests/{id}/approve"): {"amount", "reason", "conditions"},
+    ("post", "/requests/{id}/approve"): {"amount", "reason", "conditions", *AWARD_FIELDS},
     ("post", "/requests/{id}/decline"): {"reason_code", "reason"},
     ("post", "/requests/{id}/escalate"): {"amount", "exceptional_circumstances"},
-    ("post", "/requests/{id}/council-decision"): {"decision", "amount", "reason"},
+    ("post", "/requests/{id}/council-decision"): {"decision", "amount", "reason", *AWARD_FIELDS},
     ("post", "/requests/{id}/withdraw"): {"reason"},
-    ("post", "/requests/{id}/payments"): {"amount", "reference"},
+    ("post", "/requests/{id}/payments"): {"amount", "reference", "instalment", "paid_on"},
+    ("post", "/requests/{id}/instalments/{number}/hold"): {"condition"},
+    ("post", "/requests/{id}/instalments/{number}/lift-hold"): {"note"},
+    ("post", "/requests/{id}/release"): {"reason_code", "note", "amount"},
+    ("post", "/requests/{id}/recoveries"): {"financial_year", "amount", "reason_code", "note"},
+    ("post", "/requests/{id}/recoveries/{number}/receipts"): {"amount", "reference", "received_on"},
+    ("post", "/clusters/{cluster_id}/budgets/{fy}/close"): {"carry_forward"},
+    ("post", "/council/budgets/{fy}/close"): {"carry_forward"},
     ("post", "/schools/{urn}/provision-maps/{academic_year}/lines"): PROVISION_LINE_FIELDS,
     ("put", "/schools/{urn}/provision-maps/{academic_year}/lines/{line_number}"): PROVISION_LINE_FIELDS,
     ("post", "/schools/{urn}/provision-maps/{academic_year}/lines/{line_number}/reviews"): {"impact", "note",
@@ -176,6 +192,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             if state == "approved":
                 app.approve(LEAD, request.id, "1000.00", "Evidence seen.")
             ids.append(str(request.id))
+        # Awards for the award endpoints (issue 13) to act on: one held, one paid and being recovered.
+        held = app.submit_request(HEAD, **submission())
+        app.provide_evidence(HEAD, held.id, **EVIDENCE)
+        app.approve(LEAD, held.id, "1000.00", "Evidence seen.", held_instalments=[{"number": 1, "condition": "a plan"}])
+        recovering = app.submit_request(HEAD, **submission())
+        app.provide_evidence(HEAD, recovering.id, **EVIDENCE)
+        app.approve(LEAD, recovering.id, "1000.00", "Evidence seen.")
+        app.record_payment(FINANCE, recovering.id, "500.00", "BACS-FUZZ")
+        app.raise_recovery(FINANCE, recovering.id, YEAR, "100.00", "overpayment", "Paid twice.")
+        ids += [str(held.id), str(recovering.id)]
         app.open_provision_map(HEAD, SCHOOL, "2026/27")
         app.add_provision_line(HEAD, SCHOOL, "2026/27", provision_line())
         app.publish_provision_map(HEAD, SCHOOL, "2026/27")
@@ -222,6 +248,10 @@ def test_the_schema_names_the_query_parameters_of_the_contract(spec):
 
 
 def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """The object schema a body names; an optional body (issue 13) is that object or null."""
+    options = [option for option in schema.get("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema = options[0]
     while "$ref" in schema:
         schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     return schema
@@ -237,8 +267,12 @@ def test_the_schema_describes_every_request_body_with_the_contracts_fields(spec)
 
 
 def test_money_is_documented_as_a_string_with_an_example(spec):
-    for name in ("AllocationRequest", "ApproveRequest", "PaymentRequest", "EscalateRequest"):
-        amount = spec["components"]["schemas"][name]["properties"]["amount"]
+    names = ("AllocationRequest", "ApproveRequest", "PaymentRequest", "EscalateRequest", "ReleaseRequest",
+             "RecoveryRequest", "RecoveryReceiptRequest", "YearCloseRequest")  # fmt: skip
+    for name in names:
+        properties = spec["components"]["schemas"][name]["properties"]
+        amount = properties.get("amount") or properties["carry_forward"]
+        amount = next((option for option in amount.get("anyOf", []) if option["type"] == "string"), amount)
         assert amount["type"] == "string" and amount["examples"] == ["1500.00"]
         assert re.fullmatch(amount["pattern"], "1500.00") and not re.fullmatch(amount["pattern"], "1500.001")
 
@@ -298,6 +332,13 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("POST", "/requests/{request_id}/escalate"): LEAD,
     ("POST", "/requests/{request_id}/council-decision"): COUNCIL,
     ("POST", "/requests/{request_id}/payments"): FINANCE,
+    ("POST", "/requests/{request_id}/instalments/{number}/hold"): LEAD,
+    ("POST", "/requests/{request_id}/instalments/{number}/lift-hold"): LEAD,
+    ("POST", "/requests/{request_id}/release"): LEAD,
+    ("POST", "/requests/{request_id}/recoveries"): FINANCE,
+    ("POST", "/requests/{request_id}/recoveries/{number}/receipts"): FINANCE,
+    ("POST", "/clusters/{cluster_id}/budgets/{fy}/close"): FINANCE,
+    ("POST", "/council/budgets/{fy}/close"): FINANCE,
     ("GET", "/finance/ledger.csv"): FINANCE,
     **{
         (method.upper(), path): HEAD
@@ -323,6 +364,7 @@ def path_parameter_choices(path: str, request_ids: list[str]) -> list[dict[str, 
         "academic_year": ["2026-27", "2027-28"],
         "line_number": ["1", "2"],
         "version": ["1", "2"],
+        "number": ["1", "2"],  # an instalment or a recovery
     }
     choices: list[dict[str, str]] = [{}]
     for name in names:

@@ -11,6 +11,7 @@ import pytest
 from domain.errors import NotFound, NotPermitted
 from domain.permissions import (
     COMMAND_ROLES,
+    check_decided_the_award,
     check_is_the_school,
     check_leads_the_cluster,
     check_may_read_budget,
@@ -178,6 +179,27 @@ def test_a_request_in_another_cluster_is_not_found_for_a_lead():
     with pytest.raises(NotFound) as refused:
         check_may_read_request(LEAD, place)
     assert str(refused.value) == f"request {place.id} not found"
+
+
+@pytest.mark.parametrize(("actor", "funded_by"), [(LEAD, "cluster"), (COUNCIL, "council")], ids=["lead", "council"])
+def test_whoever_made_an_award_manages_it(actor, funded_by):
+    check_decided_the_award(actor, Place(SCHOOL, CLUSTER), funded_by)
+
+
+@pytest.mark.parametrize(
+    ("actor", "funded_by"),
+    [(LEAD, "council"), (OTHER_LEAD, "cluster"), (COUNCIL, "cluster")],
+    ids=["lead, council's award", "another cluster's lead", "council, cluster's award"],
+)
+def test_nobody_else_manages_an_award(actor, funded_by):
+    with pytest.raises(NotPermitted):
+        check_decided_the_award(actor, Place(SCHOOL, CLUSTER), funded_by)
+
+
+@pytest.mark.parametrize("actor", [LEAD, COUNCIL], ids=lambda actor: actor.role.value)
+def test_a_request_with_no_award_yet_is_left_to_the_commands_state_check(actor):
+    """Holding an instalment of a request not yet approved is a conflict of state, not a refusal of the caller."""
+    check_decided_the_award(actor, Place(SCHOOL, CLUSTER), None)
 
 
 @pytest.mark.parametrize("actor", [COUNCIL, FINANCE], ids=lambda actor: actor.role.value)
