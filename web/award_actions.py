@@ -231,6 +231,8 @@ def add_pages(pages: APIRouter, kit: Kit, role: Role) -> None:
             actor = kit.actor(request, role)
             form = await kit.form(request)
             funding_request = readable(actor, request_id)
+            if _why_not(action, funding_request):
+                return render(request, action, funding_request)  # says why, and shows no form
             errors, status = Errors(), 400
             values = {name: form.get(name) for name in action.fields}
             try:
@@ -241,7 +243,11 @@ def add_pages(pages: APIRouter, kit: Kit, role: Role) -> None:
             except (Conflict, InvalidValue) as error:
                 flash = None
                 status = 409 if isinstance(error, Conflict) else 400
-                errors.add(_field_of(error, action.fields), application_message(error))
+                message = application_message(error)
+                if isinstance(error, PaymentExceedsApproved) and "amount" in action.fields:
+                    unpaid = readable(actor, request_id).current_award().unpaid
+                    message = f"The amount to release must be at most {money(unpaid)}, what is still unpaid"
+                errors.add(_field_of(error, action.fields), message)
             if flash is not None:
                 return kit.redirect(f"/funding-requests/{funding_request.id.hex}", flash=flash)
             current = readable(actor, request_id)

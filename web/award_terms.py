@@ -40,6 +40,16 @@ def typed_values(form: Form) -> dict[str, str]:
     return {name: form.get(name) for name in [*names, "schedule", "hold_instalment", "hold_condition"]}
 
 
+def absent(form: Form, *names: str) -> bool:
+    """None of the fields was posted at all (not even empty): the application's default applies,
+    as for an API call that leaves them out. The pages' forms always post them."""
+    return not any(name in form.fields for name in names)
+
+
+def date_fields(name: str) -> tuple[str, ...]:
+    return tuple(f"{name}-{part}" for part in DATE_PARTS)
+
+
 def read_date(form: Form, errors: Errors, name: str, label: str) -> date | None:
     parts = [form.get(f"{name}-{part}") for part in DATE_PARTS]
     if not all(parts):
@@ -57,13 +67,17 @@ def read_date(form: Form, errors: Errors, name: str, label: str) -> date | None:
 
 def read_terms(form: Form, errors: Errors) -> dict[str, Any]:
     """The award's terms as the application's ``approve`` and ``decide_escalation`` take them; each
-    mistake is added to ``errors`` on its field (then the terms are not to be used)."""
-    starts_on = read_date(form, errors, "starts_on", "the award starts")
-    ends_on = read_date(form, errors, "ends_on", "the award ends")
-    if starts_on and ends_on and ends_on < starts_on:
-        errors.add("ends_on-day", "The award must end on or after the day it starts")
-    schedule = form.get("schedule")
-    if schedule not in SCHEDULES:
+    mistake is added to ``errors`` on its field (then the terms are not to be used). Terms not
+    posted at all are left to the application (the request's whole year, termly)."""
+    period: dict[str, date | None] | None = None
+    if not absent(form, *date_fields("starts_on"), *date_fields("ends_on")):
+        starts_on = read_date(form, errors, "starts_on", "the award starts")
+        ends_on = read_date(form, errors, "ends_on", "the award ends")
+        if starts_on and ends_on and ends_on < starts_on:
+            errors.add("ends_on-day", "The award must end on or after the day it starts")
+        period = {"starts_on": starts_on, "ends_on": ends_on}
+    schedule = None if absent(form, "schedule") else form.get("schedule")
+    if schedule is not None and schedule not in SCHEDULES:
         errors.add("schedule", "Choose how the award is paid")
     number_text, condition = form.get("hold_instalment"), form.get("hold_condition")
     holds = []
@@ -80,7 +94,7 @@ def read_terms(form: Form, errors: Errors) -> dict[str, Any]:
         if number is not None and condition:
             holds.append({"number": number, "condition": condition})
     return {
-        "award_period": {"starts_on": starts_on, "ends_on": ends_on},
+        "award_period": period,
         "schedule": schedule,
         "held_instalments": holds,
     }

@@ -29,7 +29,7 @@ from domain.values import Actor, FinancialYear, Role
 from funding_engine.application import IdempotencyClaim
 from funding_engine.application.calendar import today_in_england
 from funding_engine.application.errors import IdempotencyKeyReused
-from web.award_terms import date_values, read_date
+from web.award_terms import absent, date_fields, date_values, read_date
 from web.finance.common import all_requests, chosen_year, year_items, year_options
 from web.kit import Errors, Form, FormExpired, Kit, application_message, money, parse_pounds, pence_to_text
 from web.provision_maps import date_items, day
@@ -290,18 +290,22 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
         form = await kit.form(request)
         uuid = request_id_from(request_id)
         errors = Errors()
-        values = {name: form.get(name) for name in PAYMENT_FIELDS}
-        instalment = read_instalment(values["instalment"], errors)
-        pence = parse_pounds(values["amount"], errors, "amount", "the amount")
-        paid_on = read_date(form, errors, "paid_on", "the payment was made")
-        reference = values["reference"]
+        values = {name: form.get(name) for name in PAYMENT_FIELDS if name in form.fields}
+        # Left out altogether (not the pages' form, which always posts them): the application's
+        # defaults, as on the API: the unheld instalments in order, paid the day it is recorded.
+        instalment = NEXT_DUE if absent(form, "instalment") else read_instalment(form.get("instalment"), errors)
+        pence = parse_pounds(form.get("amount"), errors, "amount", "the amount")
+        paid_on = None
+        if not absent(form, *date_fields("paid_on")):
+            paid_on = read_date(form, errors, "paid_on", "the payment was made")
+        reference = form.get("reference")
         if not reference:
             errors.add("reference", "Enter the payment reference")
         once = form.get(ONCE_FIELD)
-        if errors or pence is None or paid_on is None:
+        if errors or pence is None:
             return payment_page(request, actor, uuid, errors=errors, values=values, status=400, once=once)
         number = None if instalment == NEXT_DUE else int(instalment)
-        fields = {"amount": pence, "reference": reference, "instalment": number, "paid_on": paid_on.isoformat()}
+        fields = {"amount": pence, "reference": reference, "instalment": number, "paid_on": str(paid_on or "")}
         path = f"/finance/requests/{uuid.hex}/payment"
 
         def pay() -> Any:
