@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
+from domain.awards import RecoveryReason, ReleaseReason
+from domain.schedules import ScheduleKind
 from domain.values import (
     CommissionedService,
     DecisionKind,
@@ -32,6 +34,7 @@ STATUS_TAGS: dict[str, tuple[str, str]] = {
     RequestStatus.COUNCIL_DECLINED.value: ("Declined by council", "govuk-tag--red"),
     RequestStatus.WITHDRAWN.value: ("Withdrawn", "govuk-tag--grey"),
     RequestStatus.PAID.value: ("Paid", "govuk-tag--turquoise"),
+    RequestStatus.RELEASED.value: ("Released", "govuk-tag--grey"),
 }
 REASONS = {
     TopUpReason.INCREASE_IN_NUMBERS.value: "Increase in pupils with SEND",
@@ -72,6 +75,26 @@ DECISION_KINDS = {
     DecisionKind.COUNCIL_DECLINE.value: "Declined by council",
     DecisionKind.WITHDRAWAL.value: "Withdrawn",
     DecisionKind.COMMISSION.value: "Service commissioned",
+}
+
+# How an award is paid, and why money comes back from one (issue 13).
+SCHEDULES = {
+    ScheduleKind.TERMLY.value: "Termly",
+    ScheduleKind.MONTHLY.value: "Monthly",
+    ScheduleKind.SINGLE.value: "Single payment",
+}
+RELEASE_REASONS = {
+    ReleaseReason.PUPIL_LEFT.value: "The pupil left",
+    ReleaseReason.PROVISION_ENDED.value: "The provision ended",
+    ReleaseReason.UNDERSPEND.value: "Underspend",
+    ReleaseReason.OTHER.value: "Other",
+}
+RECOVERY_REASONS = {
+    RecoveryReason.PUPIL_LEFT.value: "The pupil left",
+    RecoveryReason.PROVISION_ENDED.value: "The provision ended",
+    RecoveryReason.UNDERSPEND.value: "Underspend",
+    RecoveryReason.OVERPAYMENT.value: "Overpayment",
+    RecoveryReason.OTHER.value: "Other",
 }
 
 
@@ -124,5 +147,8 @@ def install_labels(environment: Environment) -> None:
         decline_reasons=DECLINE_REASONS,
         decision_kinds=DECISION_KINDS,
         phases=PHASES,
+        schedules=SCHEDULES,
+        release_reasons=RELEASE_REASONS,
+        recovery_reasons=RECOVERY_REASONS,
     )
     environment.filters.update(when=when, waited=waited, reference=short_reference)

@@ -33,6 +33,11 @@ EVENT_NAMES = {
     "CouncilDeclined": "Declined by the council",
     "Withdrawn": "Withdrawn by the school",
     "PaymentRecorded": "Payment recorded",
+    "InstalmentHeld": "Instalment held",
+    "InstalmentHoldLifted": "Hold on an instalment lifted",
+    "AwardReleased": "Unpaid award released",
+    "RecoveryRaised": "Recovery raised",
+    "RecoveryReceived": "Recovery received",
 }
 
 

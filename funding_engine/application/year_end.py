@@ -9,10 +9,11 @@ year's budget in the same save as the close.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from domain.errors import InvalidValue
-from domain.funds import ClusterBudget, CouncilFund
+from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.lifecycle import AWAITING_COUNCIL, OPEN_STATUSES
 from domain.money import Money
 from domain.permissions import check_role
@@ -26,8 +27,76 @@ from projections.read_models.request_index import RequestIndex
 NAMED_WAITING = 20
 
 
+@dataclass(frozen=True, slots=True)
+class YearEndPosition:
+    """A budget's or fund's year as a close would see it: the figures its ``YearClosed`` would
+    record, what is committed ahead (which refuses a close), and the requests still waiting."""
+
+    financial_year: FinancialYear
+    cluster_id: ClusterId | None
+    allocated: Money
+    committed: Money
+    commissioned: Money
+    paid: Money
+    committed_unpaid: Money
+    released: Money
+    recovered: Money
+    income: Money
+    forward: Money
+    available: Money
+    closed: bool
+    version: int
+    waiting: list[str]
+
+    @classmethod
+    def of(
+        cls, fund: Fund | None, year: FinancialYear, cluster_id: ClusterId | None, waiting: list[str]
+    ) -> YearEndPosition:
+        """A year nobody has allocated yet is all zeros, and open."""
+
+        def figure(name: str) -> Money:
+            return getattr(fund, name) if fund is not None else Money.zero()
+
+        return cls(
+            financial_year=year,
+            cluster_id=cluster_id,
+            allocated=figure("allocated"),
+            committed=figure("committed"),
+            commissioned=figure("commissioned"),
+            paid=figure("paid"),
+            committed_unpaid=figure("committed") - figure("paid"),
+            released=figure("released"),
+            recovered=figure("recovered"),
+            income=figure("income"),
+            forward=figure("forward"),
+            available=figure("available"),
+            closed=fund.closed if fund is not None else False,
+            version=fund.version if fund is not None else 0,
+            waiting=waiting,
+        )
+
+
 class YearEnd(Budgets):
     """Finance closes a cluster's budget or the council fund for a year."""
+
+    def budget_year_end(
+        self, actor: Actor, cluster_id: ClusterId | str, financial_year: FinancialYear | str
+    ) -> YearEndPosition:
+        """What closing the cluster's budget for the year would record, and what would refuse it."""
+        check_role(actor, "close_year")
+        cluster_id, year = ClusterId.parse(cluster_id), FinancialYear.parse(financial_year)
+        self._check_cluster_exists(cluster_id)
+        budget = self._find(ClusterBudget.id_for(cluster_id, year), ClusterBudget)
+        waiting = self._waiting(cluster_id=str(cluster_id), year=year, statuses=OPEN_STATUSES)
+        return YearEndPosition.of(budget, year, cluster_id, waiting)
+
+    def council_fund_year_end(self, actor: Actor, financial_year: FinancialYear | str) -> YearEndPosition:
+        """What closing the council fund for the year would record, and what would refuse it."""
+        check_role(actor, "close_year")
+        year = FinancialYear.parse(financial_year)
+        fund = self._find(CouncilFund.id_for(year), CouncilFund)
+        waiting = self._waiting(cluster_id=None, year=year, statuses=AWAITING_COUNCIL)
+        return YearEndPosition.of(fund, year, None, waiting)
 
     def close_budget_year(
         self,

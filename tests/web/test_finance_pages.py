@@ -407,15 +407,20 @@ def test_recording_a_payment(loaded, client):
     form = client.get(url)
     assert form.status_code == 200
     assert re.search(
-        r'id="amount" name="amount" type="text" spellcheck="false" value="12000.00"', form.text
-    )  # the outstanding
+        r'id="amount" name="amount" type="text" spellcheck="false" value="5000.00"', form.text
+    )  # what is unpaid on the first instalment: 5/12 of the year's £12,000.00
+    assert 'name="instalment" type="radio" value="1" checked' in form.text
 
     answer = client.post(
         url,
         data={
             "csrf_token": csrf_from(form.text),
             "once": once_key(form.text, url),
+            "instalment": "1",
             "amount": "2,000",
+            "paid_on-day": "3",
+            "paid_on-month": "4",
+            "paid_on-year": str(DEV_YEAR.start_year),
             "reference": "BACS-990202-01",
         },
     )
@@ -429,7 +434,9 @@ def test_recording_a_payment(loaded, client):
     assert loaded.read_models.council_fund_balance(FINANCE, YEAR).figures.paid == 2_000_00
     assert "Payment of £2,000.00 recorded" in banner(client.get(answer.headers["location"]).text)
     request_page = client.get(f"/funding-requests/{row.request_id}").text
-    assert tables(request_page)["payments-so-far"][1][1:] == ["BACS-990202-01", FINANCE.sub, "£2,000.00"]
+    assert tables(request_page)["payments-so-far"][1][1:] == [
+        f"3 April {DEV_YEAR.start_year}", "1", "BACS-990202-01", FINANCE.sub, "£2,000.00"
+    ]  # fmt: skip
     assert "£10,000.00" in request_page and f'href="{url}"' in request_page
 
 

@@ -50,8 +50,10 @@ def _is_year(text: str) -> bool:
     return True
 
 
-def refusal_on_form(errors: Errors, error: FundingError, fields: Sequence[str]) -> None:
-    """The application's refusal in the error summary, on the field it names (else the first)."""
+def refusal_on_form(errors: Errors, error: FundingError, fields: Sequence[str], field: str | None = None) -> None:
+    """The application's refusal in the error summary, on ``field`` if known, else on the field it
+    names (else the first)."""
     message = str(error)
-    named = next((name for name in fields if name in message or name.replace("_", " ") in message), fields[0])
+    named = field if field in fields else None
+    named = named or next((name for name in fields if name in message or name.replace("_", " ") in message), fields[0])
     errors.add(named, application_message(error))

@@ -22,6 +22,7 @@ from domain.formatting import pounds
 from domain.funding_request import FundingRequest
 from domain.lifecycle import TRANSITIONS
 from domain.values import Actor, Role
+from web import award_terms
 from web.cluster.common import refusal_on_form
 from web.kit import Errors, Form, Kit, money, parse_pounds
 from web.labels import CATEGORIES, DECLINE_REASONS, STATUS_TAGS, short_reference
@@ -56,12 +57,22 @@ def _approve(
 ) -> str | None:
     amount = parse_pounds(form.get("amount"), errors, "amount", "the amount to approve")
     reason = _required(form, errors, "reason", "Enter why you are approving the request")
+    terms = award_terms.read_terms(form, errors)
     if errors or amount is None:
         return None
-    kit.application.approve(
-        actor, funding_request.id, pounds(amount), reason, form.get("conditions"), expected_version=version
+    approved = kit.application.approve(
+        actor,
+        funding_request.id,
+        pounds(amount),
+        reason,
+        form.get("conditions"),
+        **terms,
+        expected_version=version,
     )
-    return f"You approved {money(amount)} for request {short_reference(funding_request.id.hex)}"
+    award = approved.current_award()
+    count = len(award.instalments)
+    paid_in = f"{count} instalment{'s' if count != 1 else ''}" if count != 1 else "a single payment"
+    return f"You approved {money(amount)} for request {short_reference(funding_request.id.hex)}, paid in {paid_in}"
 
 
 def _decline(
@@ -107,7 +118,7 @@ DECISIONS = (
         "Approve",
         "Approve request {reference}",
         "Approve the request",
-        ("amount", "reason", "conditions"),
+        ("amount", "reason", "conditions", *award_terms.TERMS_FIELDS),
         _approve,
     ),
     Decision(
@@ -216,7 +227,10 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
     ) -> Response:
         reference = short_reference(funding_request.id.hex)
         facts = position(kit, actor, funding_request)
-        defaults = {"amount": pounds(funding_request.amount_requested.pence)}
+        defaults = {
+            "amount": pounds(funding_request.amount_requested.pence),
+            **award_terms.default_values(funding_request),
+        }
         return kit.render(
             request,
             f"cluster/decision_{decision.slug.replace('-', '_')}.html",
@@ -230,6 +244,7 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
             request_id=funding_request.id.hex,
             extras=facts,
             not_now=None if facts["can_make"][decision.slug] else not_now(decision, funding_request, facts),
+            **award_terms.terms_context(kit.application.term_shares),
         )
 
     def add_decision(decision: Decision) -> None:
@@ -252,13 +267,13 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
                 flash = decision.act(kit, actor, funding_request, form, errors, _version(form))
             except InvalidValue as error:
                 flash = None
-                refusal_on_form(errors, error, decision.fields)
+                refusal_on_form(errors, error, decision.fields, award_terms.field_of(error))
             except StaleVersion:
                 flash, status = None, 409
                 errors.add(decision.fields[0], STALE)
             except Conflict as error:
                 flash, status = None, 409
-                refusal_on_form(errors, error, decision.fields)
+                refusal_on_form(errors, error, decision.fields, award_terms.field_of(error))
             if flash is not None:
                 return kit.redirect("/cluster/queue", flash=flash)
             # Read again: a refusal may be because the request or the budget moved on meanwhile.

@@ -15,6 +15,7 @@ from domain.errors import InvalidValue
 from domain.lifecycle import OPEN_STATUSES
 from domain.values import RequestStatus, Role, SchoolUrn
 from funding_engine.application.errors import InvalidQuery
+from web import award_actions
 from web.cluster import budget as cluster_budget
 from web.cluster import decisions as cluster_decisions
 from web.cluster import sen_reports as cluster_sen_reports
@@ -95,6 +96,7 @@ def router(kit: Kit) -> APIRouter:
         )
 
     cluster_decisions.add_pages(pages, kit)
+    award_actions.add_pages(pages, kit, Role.CLUSTER_LEAD)
     cluster_budget.add_pages(pages, kit)
     cluster_sen_reports.add_pages(pages, kit)
     return pages

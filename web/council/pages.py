@@ -28,6 +28,7 @@ from domain.formatting import pounds
 from domain.values import Actor, RequestStatus, Role
 from funding_engine.application import HistoryEntry
 from funding_engine.application.errors import InvalidQuery
+from web import award_actions, award_terms
 from web.council import decisions as council_decisions
 from web.kit import Errors, Kit, application_message, money, parse_pounds
 from web.labels import STATUS_TAGS, short_reference
@@ -101,7 +102,10 @@ def router(kit: Kit) -> APIRouter:
             status=status,
             errors=errors,
             # The version shown is the one decided on: a change by someone else meanwhile is refused.
-            values={**(values or {"amount": pounds(escalated)}), "version": str(funding_request.version)},
+            values={
+                **(values or {"amount": pounds(escalated), **award_terms.default_values(funding_request)}),
+                "version": str(funding_request.version),
+            },
             breadcrumbs=[
                 ("/council/escalations", "Escalations"),
                 (f"/funding-requests/{request_id.hex}", f"Request {short_reference(request_id.hex)}"),
@@ -115,6 +119,7 @@ def router(kit: Kit) -> APIRouter:
             approving=approving,
             fund_after=fund.figures.available - approving,
             decisions=DECISIONS,
+            **award_terms.terms_context(application.term_shares),
         )
 
     @pages.get("/council/requests/{request_id}/decision")
@@ -128,15 +133,20 @@ def router(kit: Kit) -> APIRouter:
         uuid = request_id_from(request_id)
         form = await kit.form(request)
         values = {name: form.get(name) for name in ("decision", "amount", "reason", "version")}
+        values.update(award_terms.typed_values(form))
         errors = Errors()
         decision = values["decision"]
         if decision not in DECISIONS:
             errors.add("decision", "Select whether the council approves or declines the request")
         pence = None
+        terms: dict[str, Any] = {}
         if decision == "approve":
             pence = parse_pounds(values["amount"], errors, "amount", "the amount to approve")
         if not values["reason"]:
             errors.add("reason", "Enter the reason for the council's decision")
+        if decision == "approve":
+            # A decline has no award: its terms fields are ignored, whatever they hold.
+            terms = award_terms.read_terms(form, errors)
         if errors:
             return decision_page(request, actor, uuid, errors=errors, values=values, status=400, typed_pence=pence)
         version = int(values["version"]) if values["version"].isdigit() else None
@@ -147,12 +157,13 @@ def router(kit: Kit) -> APIRouter:
                 decision,
                 values["reason"],
                 None if pence is None else pounds(pence),
+                **terms,
                 expected_version=version,
             )
         except (NotFound, NotPermitted):
             raise
         except FundingError as error:
-            errors.add(_field_of(error), refusal(actor, uuid, error, pence))
+            errors.add(award_terms.field_of(error) or _field_of(error), refusal(actor, uuid, error, pence))
             code = 400 if isinstance(error, InvalidValue) else 409
             return decision_page(request, actor, uuid, errors=errors, values=values, status=code, typed_pence=pence)
         reference = short_reference(uuid.hex)
@@ -205,6 +216,7 @@ def router(kit: Kit) -> APIRouter:
             anchors_configured=application.audit_anchor_dir is not None,
         )
 
+    award_actions.add_pages(pages, kit, Role.COUNCIL)
     pages.include_router(council_decisions.router(kit))
     return pages
 

@@ -1,5 +1,5 @@
 """Finance's forms: allocating (and taking back) a cluster's budget or the council fund, and
-recording a payment against an approved request.
+recording a payment against an approved request's instalment, on the day it was paid.
 
 A retried post must not act twice: a double click, or going back and sending the form again,
 would otherwise allocate or pay the same money twice. Each form carries a one-time key; the post
@@ -20,15 +20,20 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from domain.awards import Instalment, InstalmentNotPayable
 from domain.errors import Conflict, FundingError, InsufficientFunds, NotFound, PaymentExceedsApproved
 from domain.formatting import pounds
+from domain.funding_request import FundingRequest
 from domain.lifecycle import PAYABLE_STATUSES
 from domain.money import Money
 from domain.values import Actor, FinancialYear, Role
 from funding_engine.application import IdempotencyClaim
+from funding_engine.application.calendar import today_in_england
 from funding_engine.application.errors import IdempotencyKeyReused
+from web.award_terms import absent, date_fields, date_values, read_date
 from web.finance.common import all_requests, chosen_year, year_items, year_options
 from web.kit import Errors, Form, FormExpired, Kit, application_message, money, parse_pounds
+from web.provision_maps import date_items, day
 from web.requests import request_id_from
 
 T = TypeVar("T")
@@ -37,6 +42,8 @@ _ONCE = re.compile(r"^[0-9a-f]{32}\Z")
 DIRECTIONS = {"increase": "Add money", "decrease": "Take back money not yet committed"}
 ALLOCATIONS = "/finance/allocations"
 PAYMENTS = "/finance/payments"
+NEXT_DUE = "next"
+PAYMENT_FIELDS = ("instalment", "amount", "paid_on-day", "paid_on-month", "paid_on-year", "reference")
 REUSED = "This form was already sent with other details, and that was done. Check the figures before sending it again."
 
 
@@ -61,6 +68,39 @@ def run_once(
 
 def refusal_status(error: FundingError) -> int:
     return 409 if isinstance(error, Conflict) else 400
+
+
+def payable_instalments(funding_request: FundingRequest) -> list[Instalment]:
+    """The award's instalments a payment may pay now: something unpaid, and not held."""
+    award = funding_request.award
+    return [i for i in award.instalments if i.unpaid.is_positive and not i.is_held] if award else []
+
+
+def instalment_items(payable: list[Instalment]) -> list[dict[str, Any]]:
+    """The payment form's choice: each instalment payable now, or whatever is due next in order."""
+    items: list[dict[str, Any]] = [
+        {
+            "value": str(i.number),
+            "text": f"Instalment {i.number}, due {day(i.due_on)} ({i.financial_year})",
+            "hint": {"text": f"{money(i.unpaid)} unpaid"},
+        }
+        for i in payable
+    ]
+    if len(payable) > 1:
+        items.append(
+            {
+                "value": NEXT_DUE,
+                "text": "Whatever is due next, in date order",
+                "hint": {"text": "A payment of more than one instalment's unpaid amount pays the next ones too"},
+            }
+        )
+    return items
+
+
+def read_instalment(text: str, errors: Errors) -> str:
+    if text != NEXT_DUE and not (text.isascii() and text.isdigit() and 0 < len(text) < 4 and int(text) > 0):
+        errors.add("instalment", "Choose the instalment the payment is for")
+    return text
 
 
 def add_routes(pages: APIRouter, kit: Kit) -> None:
@@ -196,7 +236,7 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
             year=str(year),
             years=year_items(year_options(application, actor, year), year),
             rows=rows,
-            outstanding=sum(row.amount_approved - row.amount_paid for row in rows),
+            outstanding=sum(row.amount_approved - row.amount_paid - row.amount_released for row in rows),
         )
 
     def payment_page(
@@ -211,7 +251,14 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
     ) -> Response:
         funding_request = application.get_request(actor, request_id)
         outstanding = funding_request.amount_outstanding
-        payable = funding_request.status in PAYABLE_STATUSES and outstanding.is_positive
+        payable_now = payable_instalments(funding_request)
+        payable = funding_request.status in PAYABLE_STATUSES and bool(payable_now)
+        first = payable_now[0] if payable_now else None
+        defaults = {
+            "amount": pounds((first.unpaid if first else outstanding).pence),
+            "instalment": str(first.number) if first else "",
+            **date_values("paid_on", today_in_england()),
+        }
         return kit.render(
             request,
             "finance/payment.html",
@@ -222,11 +269,13 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
                 (f"{PAYMENTS}?financial_year={funding_request.financial_year}", "Payments"),
                 (f"/funding-requests/{request_id.hex}", f"Request {request_id.hex[:8].upper()}"),
             ],
-            values={"amount": pounds(outstanding.pence), **(values or {})},
+            values={**defaults, **(values or {})},
             request_id=request_id.hex,
             funding_request=funding_request,
             outstanding=outstanding,
             payable=payable,
+            instalment_items=instalment_items(payable_now),
+            date_items=date_items,
             once=once or new_key(),
         )
 
@@ -242,20 +291,29 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
         form = await kit.form(request)
         uuid = request_id_from(request_id)
         errors = Errors()
-        values = {"amount": form.get("amount"), "reference": form.get("reference")}
-        pence = parse_pounds(values["amount"], errors, "amount", "the amount")
-        reference = values["reference"]
+        values = {name: form.get(name) for name in PAYMENT_FIELDS if name in form.fields}
+        # Left out altogether (not the pages' form, which always posts them): the application's
+        # defaults, as on the API: the unheld instalments in order, paid the day it is recorded.
+        instalment = NEXT_DUE if absent(form, "instalment") else read_instalment(form.get("instalment"), errors)
+        pence = parse_pounds(form.get("amount"), errors, "amount", "the amount")
+        paid_on = None
+        if not absent(form, *date_fields("paid_on")):
+            paid_on = read_date(form, errors, "paid_on", "the payment was made")
+        reference = form.get("reference")
         if not reference:
             errors.add("reference", "Enter the payment reference")
         once = form.get(ONCE_FIELD)
         if errors or pence is None:
             return payment_page(request, actor, uuid, errors=errors, values=values, status=400, once=once)
-        fields = {"amount": pence, "reference": reference}
+        number = None if instalment == NEXT_DUE else int(instalment)
+        fields = {"amount": pence, "reference": reference, "instalment": number, "paid_on": str(paid_on or "")}
         path = f"/finance/requests/{uuid.hex}/payment"
+
+        def pay() -> Any:
+            return application.record_payment(actor, uuid, Money(pence), reference, instalment=number, paid_on=paid_on)
+
         try:
-            paid, repeated = run_once(
-                kit, actor, form, path, fields, lambda: application.record_payment(actor, uuid, Money(pence), reference)
-            )
+            paid, repeated = run_once(kit, actor, form, path, fields, pay)
         except IdempotencyKeyReused:
             errors.add("amount", REUSED)
             return payment_page(request, actor, uuid, errors=errors, values=values, status=409)
@@ -266,14 +324,20 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
             message = application_message(error)
             now = application.get_request(actor, uuid)
             outstanding = now.amount_outstanding
-            if isinstance(error, PaymentExceedsApproved) and pence > outstanding.pence:
+            if isinstance(error, InstalmentNotPayable):
+                field = "instalment"
+            elif isinstance(error, PaymentExceedsApproved) and number is None and pence > outstanding.pence:
                 message = f"The amount paid must be at most {money(outstanding)}, what is still outstanding"
-            if now.status not in PAYABLE_STATUSES or not outstanding.is_positive:
+            elif isinstance(error, PaymentExceedsApproved) and number is not None:
+                unpaid = now.current_award().instalment(number).unpaid
+                message = f"The amount paid must be at most {money(unpaid)}, what is unpaid on instalment {number}"
+            if now.status not in PAYABLE_STATUSES or not payable_instalments(now):
                 field = "payment-position"  # no form is shown: the summary points at the figures
             errors.add(field, message)
             status = refusal_status(error)
             return payment_page(request, actor, uuid, errors=errors, values=values, status=status, once=once)
-        flash = f"Payment of {money(pence)} recorded for request {uuid.hex[:8].upper()} (reference {reference})"
+        paying = f"instalment {number} of " if number is not None else ""
+        flash = f"Payment of {money(pence)} recorded for {paying}request {uuid.hex[:8].upper()} (reference {reference})"
         if repeated:
             flash = f"That form had already been sent: the payment of {money(pence)} was recorded once, and not again"
         return kit.redirect(f"{PAYMENTS}?financial_year={paid.financial_year}", flash=flash)
@@ -283,7 +347,7 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
     def request_page_extras(request: Request, actor: Actor, funding_request: Any) -> dict[str, Any]:
         history = application.request_history(actor, funding_request.id)
         return {
-            "payable": funding_request.status in PAYABLE_STATUSES and funding_request.amount_outstanding.is_positive,
+            "payable": funding_request.status in PAYABLE_STATUSES and bool(payable_instalments(funding_request)),
             "outstanding": funding_request.amount_outstanding,
             "payments": [entry for entry in history if entry.type == "PaymentRecorded"],
         }
