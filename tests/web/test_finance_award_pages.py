@@ -106,7 +106,11 @@ def test_a_held_instalment_is_not_offered_and_cannot_be_paid(loaded, client):
 
 BAD_PAYMENTS = [
     ({"instalment": ""}, 400, "Choose the instalment the payment is for"),
-    ({"paid_on-day": "31", "paid_on-month": "2"}, 400, "The date the payment was made must be a real date, like 1 9 2026"),
+    (
+        {"paid_on-day": "31", "paid_on-month": "2"},
+        400,
+        "The date the payment was made must be a real date, like 1 9 2026",
+    ),
     ({"paid_on-year": ""}, 400, "Enter the day, month and year the payment was made"),
     ({"amount": "4000.01"}, 409, "The amount paid must be at most £4,000.00, what is unpaid on instalment 2"),
     ({"instalment": "7"}, 400, "The award has no instalment 7"),

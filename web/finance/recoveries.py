@@ -157,7 +157,7 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
 
         def command() -> FundingRequest:
             return application.raise_recovery(
-                actor, uuid, values["financial_year"](pence), values["reason_code"], values["note"]
+                actor, uuid, values["financial_year"], pounds(pence), values["reason_code"], values["note"]
             )
 
         try:
@@ -208,7 +208,7 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
 
         def command() -> FundingRequest:
             return application.receive_recovery(
-                actor, uuid, number(pence), values["reference"], received_on=received_on
+                actor, uuid, number, pounds(pence), values["reference"], received_on=received_on
             )
 
         path = f"/finance/requests/{uuid.hex}/recovery-receipt"
