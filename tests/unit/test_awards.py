@@ -326,6 +326,14 @@ def test_an_award_commits_normally_on_a_next_year_that_has_an_allocation_and_is_
     assert not [e for e in request.pending_events if isinstance(e, FundingRequest.ClusterApproved)]
 
 
+def test_an_award_whose_only_share_falls_in_the_next_year_is_committed_ahead_there():
+    # 1p monthly over March and April: March rounds to nothing, so all of it is April's, next year's.
+    period = AwardPeriod(date(2027, 3, 1), date(2027, 4, 30))
+    books = approved("0.01", period=period, schedule=MONTHLY, following=None)
+    assert books.award.financial_years() == [FY2]
+    assert (books.this.committed, books.following.forward) == (Money(0), money("0.01"))
+
+
 def test_an_award_is_refused_when_the_next_years_budget_is_closed():
     request = submitted("1200.00")
     budget, next_budget = budgets("5000.00", "5000.00")
