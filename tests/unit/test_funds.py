@@ -651,6 +651,7 @@ def test_a_release_gives_back_what_is_still_forward_first():
     budget.release(request_id, money("400.00"), LEAD)
 
     (event,) = budget.collect_events()
+    assert isinstance(event, Fund.FundsReleased)
     assert (event.amount, event.uncovered) == (money("400.00"), money("300.00"))
     assert (budget.forward, budget.committed, budget.available) == (Money(0), money("100.00"), money("100.00"))
 

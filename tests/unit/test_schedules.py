@@ -233,7 +233,7 @@ def _part_key(day: date, kind: ScheduleKind) -> tuple[int, int]:
 
 
 def _days_in_part(key: tuple[int, int], kind: ScheduleKind) -> int:
-    year, part = key
+    year = key[0]
     day, count = date(year, 1, 1), 0
     while day.year == year:
         count += _part_key(day, kind) == key
