@@ -353,8 +353,10 @@ def commit_award(request_id: UUID, award: Award, funds: Mapping[FinancialYear, F
     missing = [str(year) for year in years if year not in funds]
     if missing:
         raise InvalidValue(f"the award commits on {', '.join(missing)}, whose fund is missing")
-    for index, year in enumerate(years):
-        funds[year].commit(request_id, award.share_of(year), actor, ahead_allowed=index > 0)
+    # The year the period starts in is the request's; a tiny award may have no share in it at all.
+    first = FinancialYear.containing(award.period.starts_on) if award.period is not None else years[0]
+    for year in years:
+        funds[year].commit(request_id, award.share_of(year), actor, ahead_allowed=year != first)
 
 
 def next_year(year: FinancialYear) -> FinancialYear:

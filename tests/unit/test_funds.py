@@ -11,7 +11,14 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import CanMutateAggregate
 
-from domain.errors import AmountNotAllowed, InsufficientFunds, InvalidValue, PaymentExceedsApproved
+from domain.errors import (
+    AmountNotAllowed,
+    InsufficientFunds,
+    InvalidValue,
+    PaymentExceedsApproved,
+    YearClosed,
+    YearNotClosable,
+)
 from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.money import Money
 from domain.values import Actor, ClusterId, CommissionedService, FinancialYear, SchoolUrn
@@ -505,3 +512,351 @@ def test_replaying_a_council_funds_events_rebuilds_the_same_fund():
 
     assert isinstance(rebuilt, CouncilFund)
     assert state(rebuilt) == state(fund)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward commitments: an award's share for a year with no allocation yet
+# ---------------------------------------------------------------------------------------------
+
+
+def next_year_budget(allocated: str | None = None) -> ClusterBudget:
+    budget = ClusterBudget.open(CLUSTER, NEXT_YEAR, FINANCE)
+    if allocated is not None:
+        budget.allocate(money(allocated), "next year's allocation", FINANCE)
+    budget.collect_events()
+    return budget
+
+
+def test_a_later_years_share_is_committed_ahead_while_that_year_has_no_allocation():
+    budget = next_year_budget()
+    request_id = uuid4()
+    budget.commit(request_id, money("500.00"), LEAD, ahead_allowed=True)
+    (event,) = budget.collect_events()
+    assert isinstance(event, Fund.FundsCommittedForward)
+    assert (event.request_id, event.amount) == (request_id, money("500.00"))
+    assert (budget.forward, budget.committed, budget.available) == (money("500.00"), Money(0), Money(0))
+
+
+def test_forward_commitments_add_up_while_the_year_still_has_no_allocation():
+    budget = next_year_budget()
+    budget.commit(uuid4(), money("500.00"), LEAD, ahead_allowed=True)
+    budget.commit(uuid4(), money("250.00"), LEAD, ahead_allowed=True)
+    assert budget.forward == money("750.00")
+
+
+def test_nothing_is_committed_ahead_on_the_requests_own_year():
+    with pytest.raises(InsufficientFunds):
+        next_year_budget().commit(uuid4(), money("0.01"), LEAD)
+
+
+def test_the_next_allocation_covers_forward_commitments_first():
+    budget = next_year_budget()
+    budget.commit(uuid4(), money("500.00"), LEAD, ahead_allowed=True)
+    budget.collect_events()
+
+    budget.allocate(money("300.00"), "first part", FINANCE)
+
+    allocated, covered = budget.collect_events()
+    assert isinstance(allocated, ClusterBudget.FundsAllocated)
+    assert isinstance(covered, Fund.ForwardCommitmentsCovered)
+    assert covered.amount == money("300.00")
+    assert (budget.forward, budget.committed, budget.available) == (money("200.00"), money("300.00"), Money(0))
+
+    budget.allocate(money("1000.00"), "the rest", FINANCE)
+
+    assert [type(e).__name__ for e in budget.collect_events()] == ["FundsAllocated", "ForwardCommitmentsCovered"]
+    assert (budget.forward, budget.committed, budget.available) == (Money(0), money("500.00"), money("800.00"))
+
+
+def test_an_allocation_with_nothing_forward_covers_nothing():
+    budget = next_year_budget()
+    budget.allocate(money("100.00"), "", FINANCE)
+    assert [type(e).__name__ for e in budget.collect_events()] == ["FundsAllocated"]
+
+
+def test_nothing_else_is_committed_or_commissioned_while_forward_commitments_are_uncovered():
+    partly = next_year_budget()
+    partly.commit(uuid4(), money("500.00"), LEAD, ahead_allowed=True)
+    partly.allocate(money("200.00"), "not enough to cover", FINANCE)
+    partly.collect_events()
+    before = copy.deepcopy(state(partly))
+    with pytest.raises(InsufficientFunds, match="committed ahead"):
+        partly.commit(uuid4(), money("0.01"), LEAD)
+    with pytest.raises(InsufficientFunds, match="committed ahead"):
+        partly.commit(uuid4(), money("0.01"), LEAD, ahead_allowed=True)  # it has an allocation now
+    with pytest.raises(InsufficientFunds, match="committed ahead"):
+        commission(partly, "0.01")
+    assert_unchanged(partly, before)
+
+
+def test_a_payment_may_not_draw_on_a_share_still_committed_ahead():
+    budget = next_year_budget()
+    request_id = uuid4()
+    budget.commit(request_id, money("500.00"), LEAD, ahead_allowed=True)
+    with pytest.raises(PaymentExceedsApproved):
+        budget.record_payment(request_id, money("0.01"), "PAY-1", FINANCE)
+    budget.allocate(money("200.00"), "covers 200.00", FINANCE)
+    budget.record_payment(request_id, money("200.00"), "PAY-1", FINANCE)
+    with pytest.raises(PaymentExceedsApproved):
+        budget.record_payment(request_id, money("0.01"), "PAY-2", FINANCE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Releases and recoveries on a fund
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_release_returns_committed_money_to_available():
+    budget = budget_with("1000.00")
+    request_id = uuid4()
+    budget.commit(request_id, money("600.00"), LEAD)
+    budget.record_payment(request_id, money("100.00"), "PAY-1", FINANCE)
+    budget.collect_events()
+
+    budget.release(request_id, money("500.00"), LEAD)
+
+    (event,) = budget.collect_events()
+    assert isinstance(event, Fund.FundsReleased)
+    assert (event.amount, event.uncovered) == (money("500.00"), Money(0))
+    assert (budget.committed, budget.paid, budget.released, budget.available) == (
+        money("100.00"),
+        money("100.00"),
+        money("500.00"),
+        money("900.00"),
+    )
+
+
+def test_a_release_is_bounded_by_what_is_committed_and_unpaid():
+    budget = budget_with("1000.00")
+    request_id = uuid4()
+    budget.commit(request_id, money("600.00"), LEAD)
+    budget.record_payment(request_id, money("100.00"), "PAY-1", FINANCE)
+    budget.collect_events()
+    before = copy.deepcopy(state(budget))
+    with pytest.raises(PaymentExceedsApproved):
+        budget.release(request_id, money("500.01"), LEAD)
+    for amount in ("0.00", "-1.00"):
+        with pytest.raises(AmountNotAllowed):
+            budget.release(request_id, money(amount), LEAD)
+    assert_unchanged(budget, before)
+
+
+def test_a_release_gives_back_what_is_still_forward_first():
+    budget = next_year_budget()
+    request_id = uuid4()
+    budget.commit(request_id, money("500.00"), LEAD, ahead_allowed=True)
+    budget.allocate(money("200.00"), "covers 200.00 of it", FINANCE)
+    budget.collect_events()
+
+    budget.release(request_id, money("400.00"), LEAD)
+
+    (event,) = budget.collect_events()
+    assert isinstance(event, Fund.FundsReleased)
+    assert (event.amount, event.uncovered) == (money("400.00"), money("300.00"))
+    assert (budget.forward, budget.committed, budget.available) == (Money(0), money("100.00"), money("100.00"))
+
+
+def test_a_recovery_received_returns_paid_money_to_available():
+    budget = budget_with("1000.00")
+    request_id = uuid4()
+    budget.commit(request_id, money("600.00"), LEAD)
+    budget.record_payment(request_id, money("600.00"), "PAY-1", FINANCE)
+    budget.collect_events()
+
+    budget.receive_recovery(request_id, money("150.00"), "REMIT-1", FINANCE)
+
+    (event,) = budget.collect_events()
+    assert isinstance(event, Fund.RecoveryReceived)
+    assert (event.amount, event.reference, event.as_income) == (money("150.00"), "REMIT-1", False)
+    assert (budget.committed, budget.paid, budget.recovered, budget.income, budget.available) == (
+        money("450.00"),
+        money("450.00"),
+        money("150.00"),
+        Money(0),
+        money("550.00"),
+    )
+
+
+def test_a_recovery_on_an_open_fund_is_bounded_by_what_it_paid():
+    budget = budget_with("1000.00")
+    request_id = uuid4()
+    budget.commit(request_id, money("600.00"), LEAD)
+    budget.record_payment(request_id, money("100.00"), "PAY-1", FINANCE)
+    with pytest.raises(PaymentExceedsApproved):
+        budget.receive_recovery(request_id, money("100.01"), "REMIT-1", FINANCE)
+    with pytest.raises(AmountNotAllowed):
+        budget.receive_recovery(request_id, Money(0), "REMIT-1", FINANCE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Year-end close
+# ---------------------------------------------------------------------------------------------
+
+
+def closed_budget(carry_forward: str = "0.00") -> tuple[ClusterBudget, ClusterBudget, UUID]:
+    """A budget of 1000.00 with 600.00 committed, 100.00 paid and 50.00 released, closed."""
+    budget = budget_with("1000.00")
+    request_id = uuid4()
+    budget.commit(request_id, money("600.00"), LEAD)
+    budget.record_payment(request_id, money("100.00"), "PAY-1", FINANCE)
+    budget.release(request_id, money("50.00"), LEAD)
+    following = next_year_budget()
+    budget.close(money(carry_forward), [], FINANCE, following)
+    return budget, following, request_id
+
+
+def test_closing_records_what_was_committed_unpaid_released_and_carried_forward():
+    budget, following, _ = closed_budget("200.00")
+
+    closed = budget.collect_events()[-1]
+    assert isinstance(closed, Fund.YearClosed)
+    assert (closed.committed_unpaid, closed.released, closed.carried_forward, closed.available_before) == (
+        money("450.00"),
+        money("50.00"),
+        money("200.00"),
+        money("450.00"),
+    )
+    assert budget.closed
+    assert (budget.allocated, budget.available) == (money("800.00"), money("250.00"))
+    (carried,) = following.collect_events()
+    assert isinstance(carried, ClusterBudget.FundsAllocated)
+    assert (carried.amount, carried.note) == (money("200.00"), "carried forward from 2026-27")
+    assert following.allocated == following.available == money("200.00")
+
+
+def test_a_carry_forward_covers_the_next_years_forward_commitments_first():
+    budget = budget_with("1000.00")
+    following = next_year_budget()
+    following.commit(uuid4(), money("300.00"), LEAD, ahead_allowed=True)
+    following.collect_events()
+
+    budget.close(money("1000.00"), [], FINANCE, following)
+
+    assert [type(e).__name__ for e in following.collect_events()] == ["FundsAllocated", "ForwardCommitmentsCovered"]
+    assert (following.forward, following.committed, following.available) == (
+        Money(0),
+        money("300.00"),
+        money("700.00"),
+    )
+
+
+def test_closing_without_a_carry_forward_touches_nothing_else():
+    budget, following, _ = closed_budget()
+    assert [type(e).__name__ for e in budget.collect_events()][-1] == "YearClosed"
+    assert list(following.collect_events()) == []
+    assert budget.available == money("450.00")
+
+
+def test_a_carry_forward_above_what_is_available_is_refused():
+    budget = budget_with("1000.00")
+    budget.commit(uuid4(), money("600.00"), LEAD)
+    budget.collect_events()
+    following = next_year_budget()
+    before = copy.deepcopy(state(budget))
+    for amount in ("400.01", "-0.01"):
+        with pytest.raises(AmountNotAllowed):
+            budget.close(money(amount), [], FINANCE, following)
+    assert_unchanged(budget, before)
+    assert list(following.collect_events()) == []
+
+
+def test_carrying_forward_needs_the_next_years_fund():
+    budget = budget_with("1000.00")
+    with pytest.raises(InvalidValue, match="next year"):
+        budget.close(money("1.00"), [], FINANCE, None)
+    budget.close(Money(0), [], FINANCE, None)  # nothing to carry: nothing needed
+    assert budget.closed
+
+
+def test_closing_is_refused_while_requests_wait_on_the_year_and_names_them():
+    budget = budget_with("1000.00")
+    waiting = [str(uuid4()), str(uuid4())]
+    with pytest.raises(YearNotClosable) as refused:
+        budget.close(Money(0), waiting, FINANCE, next_year_budget())
+    assert refused.value.request_ids == waiting
+    assert all(request_id in str(refused.value) for request_id in waiting)
+    assert not budget.closed
+
+
+def test_closing_is_refused_while_forward_commitments_are_uncovered():
+    budget = next_year_budget()
+    budget.commit(uuid4(), money("300.00"), LEAD, ahead_allowed=True)
+    budget.collect_events()
+    with pytest.raises(InsufficientFunds, match="committed ahead"):
+        budget.close(Money(0), [], FINANCE, None)
+    assert not budget.closed
+
+
+def test_a_year_closes_once():
+    budget, following, _ = closed_budget()
+    with pytest.raises(YearClosed):
+        budget.close(Money(0), [], FINANCE, following)
+
+
+def test_a_closed_year_refuses_allocations_commitments_and_commissions():
+    budget, _, _ = closed_budget()
+    budget.collect_events()
+    before = copy.deepcopy(state(budget))
+    with pytest.raises(YearClosed):
+        budget.allocate(money("1.00"), "", FINANCE)
+    with pytest.raises(YearClosed):
+        budget.allocate(money("-1.00"), "", FINANCE)
+    with pytest.raises(YearClosed):
+        budget.commit(uuid4(), money("1.00"), LEAD)
+    with pytest.raises(YearClosed):
+        budget.commit(uuid4(), money("1.00"), LEAD, ahead_allowed=True)
+    with pytest.raises(YearClosed):
+        commission(budget, "1.00")
+    assert_unchanged(budget, before)
+
+
+def test_a_closed_year_still_pays_and_releases_what_was_committed():
+    budget, _, request_id = closed_budget()
+    budget.collect_events()
+    budget.record_payment(request_id, money("150.00"), "PAY-2", FINANCE)
+    budget.release(request_id, money("300.00"), LEAD)
+    assert [type(e).__name__ for e in budget.collect_events()] == ["PaymentRecorded", "FundsReleased"]
+    assert (budget.committed, budget.paid, budget.released) == (money("250.00"), money("250.00"), money("350.00"))
+
+
+def test_a_recovery_received_on_a_closed_year_is_income_and_moves_no_figure():
+    budget, _, request_id = closed_budget()
+    budget.collect_events()
+    figures = budget.figures()
+
+    budget.receive_recovery(request_id, money("100.00"), "REMIT-1", FINANCE)
+
+    (event,) = budget.collect_events()
+    assert isinstance(event, Fund.RecoveryReceived)
+    assert event.as_income
+    assert budget.income == money("100.00")
+    assert budget.recovered == Money(0)
+    assert budget.figures() == figures
+
+
+def test_a_council_fund_closes_by_the_same_rules():
+    fund = fund_with("1000.00")
+    following = CouncilFund.open(NEXT_YEAR, FINANCE)
+    fund.close(money("400.00"), [], FINANCE, following)
+    assert fund.closed
+    assert following.allocated == money("400.00")
+    with pytest.raises(YearClosed):
+        fund.commit(uuid4(), money("1.00"), COUNCIL)
+
+
+def test_replaying_a_funds_money_after_the_decision_rebuilds_the_same_fund():
+    budget, following = ClusterBudget.open(CLUSTER, YEAR, FINANCE), ClusterBudget.open(CLUSTER, NEXT_YEAR, FINANCE)
+    forward, request_id = uuid4(), uuid4()
+    following.commit(forward, money("300.00"), LEAD, ahead_allowed=True)
+    budget.allocate(money("1000.00"), "initial", FINANCE)
+    budget.commit(request_id, money("600.00"), LEAD)
+    budget.record_payment(request_id, money("100.00"), "PAY-1", FINANCE)
+    budget.release(request_id, money("50.00"), LEAD)
+    budget.receive_recovery(request_id, money("10.00"), "REMIT-1", FINANCE)
+    budget.close(money("100.00"), [], FINANCE, following)
+    budget.receive_recovery(request_id, money("10.00"), "REMIT-2", FINANCE)
+    following.release(forward, money("250.00"), LEAD)
+    for fund in (budget, following):
+        rebuilt = replay(fund.collect_events())
+        assert state(rebuilt) == state(fund)
+    assert (following.forward, following.committed, following.available) == (Money(0), money("50.00"), money("50.00"))
