@@ -177,7 +177,8 @@ def test_paying_a_line_records_when_and_frees_its_instalment_from_the_book():
     assert run.line_status(1) == "paid" and run.line_status(2) == "awaiting"
     assert run.status == "open"
     assert book.run_holding(first.key) is None and book.run_holding(second.key) == 1
-    assert run.collect_events()[-1].remittance_id == remittance_id
+    (_, paid_event) = run.collect_events()
+    assert isinstance(paid_event, PaymentRun.LinesPaid) and paid_event.remittance_id == remittance_id
 
 
 def test_a_run_whose_every_line_is_paid_is_paid():
@@ -209,7 +210,8 @@ def test_cancelling_withdraws_the_unpaid_lines_and_frees_them_for_another_run():
 
     assert run.status == "cancelled"
     assert run.line_status(1) == "paid" and run.line_status(2) == "withdrawn"
-    assert run.collect_events()[-1].withdrawn == [unpaid.key]
+    cancelled = run.collect_events()[-1]
+    assert isinstance(cancelled, PaymentRun.Cancelled) and cancelled.withdrawn == [unpaid.key]
     assert book.run_holding(unpaid.key) is None
     again = book.open_run(SELECTION, [line(1, unpaid.request_id, unpaid.instalment)], FINANCE)
     assert again.number == 2
