@@ -11,7 +11,18 @@ from fastapi import FastAPI
 from api import docs, errors
 from api.idempotency import Idempotency, answer_recorded_first
 from api.middleware import Authentication, BodyLimit
-from api.routes import audit, awards, budgets, evidence, local_offer, provision_maps, reference, requests, schools
+from api.routes import (
+    audit,
+    awards,
+    budgets,
+    evidence,
+    local_offer,
+    payment_runs,
+    provision_maps,
+    reference,
+    requests,
+    schools,
+)
 from api.schemas import HealthResponse, ProblemResponse
 from funding_engine.application import FundingApplication
 from funding_engine.application.errors import AlreadyAnswered
@@ -89,6 +100,7 @@ def create_app(
         provision_maps.router,
         local_offer.router,
         evidence.router,
+        payment_runs.router,
     ):
         api.include_router(router)
     docs.install(api)  # after the API's routes, which every request is matched against first

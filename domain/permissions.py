@@ -57,6 +57,11 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "raise_recovery": frozenset({FINANCE}),
     "receive_recovery": frozenset({FINANCE}),
     "close_year": frozenset({FINANCE}),
+    # Payment runs and the bank's remittance (issue 13): finance's alone, reads included.
+    "create_payment_run": frozenset({FINANCE}),
+    "cancel_payment_run": frozenset({FINANCE}),
+    "import_remittance": frozenset({FINANCE}),
+    "read_payment_runs": frozenset({FINANCE}),
     "read_request": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
     "read_cluster": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
     "read_schools": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),

@@ -21,6 +21,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from domain.errors import InvalidValue
+from domain.payment_files import CostCentres, RunFileColumns
 from domain.schedules import TermShares
 
 # OidcSettings is re-exported: the web adapter reads the settings from this module only.
@@ -278,6 +279,20 @@ class Settings(SignInSettings):
     # How a termly award is shared between autumn, spring and summer (issue 13), until policy
     # parameters exist: Norfolk's 4/12, 3/12 and 5/12 by default, written "4,3,5".
     term_shares: str = "4,3,5"
+    # A payment run's file as the council's finance system imports it (issue 13): the headings of
+    # its columns, and the cost centre each award is booked to, as JSON (domain/payment_files.py).
+    payment_run_columns: str = "{}"
+    cost_centres: str = "{}"
+
+    @field_validator("payment_run_columns", "cost_centres")
+    @classmethod
+    def _payment_run_file_settings_are_json(cls, value: str, info: ValidationInfo) -> str:
+        parse = RunFileColumns.parse if info.field_name == "payment_run_columns" else CostCentres.parse
+        try:
+            parse(value)
+        except InvalidValue as error:
+            raise ValueError(str(error)) from None
+        return value
 
     @field_validator("term_shares")
     @classmethod

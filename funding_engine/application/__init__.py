@@ -7,11 +7,12 @@ One module per feature, each a class with one method per use case: ``clusters``,
 cites, the warnings beside it, and a cluster's needs overview), ``audit``, ``sign_ins`` (who
 signed in and out), ``provision_maps`` (a school's provision maps and their published versions)
 and ``sen_reports`` (schools' SEN Information Reports; their queries, public ones among them, are
-``local_offer``); ``engine`` is what they stand on. Queries over the read models are a service of their own,
-``app.read_models`` (``read_models``). An
-adapter keeps an ``Idempotency-Key``'s promise through ``idempotently(claim)``,
-``idempotency_record(claim)`` and ``record_answer(claim, answer)``; the errors it maps beside the
-domain's are in ``errors``.
+``local_offer``), ``awards`` (payments, holds, releases and recoveries on an award), ``year_end``
+and ``payment_runs`` (finance's payment runs and the bank's remittances, with ``payment_files``
+for the files themselves); ``engine`` is what they stand on. Queries over the read models are a
+service of their own, ``app.read_models`` (``read_models``). An adapter keeps an
+``Idempotency-Key``'s promise through ``idempotently(claim)``, ``idempotency_record(claim)`` and
+``record_answer(claim, answer)``; the errors it maps beside the domain's are in ``errors``.
 
 Every command follows one shape:
   1. check the actor's role (before reading anything, so a refused role learns nothing);
@@ -44,6 +45,7 @@ from funding_engine.application.budgets import FundStatement
 from funding_engine.application.evidence import CitedMap, Evidence, EvidenceReview, NeedsOverview
 from funding_engine.application.history import HistoryEntry
 from funding_engine.application.local_offer import LocalOffer
+from funding_engine.application.payment_runs import InstalmentRow, PaymentRuns, RemittanceReport
 from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
 from funding_engine.application.schools import BadRow, ClusterImport, ImportRefused, SchoolImport, SchoolRegister
@@ -67,16 +69,20 @@ __all__ = [
     "IdempotencyClaim",
     "IdempotencyRecord",
     "ImportRefused",
+    "InstalmentRow",
     "NeedsOverview",
     "Page",
     "ReadModels",
     "Reconciliation",
+    "RemittanceReport",
     "SchoolImport",
     "SignInEntry",
 ]
 
 
-class FundingApplication(YearEnd, Awards, Evidence, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports):
+class FundingApplication(
+    PaymentRuns, YearEnd, Awards, Evidence, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports
+):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 
     # The library derives the PostgreSQL tables' names from it: a new name would orphan the stored log.

@@ -44,6 +44,7 @@ from funding_engine.cli.operations import (
     run_reconcile,
     run_schools_import,
 )
+from funding_engine.cli.payments import add_payment_commands
 from funding_engine.settings import GENERATE_A_SECRET, Settings
 from projections.engine import ProjectionError
 from projections.unreadable import LogUnreadable
@@ -204,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="the council officer's staff id, recorded on each change",
         )
         importer.set_defaults(handler=handler)
+
+    add_payment_commands(commands)
 
     finance = commands.add_parser("finance", help="reconciliation and the ledger")
     finance_commands = finance.add_subparsers(title="finance commands", metavar="ACTION", required=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain import awards, money, provision_lines, schedules, values
+from domain import awards, money, payment_runs, provision_lines, remittances, schedules, values
 from domain.academic_year import AcademicYear
 
 # Every stored event is decoded again by every catch-up of the read models and every load of an
@@ -194,6 +194,12 @@ DATACLASS_TRANSCODINGS = [
     DataclassAsDict(awards.Instalment, "instalment"),
     DataclassAsDict(awards.InstalmentAmount, "instalment_amount"),
     DataclassAsDict(awards.Recovery, "recovery"),
+    DataclassAsDict(payment_runs.InstalmentKey, "instalment_key"),
+    DataclassAsDict(payment_runs.RunSelection, "run_selection"),
+    DataclassAsDict(payment_runs.RunLine, "run_line"),
+    DataclassAsDict(payment_runs.LinePayment, "line_payment"),
+    DataclassAsDict(remittances.RemittancePayment, "remittance_payment"),
+    DataclassAsDict(remittances.RemittanceProblem, "remittance_problem"),
 ]
 
 ALL_TRANSCODINGS: list[Transcoding] = [

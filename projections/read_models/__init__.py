@@ -13,6 +13,7 @@ from projections.read_models.cluster_balances import ClusterBalances
 from projections.read_models.clusters import Clusters
 from projections.read_models.decision_log import DecisionLog
 from projections.read_models.finance_ledger import FinanceLedger
+from projections.read_models.instalments import Instalments
 from projections.read_models.request_index import RequestIndex
 from projections.read_models.schools import Schools
 from projections.read_models.sen_reports import SenReports
@@ -20,4 +21,13 @@ from projections.read_models.sen_reports import SenReports
 
 def read_models() -> list[Projection]:
     """A fresh instance of every read model (the audit chain is built beside them, with its key)."""
-    return [ClusterBalances(), RequestIndex(), DecisionLog(), FinanceLedger(), Clusters(), Schools(), SenReports()]
+    return [
+        ClusterBalances(),
+        RequestIndex(),
+        DecisionLog(),
+        FinanceLedger(),
+        Clusters(),
+        Schools(),
+        SenReports(),
+        Instalments(),
+    ]

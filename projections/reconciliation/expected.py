@@ -21,10 +21,12 @@ from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund, FundFigures
 from domain.lifecycle import AWAITING_COUNCIL, BUDGET_DECISIONS, LOGGED_DECISIONS, OPEN_STATUSES
 from domain.money import Money
+from domain.payment_runs import PaymentRun
 from domain.schools import School
 from domain.sen_reports import SenInformationReport
 from domain.values import DecisionKind, FinancialYear
 from projections.reconciliation.fold import Step
+from projections.reconciliation.instalments import InstalmentExpectations
 from projections.reconciliation.sen_reports import SenReportExpectations
 
 Row = tuple[Any, ...]
@@ -48,6 +50,7 @@ class Expectations:
         self.memberships: dict[UUID, SchoolMembership] = {}
         self.status_since: dict[UUID, datetime] = {}
         self.sen_reports = SenReportExpectations()
+        self.instalments = InstalmentExpectations()
 
     # -- rows keyed by log position, one event at a time ------------------------------------------
 
@@ -66,6 +69,9 @@ class Expectations:
             return None, None
         if isinstance(aggregate, SenInformationReport):
             self.sen_reports.observe(step)
+            return None, None
+        if isinstance(aggregate, PaymentRun):
+            self.instalments.observe(step)
             return None, None
         if isinstance(aggregate, FundingRequest):
             self.requests.setdefault(aggregate.id, aggregate)
@@ -174,6 +180,8 @@ class Expectations:
             "finance_ledger_funds": self._finance_ledger_funds,
             "sen_reports": self.sen_reports.sen_reports,
             "sen_report_broken_links": self.sen_reports.sen_report_broken_links,
+            "instalments": lambda: self.instalments.instalments(self.requests.values()),
+            "instalment_requests": lambda: self.instalments.instalment_requests(self.requests.values()),
         }[table]()
         return {row[0]: row for row in rows}
 

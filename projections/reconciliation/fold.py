@@ -18,7 +18,9 @@ from typing import Any
 
 from eventsourcing.domain import CanInitAggregate
 
+from domain.payment_runs import PaymentRunBook
 from domain.provision_maps import ProvisionMap, SchoolProvisionMaps
+from domain.remittances import Remittance
 from domain.sign_ins import SignInSession
 from domain.values import FinancialYear, RequestStatus
 from projections.source import NotificationSource
@@ -37,8 +39,9 @@ class Step:
 
 
 # Aggregates no read model is built from: the fold checks their sequence but keeps only their
-# version, so one per sign-in never piles up in memory. Provision maps (issue 12) have no read model yet.
-_NOT_RECONCILED = (SignInSession, ProvisionMap, SchoolProvisionMaps)
+# version, so one per sign-in never piles up in memory. Provision maps (issue 12) have no read model yet;
+# the payment run book and the remittance records (issue 13) are read from their aggregates.
+_NOT_RECONCILED = (SignInSession, ProvisionMap, SchoolProvisionMaps, PaymentRunBook, Remittance)
 
 
 class _OtherYear:

@@ -3,10 +3,11 @@
 People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances), ``request_index``
 (queues), ``decision_log`` (the auditors' search), ``finance_ledger`` (finance's CSV) and
 ``clusters`` (the listing of clusters), ``schools`` (the register), and ``sen_reports`` and
-``sen_report_broken_links`` (the Local Offer), which belong to no year and are checked whole. The
-projections' helper tables are checked too: nobody reads them, but later rows are computed from
-them (a request's amount, a fund's running balance), so an edit there would pass every check
-until it surfaced, later, as a wrong figure somewhere else.
+``sen_report_broken_links`` (the Local Offer), which belong to no year and are checked whole, and
+``instalments`` (what finance pays next, and which payment run takes it), checked by the year of
+the request they belong to. The projections' helper tables are checked too: nobody reads them,
+but later rows are computed from them (a request's amount, a fund's running balance), so an edit
+there would pass every check until it surfaced, later, as a wrong figure somewhere else.
 
 Columns are listed here, not borrowed from the projections, and a test holds them equal to the
 tables' own columns: a column added to a projection and not reconciled fails that test.
@@ -221,6 +222,26 @@ SEN_REPORT_BROKEN_LINKS = Table(
     year_sql=None,
 )
 
+INSTALMENTS = Table(
+    "instalments",
+    "instalments",
+    ("instalment_id", "request_id", "school_urn", "cluster_id", "funded_by", "request_year", "financial_year",
+     "number", "due_on", "amount", "paid", "released", "held_until", "payment_run"),
+    frozenset({"amount", "paid", "released"}),
+    "instalments",
+    "instalment_id",
+    # By the request's year: an award's instalments may fall in the next year, its request does not.
+    year_sql="request_year = ?",
+)  # fmt: skip
+INSTALMENT_REQUESTS = Table(
+    "instalment_requests",
+    "instalments",
+    ("request_id", "school_urn", "cluster_id", "financial_year"),
+    frozenset(),
+    "instalment_requests",
+    "request_id",
+)
+
 # In the order a report lists them: each read model's own table, then its helpers.
 TABLES = (
     CLUSTER_BALANCES,
@@ -236,6 +257,8 @@ TABLES = (
     SCHOOLS,
     SEN_REPORTS,
     SEN_REPORT_BROKEN_LINKS,
+    INSTALMENTS,
+    INSTALMENT_REQUESTS,
 )
 READ_MODELS = (
     "cluster_balances",
@@ -245,4 +268,5 @@ READ_MODELS = (
     "clusters",
     "schools",
     "sen_reports",
+    "instalments",
 )

@@ -37,6 +37,8 @@ KEYS = {
     "schools": "urn",
     "sen_reports": "school_urn",
     "sen_report_broken_links": "report_ref",
+    "instalments": "instalment_id",
+    "instalment_requests": "request_id",
 }
 
 
@@ -378,6 +380,23 @@ def delete_a_broken_link_report(busy: Busy) -> Expect:
     return Expect("sen_report_broken_links", reference, "missing")
 
 
+def edit_what_an_instalment_has_paid(busy: Busy) -> Expect:
+    key = f"{busy.approved.hex}-0001"
+    execute(busy.app, "UPDATE instalments SET paid = 100 WHERE instalment_id = ?", (key,))
+    return Expect("instalments", key, "differing", {"paid": ("1.00", "0.00")})
+
+
+def put_an_instalment_in_a_run(busy: Busy) -> Expect:
+    key = f"{busy.approved.hex}-0002"
+    execute(busy.app, "UPDATE instalments SET payment_run = 7 WHERE instalment_id = ?", (key,))
+    return Expect("instalments", key, "differing", {"payment_run": (7, None)})
+
+
+def edit_the_school_of_an_instalments_request(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE instalment_requests SET school_urn = ? WHERE request_id = ?", (SCHOOL, busy.approved.hex))
+    return Expect("instalment_requests", busy.approved.hex, "differing", {"school_urn": (SCHOOL, SECOND_SCHOOL)})
+
+
 def open_links(busy: Busy) -> list[Any]:
     return busy.app.read_models.local_offer.overview(COUNCIL).broken_links
 
@@ -415,6 +434,9 @@ TAMPERING: list[Callable[[Busy], Expect]] = [
     insert_a_school_with_no_report,
     clear_a_broken_link_report,
     delete_a_broken_link_report,
+    edit_what_an_instalment_has_paid,
+    put_an_instalment_in_a_run,
+    edit_the_school_of_an_instalments_request,
 ]
 
 

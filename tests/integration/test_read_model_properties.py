@@ -83,6 +83,8 @@ TABLE_KEYS: dict[str, str] = {
     "schools": "urn",
     "sen_reports": "school_urn",
     "sen_report_broken_links": "report_ref",
+    "instalments": "instalment_id",
+    "instalment_requests": "request_id",
     "audit_chain": "position",
     "audit_checkpoints": "position",
 }

@@ -27,6 +27,7 @@ from domain.clusters import Cluster, SchoolMembership
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, state_of
 from domain.money import Money
+from domain.payment_runs import InstalmentKey, LinePayment, PaymentRun, PaymentRunBook, RunLine, RunSelection
 from domain.provision_lines import (
     AreaOfNeed,
     CostBasis,
@@ -38,6 +39,7 @@ from domain.provision_lines import (
     Tier,
 )
 from domain.provision_maps import ProvisionMap, SchoolProvisionMaps
+from domain.remittances import Remittance, RemittancePayment, RemittanceProblem
 from domain.schedules import AwardPeriod, ScheduleKind
 from domain.schools import School
 from domain.sen_report_checklist import CHECKLIST
@@ -92,6 +94,9 @@ AGGREGATE_CLASSES = (
     ProvisionMap,
     SchoolProvisionMaps,
     SenInformationReport,
+    PaymentRunBook,
+    PaymentRun,
+    Remittance,
 )
 BUDGET_ID = ClusterBudget.id_for(ClusterId(CLUSTER), FinancialYear.parse(YEAR))
 TRANSCODING_IDS = [transcoding.name for transcoding in ALL_TRANSCODINGS]
@@ -160,6 +165,7 @@ def run_every_command(app: FundingApplication) -> dict[str, UUID]:
     app.clear_broken_link_reports(COUNCIL, SCHOOL)
     run_every_provision_map_command(app)
     spanning = run_every_award_command(app)
+    run_every_payment_run_command(app)
     return {
         "spanning": spanning,
         "paid": paid.id,
@@ -209,6 +215,17 @@ def run_every_award_command(app: FundingApplication) -> UUID:
     app.close_budget_year(FINANCE, OTHER_CLUSTER, YEAR)
     app.receive_recovery(FINANCE, council_paid.id, 1, "25.00", "REMIT-2")
     return spanning.id
+
+
+def run_every_payment_run_command(app: FundingApplication) -> None:
+    """A run of everything due, a remittance paying its first line (and reporting a line of no
+    run), then the run cancelled."""
+    run = app.create_payment_run(FINANCE, "2027-12-31")
+    assert len(run.lines) > 1
+    remittance = f"reference,amount,date\n{run.line_reference(1)},{run.lines[0].amount},2027-01-15\n"
+    report = app.import_remittance(FINANCE, (remittance + "PR-999999-0001,1.00,2027-01-15\n").encode())
+    assert len(report.paid) == 1 and len(report.reported) == 1
+    app.cancel_payment_run(FINANCE, run.number, "The rest went by cheque.")
 
 
 def run_every_provision_map_command(app: FundingApplication) -> None:
@@ -423,6 +440,10 @@ INSTALMENT = Instalment(
 RECOVERY = Recovery(1, FinancialYear.parse("2026-27"), Money(5000), RecoveryReason.OVERPAYMENT, "Over.", Money(100))
 SPEND = SpendLine(ProvisionCategory.THERAPIES, Money.parse("3000.00"), "speech and language")
 DOCUMENT = EvidenceDocument("sen-spend.pdf", "ab" * 32)
+RUN_LINE = RunLine(
+    2, UUID(int=7), 3, Money(1), date(2027, 1, 1), FinancialYear(2026), "cluster", ClusterId("fenwick-broads"),
+    SchoolUrn("900101"), "Fenwick Primary", "CC-1",
+)  # fmt: skip
 SAMPLES: dict[str, Any] = {
     "money_pence": Money.parse("-1234.56"),
     "financial_year": FinancialYear.parse("2031-32"),
@@ -474,6 +495,12 @@ SAMPLES: dict[str, Any] = {
     "instalment": INSTALMENT,
     "instalment_amount": InstalmentAmount(3, Money(1)),
     "recovery": RECOVERY,
+    "instalment_key": InstalmentKey(UUID(int=7), 3),
+    "run_selection": RunSelection(date(2027, 1, 31), "council", ClusterId("fenwick-broads"), FinancialYear(2026)),
+    "run_line": RUN_LINE,
+    "line_payment": LinePayment(2, date(2027, 1, 15)),
+    "remittance_payment": RemittancePayment(3, "PR-000001-0002", Money(1), date(2027, 1, 15), UUID(int=7), 3),
+    "remittance_problem": RemittanceProblem(4, "PR-999999-0001", "the reference matches no payment run line"),
     "decision": Decision(
         DecisionKind.CLUSTER_DECLINE, LEAD, WHEN, "Declined.", Money.parse("5.00"), DeclineReasonCode.OTHER
     ),

@@ -58,6 +58,11 @@ WHO_MAY = {
     "hold_instalment": {"cluster_lead", "council"},
     "lift_hold": {"cluster_lead", "council"},
     "release_award": {"cluster_lead", "council"},
+    # issue 13: finance alone lists what is due, makes and cancels payment runs and imports remittances
+    "create_payment_run": {"finance"},
+    "cancel_payment_run": {"finance"},
+    "import_remittance": {"finance"},
+    "read_payment_runs": {"finance"},
     # only the school itself submits, evidences and withdraws
     "submit_request": {"school"},
     "provide_evidence": {"school"},

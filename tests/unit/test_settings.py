@@ -228,3 +228,27 @@ def test_a_store_is_described_without_its_password_or_key_secrets():
     assert described.startswith("PostgreSQL database funding on db.example:5432, schema county (sslmode=verify-full")
     assert "s3cret" not in described and "k3y-pass" not in described
     assert "sslpassword=***" in described and "sslkey=***" in described
+
+
+def test_the_payment_run_file_settings_are_read_as_json(monkeypatch):
+    monkeypatch.setenv("FUNDING_ENGINE_PAYMENT_RUN_COLUMNS", '{"amount": "Net Amount"}')
+    monkeypatch.setenv("FUNDING_ENGINE_COST_CENTRES", '{"clusters": {"northmere-coast": "CC-100"}}')
+
+    settings = Settings()
+
+    assert settings.payment_run_columns == '{"amount": "Net Amount"}'
+    assert settings.cost_centres == '{"clusters": {"northmere-coast": "CC-100"}}'
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FUNDING_ENGINE_PAYMENT_RUN_COLUMNS", "amount=Net", "PAYMENT_RUN_COLUMNS must be a JSON object"),
+        ("FUNDING_ENGINE_PAYMENT_RUN_COLUMNS", '{"pupil": "x"}', "names no field 'pupil'"),
+        ("FUNDING_ENGINE_COST_CENTRES", '{"clusters": {"Bad Id": "CC"}}', "FUNDING_ENGINE_COST_CENTRES"),
+    ],
+)
+def test_a_bad_payment_run_file_setting_is_refused_at_start_up_naming_it(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
