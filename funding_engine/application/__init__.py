@@ -7,10 +7,10 @@ One module per feature, each a class with one method per use case: ``clusters``,
 cites, the warnings beside it, and a cluster's needs overview), ``audit``, ``sign_ins`` (who
 signed in and out), ``provision_maps`` (a school's provision maps and their published versions)
 and ``sen_reports`` (schools' SEN Information Reports; their queries, public ones among them, are
-``local_offer``), ``awards`` (payments, holds, releases and recoveries on an award), ``year_end``
-and ``payment_runs`` (finance's payment runs and the bank's remittances, with ``payment_files``
-for the files themselves); ``engine`` is what they stand on. Queries over the read models are a
-service of their own, ``app.read_models`` (``read_models``). An adapter keeps an
+``local_offer``), ``awards`` (payments, holds, releases and recoveries on an award), ``year_end``,
+``payment_runs`` and ``remittances`` (finance's payment runs and the bank's remittances, with
+``payment_files`` for the files themselves); ``engine`` is what they stand on. Queries over the
+read models are a service of their own, ``app.read_models`` (``read_models``). An adapter keeps an
 ``Idempotency-Key``'s promise through ``idempotently(claim)``, ``idempotency_record(claim)`` and
 ``record_answer(claim, answer)``; the errors it maps beside the domain's are in ``errors``.
 

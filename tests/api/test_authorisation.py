@@ -151,6 +151,12 @@ def council_year(app: FundingApplication) -> dict[str, str]:
     return {"fy": f"{year}-{(year + 1) % 100:02d}"}
 
 
+def payment_run(app: FundingApplication) -> dict[str, str]:
+    """A run of a fresh award's instalments (issue 13): everything due by the end of the century."""
+    approved(app)
+    return {"run": str(app.create_payment_run(FINANCE, "2099-12-31").number)}
+
+
 def cluster_with_school(app: FundingApplication) -> dict[str, str]:
     slug, urn = fresh_slug(), fresh_urn()
     app.register_cluster(COUNCIL, slug, "Matrix cluster")
@@ -261,6 +267,8 @@ SETUPS: dict[str, Callable[[FundingApplication], dict[str, str]]] = {
     "paid": lambda app: {"id": paid(app)},
     "recovering": lambda app: {"id": recovering(app)},
     "council year": council_year,
+    "approved, due": lambda app: {"id": approved(app)},
+    "payment run": payment_run,
 }
 
 
@@ -277,6 +285,7 @@ class Endpoint:
     ok: dict[str, int] = field(default_factory=dict)  # caller -> success status
     hidden: frozenset[str] = frozenset()  # callers answered 404: existence must not leak
     public: bool = False  # no token needed
+    csv: str | None = None  # a text/csv body instead of JSON (a remittance)
 
     def expected(self, caller: str) -> int:
         if self.public:
@@ -413,6 +422,18 @@ ENDPOINTS = [
     Endpoint("close budget year", "POST", f"/clusters/{{cluster}}/budgets/{YEAR}/close", "cluster with school",
              {"carry_forward": "0.00"}, only(200, FINANCE_)),
     Endpoint("close council fund year", "POST", "/council/budgets/{fy}/close", "council year", ok=only(200, FINANCE_)),
+    # Since issue 13: payment runs and remittances are finance's alone.
+    Endpoint("instalments due", "GET", "/finance/instalments-due?due_by=2099-12-31", ok=only(200, FINANCE_)),
+    Endpoint("create payment run", "POST", "/finance/payment-runs", "approved, due", {"due_by": "2099-12-31"},
+             only(201, FINANCE_)),
+    Endpoint("list payment runs", "GET", "/finance/payment-runs", ok=only(200, FINANCE_)),
+    Endpoint("get payment run", "GET", "/finance/payment-runs/{run}", "payment run", ok=only(200, FINANCE_)),
+    Endpoint("payment run file", "GET", "/finance/payment-runs/{run}/file.csv", "payment run",
+             ok=only(200, FINANCE_)),
+    Endpoint("cancel payment run", "POST", "/finance/payment-runs/{run}/cancel", "payment run",
+             {"reason": "Never sent."}, only(200, FINANCE_)),
+    Endpoint("import remittance", "POST", "/finance/remittances", ok=only(200, FINANCE_),
+             csv="reference,amount,date\nPR-999999-0001,1.00,2026-09-07\n"),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 
@@ -448,6 +469,9 @@ def matrix_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 def call(world: World, endpoint: Endpoint, values: dict[str, str], headers: dict[str, str]) -> Any:
+    if endpoint.csv is not None:
+        headers = {**headers, "Content-Type": "text/csv"}
+        return world.client.request(endpoint.method, fill(endpoint.path, values), content=endpoint.csv, headers=headers)
     return world.client.request(
         endpoint.method, fill(endpoint.path, values), json=fill(endpoint.body, values), headers=headers
     )

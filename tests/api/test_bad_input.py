@@ -160,6 +160,9 @@ SLUG_CASES = [("capitals", "Northmere"), ("spaces", "north mere"), ("one charact
               ("a leading hyphen", "-north"), ("64 characters", "a" * 64), ("underscore", "north_mere"),
               ("a dot", "north.mere"), ("a number", 12), ("empty", ""), ("null", None)]  # fmt: skip
 
+DATE_CASES = [("day first", "31/12/2099"), ("no such day", "2099-02-30"), ("a number", 20991231), ("null", None),
+              ("empty", ""), ("a time", "2099-12-31T00:00:00Z"), ("words", "next Friday")]  # fmt: skip
+
 CLUSTER_BODY = {"cluster_id": "brand-new-cluster", "name": "Brand New"}
 ALLOCATION_BODY = {"amount": "100.00", "note": "allocation"}
 COMMISSION_BODY = {
@@ -452,6 +455,20 @@ COMMANDS = [
         "close council fund year", "POST", "/council/budgets/2027-28/close", FINANCE,
         {"carry_forward": "0.00"}, CARRY_FORWARD_CASES + common_cases([]), optional_body=True,
     ),
+    # issue 13: payment runs (the control creates run 1 before cancelling it)
+    Command(
+        "create payment run", "POST", "/finance/payment-runs", FINANCE, {"due_by": "2099-12-31"},
+        [(f"due_by {label}", "due_by", value) for label, value in DATE_CASES]
+        + [(f"funded_by {label}", "funded_by", value) for label, value in
+           (("unknown", "academy"), ("in capitals", "COUNCIL"), ("a number", 1))]
+        + [(f"cluster_id {label}", "cluster_id", value) for label, value in SLUG_CASES if value is not None]
+        + [(f"financial_year {label}", "financial_year", value) for label, value in YEAR_CASES if value is not None]
+        + common_cases(["due_by"]),
+    ),
+    Command(
+        "cancel payment run", "POST", "/finance/payment-runs/1/cancel", FINANCE, {"reason": "Never sent."},
+        text_cases("reason", 200) + common_cases([]),
+    ),
 ]  # fmt: skip
 
 CASES = [
@@ -635,12 +652,23 @@ BAD_QUERIES = [
     ("/requests/{approved}", {"as_of": "not a time"}),
     ("/requests/{approved}", {"as_of": "2026-06-01T12:00:00"}),  # no time zone
     ("/requests/{approved}", {"as_of": "2026-02-30T00:00:00Z"}),
+    ("/finance/instalments-due", {"due_by": "30/09/2026"}),
+    ("/finance/instalments-due", {"due_by": "2026-02-30"}),
+    ("/finance/instalments-due", {"due_by": "2026-09-30T00:00:00Z"}),
+    ("/finance/instalments-due", {"funded_by": "academy"}),
+    ("/finance/instalments-due", {"cluster_id": "Not A Slug"}),
+    ("/finance/instalments-due", {"financial_year": "2026-28"}),
+    ("/finance/instalments-due", {"limit": "0"}),
+    ("/finance/instalments-due", {"cursor": "garbage"}),
+    ("/finance/payment-runs", {"limit": "501"}),
+    ("/finance/payment-runs", {"cursor": "%%%"}),
+    ("/finance/payment-runs", {"cursor": "WyJ4Il0"}),  # base64 of ["x"]: not a run number
 ]
 
 
 @pytest.mark.parametrize("path, params", BAD_QUERIES, ids=[f"{path} {params}" for path, params in BAD_QUERIES])
 def test_a_bad_query_string_is_422_validation_error(world, path, params):
-    actor = FINANCE if "ledger" in path else COUNCIL
+    actor = FINANCE if path.startswith("/finance/") else COUNCIL
     with writes_nothing(world.app):
         response = world.client.get(path.format(**world.ids), params=params, headers=auth(actor))
     assert_problem(response, 422, "validation-error")

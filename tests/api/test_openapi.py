@@ -94,6 +94,13 @@ API_PATHS: dict[str, set[str]] = {
     "/requests/{id}/recoveries/{number}/receipts": {"post"},
     "/clusters/{cluster_id}/budgets/{fy}/close": {"post"},
     "/council/budgets/{fy}/close": {"post"},
+    # issue 13: payment runs and the bank's remittance
+    "/finance/instalments-due": {"get"},
+    "/finance/payment-runs": {"post", "get"},
+    "/finance/payment-runs/{number}": {"get"},
+    "/finance/payment-runs/{number}/file.csv": {"get"},
+    "/finance/payment-runs/{number}/cancel": {"post"},
+    "/finance/remittances": {"post"},
 }
 # Operations anyone may call with no token.
 PUBLIC_OPERATIONS = {
@@ -115,6 +122,8 @@ QUERY_PARAMETERS = {
     ("get", "/finance/reconciliation"): {"financial_year"},
     ("get", "/local-offer/schools"): {"q", "cluster_id", "limit", "cursor"},
     ("get", "/finance/ledger.csv"): {"financial_year"},
+    ("get", "/finance/instalments-due"): {"due_by", "funded_by", "cluster_id", "financial_year", "limit", "cursor"},
+    ("get", "/finance/payment-runs"): {"limit", "cursor"},
 }
 AWARD_FIELDS = {"award_period", "schedule", "held_instalments"}  # since issue 13
 PROVISION_LINE_FIELDS = {
@@ -153,6 +162,8 @@ REQUEST_BODIES = {
     ("post", "/local-offer/schools/{urn}/broken-link-reports"): {"note"},
     ("put", "/schools/{urn}/sen-information-report"): {"url", "published_on", "next_review_on"},
     ("post", "/schools/{urn}/sen-information-report/assessments"): {"ratings", "notes"},
+    ("post", "/finance/payment-runs"): {"due_by", "funded_by", "cluster_id", "financial_year"},
+    ("post", "/finance/payment-runs/{number}/cancel"): {"reason"},
 }  # fmt: skip
 
 
@@ -205,6 +216,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         app.open_provision_map(HEAD, SCHOOL, "2026/27")
         app.add_provision_line(HEAD, SCHOOL, "2026/27", provision_line())
         app.publish_provision_map(HEAD, SCHOOL, "2026/27")
+        app.create_payment_run(FINANCE, "2099-12-31")  # run 1, of the approved request's instalments
         with client_for(app) as client:
             yield {"app": app, "client": client, "request_ids": ids}
 
@@ -341,6 +353,12 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("POST", "/council/budgets/{fy}/close"): FINANCE,
     ("GET", "/finance/ledger.csv"): FINANCE,
     **{
+        (method.upper(), path): FINANCE
+        for path, methods in API_PATHS.items()
+        if path.startswith("/finance/")
+        for method in methods
+    },
+    **{
         (method.upper(), path): HEAD
         for path, methods in API_PATHS.items()
         if path.startswith("/schools/")
@@ -364,7 +382,7 @@ def path_parameter_choices(path: str, request_ids: list[str]) -> list[dict[str, 
         "academic_year": ["2026-27", "2027-28"],
         "line_number": ["1", "2"],
         "version": ["1", "2"],
-        "number": ["1", "2"],  # an instalment or a recovery
+        "number": ["1", "2"],  # an instalment, a recovery or a payment run
     }
     choices: list[dict[str, str]] = [{}]
     for name in names:

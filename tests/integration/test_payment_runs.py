@@ -386,6 +386,8 @@ def test_a_run_and_its_remittance_round_trip_through_files(app, tmp_path):
     assert app.repository.get(second).amount_paid == Money.parse("675.00")
     assert budget_paid(app) == Money.parse("1575.00")
     assert app.payment_run(FINANCE, 1).status == "paid"
+    assert report.remittance_id is not None
+    assert app.remittance_report(FINANCE, report.remittance_id) == report
     assert instalments_reconcile(app)
 
 
