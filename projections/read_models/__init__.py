@@ -9,6 +9,7 @@ them identically. Each module also defines the typed rows its tables are read ba
 from __future__ import annotations
 
 from projections.projection import Projection
+from projections.read_models.awards import Awards
 from projections.read_models.cluster_balances import ClusterBalances
 from projections.read_models.clusters import Clusters
 from projections.read_models.decision_log import DecisionLog
@@ -20,4 +21,13 @@ from projections.read_models.sen_reports import SenReports
 
 def read_models() -> list[Projection]:
     """A fresh instance of every read model (the audit chain is built beside them, with its key)."""
-    return [ClusterBalances(), RequestIndex(), DecisionLog(), FinanceLedger(), Clusters(), Schools(), SenReports()]
+    return [
+        ClusterBalances(),
+        RequestIndex(),
+        DecisionLog(),
+        FinanceLedger(),
+        Clusters(),
+        Schools(),
+        SenReports(),
+        Awards(),
+    ]

@@ -54,6 +54,9 @@ MONEY_FIELDS = frozenset(
         "allocated", "committed", "commissioned", "available", "pending", "escalated", "paid",
         "amount", "amount_requested", "amount_approved", "amount_paid", "amount_escalated",
         "notional_sen_budget", "total_spent",
+        # issue 13: the money after a decision, year-end statements, commitments by age
+        "forward", "released", "recovered", "income", "carried_in", "carried_forward", "opening_allocation",
+        "allocations", "forward_commitments", "committed_unpaid_at_close", "unpaid",
     }
 )  # fmt: skip
 APPROVE_BODY = {"amount": "1000.00", "reason": "Spend evidence shows the school's own SEN funding is used."}

@@ -349,6 +349,14 @@ ENDPOINTS = [
              hidden=NOT_THE_REQUESTS_READERS),
     Endpoint("needs overview", "GET", f"/clusters/{CLUSTER}/needs-overview?academic_year=2026-27",
              ok=only(200, COUNCIL_, LEAD_)),
+    # Since issue 13: a fund's year, and commitments by age (a lead gets only its own cluster's).
+    Endpoint("budget statement", "GET", f"/clusters/{CLUSTER}/budgets/{YEAR}/statement",
+             ok=only(200, COUNCIL_, FINANCE_, LEAD_)),
+    Endpoint("council fund statement", "GET", f"/council/budgets/{YEAR}/statement", ok=only(200, COUNCIL_, FINANCE_)),
+    Endpoint("commitments by age", "GET", f"/finance/commitments-by-age?financial_year={YEAR}",
+             ok=only(200, COUNCIL_, FINANCE_, LEAD_, OTHER_LEAD_)),
+    Endpoint("commitments by age of a cluster", "GET", f"/finance/commitments-by-age?cluster_id={CLUSTER}",
+             ok=only(200, COUNCIL_, FINANCE_, LEAD_)),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 

@@ -86,6 +86,10 @@ API_PATHS: dict[str, set[str]] = {
     # issue 12: evidence from a provision map, and the cluster's shared picture of need
     "/requests/{id}/evidence-review": {"get"},
     "/clusters/{cluster_id}/needs-overview": {"get"},
+    # issue 13: a fund's year-end statement, and commitments by age
+    "/clusters/{cluster_id}/budgets/{fy}/statement": {"get"},
+    "/council/budgets/{fy}/statement": {"get"},
+    "/finance/commitments-by-age": {"get"},
 }
 # Operations anyone may call with no token.
 PUBLIC_OPERATIONS = {
@@ -107,6 +111,7 @@ QUERY_PARAMETERS = {
     ("get", "/finance/reconciliation"): {"financial_year"},
     ("get", "/local-offer/schools"): {"q", "cluster_id", "limit", "cursor"},
     ("get", "/finance/ledger.csv"): {"financial_year"},
+    ("get", "/finance/commitments-by-age"): {"financial_year", "cluster_id", "as_of"},
 }
 PROVISION_LINE_FIELDS = {
     "description", "category", "tier", "area_of_need", "pupil_count", "hours_per_week", "weeks",
@@ -299,6 +304,8 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("POST", "/requests/{request_id}/council-decision"): COUNCIL,
     ("POST", "/requests/{request_id}/payments"): FINANCE,
     ("GET", "/finance/ledger.csv"): FINANCE,
+    ("GET", "/council/budgets/{fy}/statement"): FINANCE,
+    ("GET", "/finance/commitments-by-age"): FINANCE,
     **{
         (method.upper(), path): HEAD
         for path, methods in API_PATHS.items()
