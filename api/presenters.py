@@ -17,7 +17,6 @@ from api.schemas import (
     BalanceTotals,
     BudgetResponse,
     ClusterResponse,
-    ColumnDifferenceResponse,
     CouncilFundResponse,
     DecisionLogItemResponse,
     DecisionResponse,
@@ -27,14 +26,9 @@ from api.schemas import (
     HistoryItemResponse,
     ProvisionLineResponse,
     ProvisionMapCitationResponse,
-    ReadModelReconciliationResponse,
-    ReconciliationResponse,
-    ReconciliationRowResponse,
     RequestSummaryResponse,
-    RowDifferenceResponse,
     SpendLineResponse,
     VerifyResponse,
-    VersionsResponse,
 )
 from domain.academic_year import AcademicYear
 from domain.clusters import Cluster
@@ -45,15 +39,13 @@ from domain.money import Money
 from domain.values import Actor, ClusterId, FinancialYear, ProvisionMapCitation, RequestStatus, SchoolUrn
 from funding_engine.application import AuditReport, HistoryEntry
 from funding_engine.application.read_models import (
+    AfterDecisions,
     BalanceRow,
     BalanceTotalsRow,
     ClusterRow,
     CouncilFundRow,
     DecisionRow,
-    Reconciliation,
-    ReconciliationRow,
     RequestRow,
-    TableReconciliation,
 )
 
 
@@ -81,6 +73,14 @@ def _figures(figures: FundFigures[int]) -> dict[str, str]:
     return {name: pounds(pence) for name, pence in figures.named().items()}
 
 
+# The money after the decisions each balance answer shows (the statement shows the rest).
+AFTER_DECISIONS_SHOWN = ("forward", "released", "recovered", "income", "carried_in", "carried_forward")
+
+
+def _after(after: AfterDecisions) -> dict[str, str]:
+    return {name: pounds(getattr(after, name)) for name in AFTER_DECISIONS_SHOWN}
+
+
 def budget(row: BalanceRow) -> BudgetResponse:
     return BudgetResponse(
         cluster_id=row.cluster_id,
@@ -88,12 +88,16 @@ def budget(row: BalanceRow) -> BudgetResponse:
         version=row.version,
         pending=pounds(row.pending),
         escalated=pounds(row.escalated),
+        closed=row.after.closed,
         **_figures(row.figures),
+        **_after(row.after),
     )
 
 
 def totals(row: BalanceTotalsRow) -> BalanceTotals:
-    return BalanceTotals(pending=pounds(row.pending), escalated=pounds(row.escalated), **_figures(row.figures))
+    return BalanceTotals(
+        pending=pounds(row.pending), escalated=pounds(row.escalated), **_figures(row.figures), **_after(row.after)
+    )
 
 
 def council_fund(row: CouncilFundRow) -> CouncilFundResponse:
@@ -105,6 +109,8 @@ def council_fund(row: CouncilFundRow) -> CouncilFundResponse:
         committed=pounds(figures.committed),
         available=pounds(figures.available),
         paid=pounds(figures.paid),
+        closed=row.after.closed,
+        **_after(row.after),
     )
 
 
@@ -251,67 +257,6 @@ def history_item(entry: HistoryEntry) -> HistoryItemResponse:
         timestamp=utc_text(entry.timestamp),
         actor=None if entry.actor is None else actor(entry.actor),
         data=_plain(entry.data),
-    )
-
-
-def _reconciliation_row(row: ReconciliationRow) -> ReconciliationRowResponse:
-    return ReconciliationRowResponse(
-        cluster_id=row.cluster_id,
-        projected={name: None if value is None else pounds(value) for name, value in row.projected.items()},
-        recomputed={name: None if value is None else pounds(value) for name, value in row.recomputed.items()},
-        version=VersionsResponse(projected=row.projected_version, recomputed=row.recomputed_version),
-        consistent=row.consistent,
-    )
-
-
-def _cell(value: Any, money: bool) -> str | int | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return pounds(value) if money else value
-    return str(value)  # whatever else an edited row holds, shown as it reads
-
-
-def _difference(table: TableReconciliation) -> RowDifferenceResponse | None:
-    difference = table.first_difference
-    if difference is None:
-        return None
-    money = table.table.money
-    return RowDifferenceResponse(
-        key_column=table.table.key,
-        key=_cell(difference.key, False),
-        columns={
-            column: ColumnDifferenceResponse(
-                projected=_cell(projected, column in money), recomputed=_cell(recomputed, column in money)
-            )
-            for column, (projected, recomputed) in difference.columns.items()
-        },
-    )
-
-
-def _read_model(table: TableReconciliation) -> ReadModelReconciliationResponse:
-    return ReadModelReconciliationResponse(
-        name=table.name,
-        read_model=table.table.read_model,
-        consistent=table.consistent,
-        position=table.position,
-        rows_checked=table.rows_checked,
-        differing=table.differing,
-        missing=table.missing,
-        extra=table.extra,
-        first_difference=_difference(table),
-    )
-
-
-def reconciliation(value: Reconciliation) -> ReconciliationResponse:
-    assert value.council_fund is not None
-    return ReconciliationResponse(
-        financial_year=value.financial_year,
-        consistent=value.consistent,
-        clusters=[_reconciliation_row(row) for row in value.clusters],
-        council_fund=_reconciliation_row(value.council_fund),
-        log_position=value.log_position,
-        read_models=[_read_model(table) for table in value.tables],
     )
 
 

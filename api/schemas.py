@@ -82,6 +82,14 @@ class BudgetResponse(BaseModel):
     escalated: Money2dp
     paid: Money2dp
     version: int
+    # Since issue 13: the money after the decisions (``AFTER_DECISIONS``), and the year's close.
+    forward: Money2dp = Field(description="committed ahead of any allocation, not in committed")
+    released: Money2dp
+    recovered: Money2dp = Field(description="recoveries received while the year was open")
+    income: Money2dp = Field(description="recoveries received once the year was closed")
+    carried_in: Money2dp = Field(description="carried forward into this year at the year before's close")
+    carried_forward: Money2dp = Field(description="carried forward to the next year at this year's close")
+    closed: bool
 
 
 class BalanceTotals(BaseModel):
@@ -92,6 +100,12 @@ class BalanceTotals(BaseModel):
     pending: Money2dp
     escalated: Money2dp
     paid: Money2dp
+    forward: Money2dp
+    released: Money2dp
+    recovered: Money2dp
+    income: Money2dp
+    carried_in: Money2dp
+    carried_forward: Money2dp
 
 
 class BalancesResponse(BaseModel):
@@ -107,6 +121,13 @@ class CouncilFundResponse(BaseModel):
     available: Money2dp
     paid: Money2dp
     version: int
+    forward: Money2dp
+    released: Money2dp
+    recovered: Money2dp
+    income: Money2dp
+    carried_in: Money2dp
+    carried_forward: Money2dp
+    closed: bool
 
 
 # -- funding requests -----------------------------------------------------------------------------------
@@ -363,58 +384,6 @@ class VerifyResponse(BaseModel):
     snapshots_checked: int = Field(description="Stored snapshots compared with a fold of their events")
     bad_snapshots: list[BadSnapshotResponse]
     anchors: list[AnchorCheckResponse] = Field(description="The anchors in FUNDING_ENGINE_AUDIT_ANCHOR_DIR, if set")
-
-
-class VersionsResponse(BaseModel):
-    projected: int | None  # null: not a whole number in the read model (it was overwritten)
-    recomputed: int
-
-
-class ReconciliationRowResponse(BaseModel):
-    cluster_id: str | None = None
-    # null: the read model holds something that is not an amount there (it was overwritten).
-    projected: dict[str, Money2dp | None]
-    recomputed: dict[str, Money2dp]
-    version: VersionsResponse
-    consistent: bool
-
-
-# A read model's value as stored: text, a whole number, money as a 2-dp string, or null.
-Cell = str | int | None
-
-
-class ColumnDifferenceResponse(BaseModel):
-    projected: Cell
-    recomputed: Cell
-
-
-class RowDifferenceResponse(BaseModel):
-    key_column: str
-    key: Cell
-    columns: dict[str, ColumnDifferenceResponse] = Field(
-        description="each differing column: the read model's value and the log's (null where the row is absent)"
-    )
-
-
-class ReadModelReconciliationResponse(BaseModel):
-    name: str = Field(description="the table", examples=["finance_ledger"])
-    read_model: str = Field(description="the projection that writes it", examples=["finance_ledger"])
-    consistent: bool
-    position: int = Field(description="the log position the read model has applied and was checked at")
-    rows_checked: int
-    differing: int
-    missing: int = Field(description="rows the log accounts for that the read model lacks")
-    extra: int = Field(description="rows in the read model that the log does not account for")
-    first_difference: RowDifferenceResponse | None = Field(description="the first differing row, in key order")
-
-
-class ReconciliationResponse(BaseModel):
-    financial_year: str
-    consistent: bool
-    clusters: list[ReconciliationRowResponse]
-    council_fund: ReconciliationRowResponse
-    log_position: int
-    read_models: list[ReadModelReconciliationResponse]
 
 
 class HealthResponse(BaseModel):

@@ -71,6 +71,10 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "read_decisions": frozenset({COUNCIL}),
     "reconcile": frozenset({COUNCIL, FINANCE}),
     "read_ledger": frozenset({FINANCE}),
+    # A fund's year-end statement and its commitments by age (issue 13): finance and the council
+    # any fund's, a lead its own cluster's budget's.
+    "read_fund_statement": frozenset({LEAD, COUNCIL, FINANCE}),
+    "read_commitments_by_age": frozenset({LEAD, COUNCIL, FINANCE}),
     "verify_audit": frozenset({COUNCIL}),
     # Provision maps (issue 12): the school keeps its own; its cluster's lead and the council read them.
     "open_provision_map": frozenset({SCHOOL}),

@@ -21,13 +21,21 @@ from domain.formatting import utc_text
 from domain.funds import FundFigures
 from domain.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from projections.database import ProjectionDatabase
-from projections.read_models.cluster_balances import CLUSTER_FIGURES, BalanceRow, BalanceTotalsRow, CouncilFundRow
+from projections.read_models.cluster_balances import (
+    AFTER_DECISION_COLUMNS,
+    CLUSTER_FIGURES,
+    AfterDecisions,
+    BalanceRow,
+    BalanceTotalsRow,
+    CouncilFundRow,
+)
 from projections.read_models.clusters import ClusterRow, school_urns_of
 from projections.read_models.decision_log import DECISION_LOG_COLUMNS, DecisionRow
 from projections.read_models.finance_ledger import FINANCE_LEDGER_COLUMNS, LedgerRow
 from projections.read_models.request_index import REQUEST_INDEX_COLUMNS, RequestRow
 
 __all__ = [
+    "AfterDecisions",
     "BalanceRow",
     "BalanceTotalsRow",
     "ClusterRow",
@@ -140,7 +148,10 @@ def _page(rows: list[T], limit: int, key: Callable[[T], Sequence[Any]]) -> Page[
 
 # -- balances ------------------------------------------------------------------------------------
 
-_BUDGET_SELECT = f"SELECT cluster_id, financial_year, {', '.join(CLUSTER_FIGURES)}, version FROM cluster_balances"
+_AFTER = ", ".join(AFTER_DECISION_COLUMNS)
+_BUDGET_SELECT = (
+    f"SELECT cluster_id, financial_year, {', '.join(CLUSTER_FIGURES)}, {_AFTER}, version FROM cluster_balances"
+)
 
 
 def _budget_figures(stored: Sequence[Any]) -> tuple[FundFigures[int], int, int]:
@@ -150,10 +161,17 @@ def _budget_figures(stored: Sequence[Any]) -> tuple[FundFigures[int], int, int]:
     return figures, value["pending"], value["escalated"]
 
 
+def _after(stored: Sequence[Any]) -> AfterDecisions:
+    """The money after the decisions, from its stored columns (``AFTER_DECISION_COLUMNS`` order)."""
+    forward, released, recovered, income, carried_in, carried_forward, unpaid, closed = (int(v) for v in stored)
+    return AfterDecisions(forward, released, recovered, income, carried_in, carried_forward, unpaid, closed > 0)
+
+
 def _budget(row: tuple[Any, ...]) -> BalanceRow:
     cluster_id, year, *stored, version = row
-    figures, pending, escalated = _budget_figures(stored)
-    return BalanceRow(cluster_id, year, figures, pending, escalated, int(version))
+    figures, pending, escalated = _budget_figures(stored[: len(CLUSTER_FIGURES)])
+    after = _after(stored[len(CLUSTER_FIGURES) :])
+    return BalanceRow(cluster_id, year, figures, pending, escalated, int(version), after)
 
 
 def zero_budget(cluster_id: str, year: str) -> BalanceRow:
@@ -192,20 +210,26 @@ def balances_page(
 
 
 def balance_totals(database: ProjectionDatabase, year: str) -> BalanceTotalsRow:
-    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in CLUSTER_FIGURES)
-    (row,) = _rows(database, f"SELECT {sums} FROM cluster_balances WHERE financial_year = ?", [year])
-    return BalanceTotalsRow(*_budget_figures(row))
+    """Every budget of the year added up; ``closed`` when every one of them is (and there is one)."""
+    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in (*CLUSTER_FIGURES, *AFTER_DECISION_COLUMNS[:-1]))
+    (row,) = _rows(database, f"SELECT {sums}, COUNT(*), COALESCE(SUM(closed), 0) FROM cluster_balances "
+                   "WHERE financial_year = ?", [year])  # fmt: skip
+    *stored, budgets, closed = row
+    after = _after([*stored[len(CLUSTER_FIGURES) :], int(budgets) > 0 and int(closed) == int(budgets)])
+    return BalanceTotalsRow(*_budget_figures(stored[: len(CLUSTER_FIGURES)]), after)
 
 
 def council_fund_row(database: ProjectionDatabase, year: str) -> CouncilFundRow | None:
     sql = (
-        "SELECT financial_year, allocated, committed, paid, version FROM council_fund_balances WHERE financial_year = ?"
+        f"SELECT financial_year, allocated, committed, paid, {_AFTER}, version FROM council_fund_balances "
+        "WHERE financial_year = ?"
     )
     rows = _rows(database, sql, [year])
     if not rows:
         return None
-    financial_year, allocated, committed, paid, version = rows[0]
-    return CouncilFundRow(financial_year, FundFigures(int(allocated), int(committed), 0, int(paid)), int(version))
+    financial_year, allocated, committed, paid, *after, version = rows[0]
+    figures = FundFigures(int(allocated), int(committed), 0, int(paid))
+    return CouncilFundRow(financial_year, figures, int(version), _after(after))
 
 
 def funded_years(database: ProjectionDatabase) -> list[str]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api import presenters
+from api import finance_presenters, presenters
 from api.deps import AppDep, allowed
+from api.finance_schemas import CommitmentsByAgeResponse, ReconciliationResponse
 from api.routes.common import Cursor, Limit
-from api.schemas import DecisionLogResponse, ReconciliationResponse, VerifyResponse
+from api.schemas import DecisionLogResponse, VerifyResponse
 from domain.limits import DEFAULT_PAGE_SIZE, SHORT_TEXT
 from domain.values import Actor, ClusterId, FinancialYear
 from funding_engine.application.calendar import current_financial_year
@@ -64,7 +65,25 @@ def reconciliation(
     app: AppDep, actor: Annotated[Actor, allowed("reconcile")], financial_year: str | None = None
 ) -> ReconciliationResponse:
     """Every read model a person reads, row by row, against a fold of the event log; 409 log-unreadable."""
-    return presenters.reconciliation(app.read_models.reconcile(actor, _year(financial_year)))
+    return finance_presenters.reconciliation(app.read_models.reconcile(actor, _year(financial_year)))
+
+
+@router.get("/finance/commitments-by-age", response_model=CommitmentsByAgeResponse)
+def commitments_by_age(
+    app: AppDep,
+    actor: Annotated[Actor, allowed("read_commitments_by_age")],
+    financial_year: Annotated[str | None, Query(description="e.g. 2026-27; default: the current year")] = None,
+    cluster_id: Annotated[str | None, Query(max_length=SHORT_TEXT, description="one cluster's budget")] = None,
+    as_of: Annotated[date | None, Query(description="the day ages are counted back from; default: today")] = None,
+) -> CommitmentsByAgeResponse:
+    """Each fund's committed but unpaid money for the year, by how long ago its awards were approved."""
+    result = app.read_models.commitments_by_age(
+        actor,
+        _year(financial_year),
+        cluster_id=None if cluster_id is None else ClusterId.parse(cluster_id),
+        as_of=as_of,
+    )
+    return finance_presenters.commitments_by_age(result)
 
 
 @router.get(

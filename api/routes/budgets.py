@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api import presenters
+from api import finance_presenters, presenters
 from api.deps import AppDep, ExpectedVersion, allowed
+from api.finance_schemas import YearEndStatementResponse
 from api.routes.common import Cursor, Limit, path_id, with_etag
 from api.schemas import (
     AllocationRequest,
@@ -93,6 +94,16 @@ def get_budget(
     return presenters.budget(row)
 
 
+@router.get("/clusters/{cluster_id}/budgets/{fy}/statement", response_model=YearEndStatementResponse)
+def get_budget_statement(
+    cluster_id: str, fy: str, app: AppDep, actor: Annotated[Actor, allowed("read_fund_statement")], response: Response
+) -> YearEndStatementResponse:
+    """A cluster budget's year-end statement (that cluster's lead, council, finance); zeros if nothing is allocated."""
+    statement = app.read_models.budget_statement(actor, path_id(ClusterId, cluster_id, "cluster"), _year(fy))
+    with_etag(response, statement.version)
+    return finance_presenters.year_end_statement(statement)
+
+
 @router.get("/balances", response_model=BalancesResponse)
 def balances(
     app: AppDep,
@@ -138,3 +149,13 @@ def get_council_fund(
     row = app.read_models.council_fund_balance(actor, _year(fy))
     with_etag(response, row.version)
     return presenters.council_fund(row)
+
+
+@router.get("/council/budgets/{fy}/statement", response_model=YearEndStatementResponse)
+def get_council_fund_statement(
+    fy: str, app: AppDep, actor: Annotated[Actor, allowed("read_council_fund")], response: Response
+) -> YearEndStatementResponse:
+    """The council fund's year-end statement (council, finance)."""
+    statement = app.read_models.council_fund_statement(actor, _year(fy))
+    with_etag(response, statement.version)
+    return finance_presenters.year_end_statement(statement)

@@ -21,9 +21,11 @@ from domain.permissions import check_role, request_listing_filters
 from domain.text import check_text
 from domain.values import Actor, ClusterId, DecisionKind, FinancialYear, RequestStatus, SchoolUrn, parse_enum
 from funding_engine.application.budgets import Budgets
+from funding_engine.application.fund_reports import CommitmentsByAge, FundReports, YearEndStatement
 from funding_engine.application.local_offer import LocalOffer
 from projections import queries, school_queries, spreadsheets
 from projections.queries import (
+    AfterDecisions,
     BalanceRow,
     BalanceTotalsRow,
     ClusterRow,
@@ -38,9 +40,11 @@ from projections.read_models.schools import SchoolRow
 from projections.reconciliation import Reconciliation, ReconciliationRow, TableReconciliation, reconcile
 
 __all__ = [
+    "AfterDecisions",
     "BalanceRow",
     "BalanceTotalsRow",
     "ClusterRow",
+    "CommitmentsByAge",
     "CouncilFundRow",
     "DecisionRow",
     "LedgerRow",
@@ -52,6 +56,7 @@ __all__ = [
     "RequestRow",
     "SchoolRow",
     "TableReconciliation",
+    "YearEndStatement",
 ]
 
 
@@ -66,8 +71,9 @@ class _DecisionFilters(TypedDict):
     kind: str | None
 
 
-class ReadModels:
-    """What people read: every query over the read models, for the API and the command line."""
+class ReadModels(FundReports):
+    """What people read: every query over the read models, for the API and the command line (with
+    ``FundReports``'s year-end statements and commitments by age)."""
 
     local_offer: LocalOffer  # the SEN Information Reports' queries, set by the facade (it needs the whole app)
 

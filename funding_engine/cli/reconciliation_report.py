@@ -10,12 +10,24 @@ from projections.reconciliation import BUDGET_FIGURES, Reconciliation, Reconcili
 # A budget's figures, in the order people read them; the council fund's are a few of these.
 FIGURES = BUDGET_FIGURES
 MAX_CELL = 60
+# The awards or funds named under an invariant that fails: enough to start on.
+FAILURES_PRINTED = 5
 
 
 def print_reconciliation(result: Reconciliation, out: TextIO) -> None:
     _balances(result, out)
     _tables(result, out)
+    _invariants(result, out)
     print(f"\nconsistent: {'yes' if result.consistent else 'NO'}", file=out)
+
+
+def _invariants(result: Reconciliation, out: TextIO) -> None:
+    print(f"\nThe awards' invariants, with the log folded to position {result.invariants_position}", file=out)
+    for check in result.invariants:
+        holds = "yes" if check.holds else "NO"
+        print(f"{check.name}: checked {check.checked}, failing {len(check.failures)}  {holds}", file=out)
+        for failure in check.failures[:FAILURES_PRINTED]:
+            print(f"  {failure}", file=out)
 
 
 def _balances(result: Reconciliation, out: TextIO) -> None:

@@ -9,6 +9,7 @@ them identically. Each module also defines the typed rows its tables are read ba
 from __future__ import annotations
 
 from projections.projection import Projection
+from projections.read_models.awards import Awards
 from projections.read_models.cluster_balances import ClusterBalances
 from projections.read_models.clusters import Clusters
 from projections.read_models.decision_log import DecisionLog
@@ -30,4 +31,5 @@ def read_models() -> list[Projection]:
         Schools(),
         SenReports(),
         Instalments(),
+        Awards(),
     ]

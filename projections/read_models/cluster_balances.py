@@ -4,6 +4,12 @@ A budget's row holds the fund's own figures (allocated, committed, commissioned,
 open requests ask for (``pending``) and what its escalated requests ask of the council
 (``escalated``), and the budget's version. ``available`` is never stored: it is derived on read, by
 ``FundFigures``. Which request events move ``pending`` and ``escalated`` is read off the lifecycle.
+
+Beside them, both tables keep the money after the decisions (issue 13, ``AfterDecisions``): what is
+committed ahead of any allocation (``forward``), released, recovered, received as income once
+closed; and the year's close: whether it is closed, what was committed but unpaid then, what was
+carried forward, and (on the next year's row) what was carried in. A close names no fund but its
+own, so the next year's row is found from the closed one's cluster and year.
 """
 
 from __future__ import annotations
@@ -16,60 +22,52 @@ from typing import Any, NamedTuple
 from eventsourcing.domain import Aggregate
 
 from domain.funding_request import TRANSITION_OF, FundingRequest
-from domain.funds import ClusterBudget, CouncilFund, Fund, FundFigures
+from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.lifecycle import AWAITING_COUNCIL, OPEN_STATUSES, enters, leaves
+from domain.values import ClusterId, FinancialYear
 from projections.database import Cursor
 from projections.projection import Projection
-from projections.read_models.common import hex_id
+from projections.read_models.balance_rows import (
+    AFTER_DECISION_COLUMNS,
+    AfterDecisions,
+    BalanceRow,
+    BalanceTotalsRow,
+    CouncilFundRow,
+)
+from projections.read_models.common import hex_id, of_each_fund
 from projections.source import NotificationLike
 
 R = FundingRequest
 
+__all__ = [
+    "AFTER_DECISION_COLUMNS",
+    "AfterDecisions",
+    "BalanceRow",
+    "BalanceTotalsRow",
+    "ClusterBalances",
+    "CouncilFundRow",
+]
 
-@dataclass(frozen=True, slots=True)
-class BalanceRow:
-    """A cluster's budget for one year, as people read it."""
-
-    cluster_id: str
-    financial_year: str
-    figures: FundFigures[int]  # in pence
-    pending: int
-    escalated: int
-    version: int
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceTotalsRow:
-    """Every cluster's budgets for one year, added up."""
-
-    figures: FundFigures[int]
-    pending: int
-    escalated: int
-
-
-@dataclass(frozen=True, slots=True)
-class CouncilFundRow:
-    """The council's fund for one year (it commissions nothing: ``commissioned`` is zero)."""
-
-    financial_year: str
-    figures: FundFigures[int]
-    version: int
-
-
-# The figures each table stores, in the order its UPDATE adds to them.
+# The figures each table stores, in the order its UPDATE adds to them (then ``AFTER_DECISION_COLUMNS``).
 CLUSTER_FIGURES = ("allocated", "committed", "commissioned", "pending", "escalated", "paid")
 COUNCIL_FIGURES = ("allocated", "committed", "paid")
+_CLUSTER_ADDED = (*CLUSTER_FIGURES, *AFTER_DECISION_COLUMNS)
+_COUNCIL_ADDED = (*COUNCIL_FIGURES, *AFTER_DECISION_COLUMNS)
+_AFTER_DECISION_DDL = ",\n".join(f"{name} BIGINT NOT NULL DEFAULT 0" for name in AFTER_DECISION_COLUMNS)
 # A fund whose own events were not in the batch (only requests' pending/escalated moved) keeps its version.
 CLUSTER_UPDATE = (
-    f"UPDATE cluster_balances SET {', '.join(f'{f} = {f} + ?' for f in CLUSTER_FIGURES)}, "
+    f"UPDATE cluster_balances SET {', '.join(f'{f} = {f} + ?' for f in _CLUSTER_ADDED)}, "
     "version = COALESCE(?, version) WHERE fund_id = ?"
 )
 COUNCIL_UPDATE = (
-    f"UPDATE council_fund_balances SET {', '.join(f'{f} = {f} + ?' for f in COUNCIL_FIGURES)}, "
+    f"UPDATE council_fund_balances SET {', '.join(f'{f} = {f} + ?' for f in _COUNCIL_ADDED)}, "
     "version = COALESCE(?, version) WHERE fund_id = ?"
 )
 
-_COUNCIL_EVENTS = frozenset({CouncilFund.FundsAllocated, CouncilFund.FundsCommitted, CouncilFund.PaymentRecorded})
+# The council fund's own events (the library subclasses each of ``Fund``'s events for it).
+_COUNCIL_EVENTS = frozenset(
+    value for value in vars(CouncilFund).values() if isinstance(value, type) and issubclass(value, Fund.Event)
+)
 # Request events that always take a request out of the open statuses (its amount stops being
 # pending), into the council's queue, or out of it.
 _LEAVES_OPEN = frozenset(cls for cls, transition in TRANSITION_OF.items() if leaves(OPEN_STATUSES, transition))
@@ -88,6 +86,17 @@ class _NewCouncilFund(NamedTuple):
     financial_year: str
 
 
+class _Place(NamedTuple):
+    """Which fund a row is: the council's (``cluster_id`` None) or a cluster's budget, and its year."""
+
+    cluster_id: str | None
+    financial_year: str
+
+    @property
+    def council(self) -> bool:
+        return self.cluster_id is None
+
+
 @dataclass(slots=True)
 class _FundChange:
     """What one batch adds to a fund's figures, and the version of its last event in the batch."""
@@ -99,11 +108,19 @@ class _FundChange:
     pending: int = 0
     escalated: int = 0
     paid: int = 0
+    forward: int = 0
+    released: int = 0
+    recovered: int = 0
+    income: int = 0
+    carried_in: int = 0
+    carried_forward: int = 0
+    unpaid_at_close: int = 0
+    closed: int = 0
     version: int | None = None
 
 
-_CLUSTER_DELTAS = attrgetter(*CLUSTER_FIGURES, "version")
-_COUNCIL_DELTAS = attrgetter(*COUNCIL_FIGURES, "version")
+_CLUSTER_DELTAS = attrgetter(*_CLUSTER_ADDED, "version")
+_COUNCIL_DELTAS = attrgetter(*_COUNCIL_ADDED, "version")
 
 
 @dataclass(slots=True)
@@ -135,6 +152,15 @@ class ClusterBalances(Projection):
             ClusterBudget.PaymentRecorded: self._paid,
             CouncilFund.PaymentRecorded: self._paid,
             ClusterBudget.ServiceCommissioned: self._commissioned,
+            **of_each_fund(
+                {
+                    "FundsCommittedForward": self._committed_forward,
+                    "ForwardCommitmentsCovered": self._forward_covered,
+                    "FundsReleased": self._released,
+                    "RecoveryReceived": self._recovery_received,
+                    "YearClosed": self._year_closed,
+                }
+            ),
             R.Submitted: self._submitted,
             **dict.fromkeys(request_moves, self._request_moved),
         }
@@ -142,7 +168,7 @@ class ClusterBalances(Projection):
 
     def create_statements(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS cluster_balances (
+            f"""CREATE TABLE IF NOT EXISTS cluster_balances (
                 fund_id TEXT PRIMARY KEY,
                 cluster_id TEXT NOT NULL,
                 financial_year TEXT NOT NULL,
@@ -152,20 +178,22 @@ class ClusterBalances(Projection):
                 pending BIGINT NOT NULL DEFAULT 0,
                 escalated BIGINT NOT NULL DEFAULT 0,
                 paid BIGINT NOT NULL DEFAULT 0,
-                version BIGINT NOT NULL DEFAULT 0
+                version BIGINT NOT NULL DEFAULT 0,
+                {_AFTER_DECISION_DDL}
             )""",
             (
                 "CREATE UNIQUE INDEX IF NOT EXISTS cluster_balances_by_cluster ON cluster_balances "
                 "(cluster_id, financial_year)"
             ),
             "CREATE INDEX IF NOT EXISTS cluster_balances_by_year ON cluster_balances (financial_year, cluster_id)",
-            """CREATE TABLE IF NOT EXISTS council_fund_balances (
+            f"""CREATE TABLE IF NOT EXISTS council_fund_balances (
                 fund_id TEXT PRIMARY KEY,
                 financial_year TEXT NOT NULL UNIQUE,
                 allocated BIGINT NOT NULL DEFAULT 0,
                 committed BIGINT NOT NULL DEFAULT 0,
                 paid BIGINT NOT NULL DEFAULT 0,
-                version BIGINT NOT NULL DEFAULT 0
+                version BIGINT NOT NULL DEFAULT 0,
+                {_AFTER_DECISION_DDL}
             )""",
             """CREATE TABLE IF NOT EXISTS cluster_balances_requests (
                 request_id TEXT PRIMARY KEY,
@@ -190,6 +218,7 @@ class ClusterBalances(Projection):
         self._new_budgets: dict[str, _NewBudget] = {}
         self._new_council_funds: dict[str, _NewCouncilFund] = {}
         self._changes: dict[str, _FundChange] = {}
+        self._places: dict[str, _Place] = {}
 
     def apply(self, cursor: Cursor, notification: NotificationLike, event: Aggregate.Event | None) -> None:
         handler = self._handlers.get(type(event))
@@ -254,6 +283,51 @@ class ClusterBalances(Projection):
     def _commissioned(self, cursor: Cursor, event: ClusterBudget.ServiceCommissioned) -> None:
         self._fund_change(event).commissioned += event.amount.pence
 
+    # -- the money after the decisions, and the year's close ----------------------------------------
+    # (What each does to the figures is the aggregate's ``apply``, in pence.)
+
+    def _committed_forward(self, cursor: Cursor, event: Fund.FundsCommittedForward) -> None:
+        self._fund_change(event).forward += event.amount.pence
+
+    def _forward_covered(self, cursor: Cursor, event: Fund.ForwardCommitmentsCovered) -> None:
+        change = self._fund_change(event)
+        change.forward -= event.amount.pence
+        change.committed += event.amount.pence
+
+    def _released(self, cursor: Cursor, event: Fund.FundsReleased) -> None:
+        change = self._fund_change(event)
+        change.forward -= event.uncovered.pence
+        change.committed -= event.amount.pence - event.uncovered.pence
+        change.released += event.amount.pence
+
+    def _recovery_received(self, cursor: Cursor, event: Fund.RecoveryReceived) -> None:
+        change = self._fund_change(event)
+        if event.as_income:
+            change.income += event.amount.pence
+        else:
+            change.committed -= event.amount.pence
+            change.paid -= event.amount.pence
+            change.recovered += event.amount.pence
+
+    def _year_closed(self, cursor: Cursor, event: Fund.YearClosed) -> None:
+        change = self._fund_change(event)
+        carried = event.carried_forward.pence
+        change.allocated -= carried
+        change.carried_forward += carried
+        change.unpaid_at_close += event.committed_unpaid.pence
+        change.closed += 1
+        if carried:
+            # The same save allocates it on the next year's fund (opening it if need be).
+            place = self._place(cursor, hex_id(event.originator_id))
+            following = FinancialYear(FinancialYear.parse(place.financial_year).start_year + 1)
+            if place.cluster_id is None:
+                fund_id = CouncilFund.id_for(following).hex
+                self._new_council_funds.setdefault(fund_id, _NewCouncilFund(fund_id, str(following)))
+            else:
+                fund_id = ClusterBudget.id_for(ClusterId(place.cluster_id), following).hex
+                self._budget_row(fund_id, place.cluster_id, str(following))
+            self._change(fund_id, council=place.council).carried_in += carried
+
     # -- requests: pending and escalated ----------------------------------------------------------
 
     def _submitted(self, cursor: Cursor, event: FundingRequest.Submitted) -> None:
@@ -295,6 +369,28 @@ class ClusterBalances(Projection):
         change = self._change(hex_id(event.originator_id), council=type(event) in _COUNCIL_EVENTS)
         change.version = event.originator_version
         return change
+
+    def _place(self, cursor: Cursor, fund_id: str) -> _Place:
+        """Which fund ``fund_id`` is: from this batch, or read back from its row once per batch."""
+        place = self._places.get(fund_id)
+        if place is not None:
+            return place
+        budget, fund = self._new_budgets.get(fund_id), self._new_council_funds.get(fund_id)
+        if budget is not None:
+            place = _Place(budget.cluster_id, budget.financial_year)
+        elif fund is not None:
+            place = _Place(None, fund.financial_year)
+        else:
+            cursor.execute("SELECT cluster_id, financial_year FROM cluster_balances WHERE fund_id = ?", (fund_id,))
+            row = cursor.fetchone()
+            if row is not None:
+                place = _Place(str(row[0]), str(row[1]))
+            else:
+                cursor.execute("SELECT financial_year FROM council_fund_balances WHERE fund_id = ?", (fund_id,))
+                (year,) = cursor.fetchone()
+                place = _Place(None, str(year))
+        self._places[fund_id] = place
+        return place
 
     def _request(self, cursor: Cursor, event: FundingRequest.Event) -> _BalanceRequest:
         request_id = hex_id(event.originator_id)

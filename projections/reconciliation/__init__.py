@@ -8,6 +8,11 @@ the fold, state tables (balances, the request index, the clusters) at their proj
 names, per table, the first differing row in key order with both values of each differing column,
 and counts missing and extra rows. A damaged log stops it with ``LogUnreadable`` and a position.
 
+Then the log is folded on to its head (the end of a transaction, where a request and the funds
+it moved money on were saved together), and the awards' invariants are checked on the folded
+aggregates (``projections/reconciliation/awards.py``): each award's ``committed = paid +
+scheduled unpaid + held``, and each fund's figures the sum of its awards' shares.
+
 All tables are read in one read transaction, so a command committed meanwhile cannot make a
 consistent world look inconsistent: rows and positions come from one snapshot.
 """
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 
 from domain.values import FinancialYear
 from projections.database import Cursor, ProjectionDatabase
+from projections.reconciliation.awards import InvariantCheck, award_invariants
 from projections.reconciliation.compare import Difference, InStep, TableReconciliation, by_key
 from projections.reconciliation.expected import Expectations, Row
 from projections.reconciliation.fold import LogFold
@@ -39,6 +45,7 @@ __all__ = [
     "BUDGET_FIGURES",
     "FUND_FIGURES",
     "Difference",
+    "InvariantCheck",
     "LogUnreadable",
     "Reconciliation",
     "ReconciliationRow",
@@ -73,12 +80,15 @@ class Reconciliation:
     clusters: list[ReconciliationRow] = field(default_factory=list)
     council_fund: ReconciliationRow | None = None
     tables: list[TableReconciliation] = field(default_factory=list)
-    log_position: int = 0  # how far the log was folded
+    log_position: int = 0  # how far the log was folded for the tables
+    invariants: list[InvariantCheck] = field(default_factory=list)  # checked at ``invariants_position``
+    invariants_position: int = 0
 
     @property
     def consistent(self) -> bool:
         rows = [*self.clusters, *([self.council_fund] if self.council_fund else [])]
-        return all(row.consistent for row in rows) and all(table.consistent for table in self.tables)
+        tables = all(row.consistent for row in rows) and all(table.consistent for table in self.tables)
+        return tables and all(check.holds for check in self.invariants)
 
 
 def reconcile(
@@ -88,7 +98,7 @@ def reconcile(
     with database.reading() as cursor:
         positions = _positions(cursor)
         fold = LogFold(source, year, batch_size=batch_size)
-        expectations = Expectations(year)
+        expectations = Expectations(year, fold.carried_in)
         decisions = InStep(cursor, DECISION_LOG, year_text, positions["decision_log"])
         ledger = InStep(cursor, FINANCE_LEDGER, year_text, positions["finance_ledger"])
         state_tables: dict[str, TableReconciliation] = {}
@@ -109,6 +119,7 @@ def reconcile(
         in_step = {DECISION_LOG.name: decisions.finish(), FINANCE_LEDGER.name: ledger.finish()}
     tables = [in_step.get(table.name) or state_tables[table.name] for table in TABLES]
     result = Reconciliation(year_text, tables=tables, log_position=fold.position)
+    result.invariants, result.invariants_position = _invariants(fold, expectations, source.head())
     result.clusters = sorted(
         (_balance_row(pair, CLUSTER_BALANCES) for pair in state_tables[CLUSTER_BALANCES.name].kept),
         key=lambda row: str(row.cluster_id),
@@ -117,6 +128,15 @@ def reconcile(
     result.council_fund = _balance_row(fund_pairs[0], COUNCIL_FUND_BALANCES)
     result.council_fund.cluster_id = None
     return result
+
+
+def _invariants(fold: LogFold, expectations: Expectations, head: int) -> tuple[list[InvariantCheck], int]:
+    """The awards' invariants, with the log folded on to ``head`` (every save there is whole)."""
+    for step in fold.steps(head):
+        expectations.observe(step)
+    funds = [*expectations.budgets.values(), *([expectations.council_fund] if expectations.council_fund else [])]
+    checks = award_invariants(expectations.requests.values(), funds, fold.year, fold.requests_before.values())
+    return checks, fold.position
 
 
 def _positions(cursor: Cursor) -> dict[str, int]:
@@ -151,7 +171,8 @@ def _balance_row(pair: tuple[Row | None, Row | None], table: Table) -> Reconcili
 
 def recompute(source: NotificationSource, year: FinancialYear) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
     """The year's balances from the log alone: each cluster's figures, and the council fund's."""
-    fold, expectations = LogFold(source, year), Expectations(year)
+    fold = LogFold(source, year)
+    expectations = Expectations(year, fold.carried_in)
     for step in fold.steps(source.head()):
         expectations.observe(step)
     budgets = {

@@ -10,6 +10,7 @@ status sets and decision kinds, and ``FundFigures``, are the domain's, shared by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,8 @@ from domain.payment_runs import PaymentRun
 from domain.schools import School
 from domain.sen_reports import SenInformationReport
 from domain.values import DecisionKind, FinancialYear
-from projections.reconciliation.fold import Step
+from projections.reconciliation.awards import award_rows, instalment_rows
+from projections.reconciliation.fold import CarriedIn, Step
 from projections.reconciliation.instalments import InstalmentExpectations
 from projections.reconciliation.sen_reports import SenReportExpectations
 
@@ -39,8 +41,13 @@ def _pence(amount: Money | None) -> int | None:
 class Expectations:
     """Follows the year's folded events; gives each event's log rows and, on demand, the state rows."""
 
-    def __init__(self, year: FinancialYear) -> None:
+    def __init__(self, year: FinancialYear, carried_in: Mapping[UUID, CarriedIn] | None = None) -> None:
         self.year = year
+        # What the year before's funds carried into this year's at their close (the fold keeps it
+        # up to date as it goes), and the carry-ins seen arrive, as each fund's allocation.
+        self.carried_in: Mapping[UUID, CarriedIn] = {} if carried_in is None else carried_in
+        self.arrived: dict[UUID, int] = {}
+        self.closes: dict[UUID, Fund.YearClosed] = {}
         # The folded aggregates themselves (the fold mutates them in place), by id.
         self.requests: dict[UUID, FundingRequest] = {}
         self.budgets: dict[UUID, ClusterBudget] = {}
@@ -82,6 +89,8 @@ class Expectations:
             self.budgets.setdefault(aggregate.id, aggregate)
         elif isinstance(aggregate, CouncilFund):
             self.council_fund = aggregate
+        if isinstance(event, Fund.YearClosed):
+            self.closes[aggregate.id] = event
         decision = self._commission(step, aggregate) if isinstance(event, ClusterBudget.ServiceCommissioned) else None
         return decision, self._movement(step, aggregate)
 
@@ -128,19 +137,36 @@ class Expectations:
             f"{event.service.value}; provider: {event.provider}; schools: {schools}",
         )
 
-    @staticmethod
-    def _movement(step: Step, fund: Fund) -> Row | None:
+    def _movement(self, step: Step, fund: Fund) -> Row | None:
         event = step.event
         request_id: str | None = None
+        actor = getattr(event, "actor", None)
+        reference = ""
         if isinstance(event, Fund.FundsAllocated):
             movement = "allocation" if event.amount.pence > 0 else "adjustment"
             reference = event.note
+            carried = self.carried_in.get(fund.id)
+            if movement == "allocation" and carried is not None and fund.id not in self.arrived:
+                movement, self.arrived[fund.id] = "carry_forward_in", event.amount.pence
         elif isinstance(event, Fund.FundsCommitted):
-            movement, request_id, reference = "commitment", event.request_id.hex, ""
+            movement, request_id = "commitment", event.request_id.hex
         elif isinstance(event, ClusterBudget.ServiceCommissioned):
             movement, reference = "commission", f"{event.service.value}: {event.provider}"
         elif isinstance(event, Fund.PaymentRecorded):
             movement, request_id, reference = "payment", event.request_id.hex, event.reference
+        elif isinstance(event, Fund.FundsCommittedForward):
+            movement, request_id = "forward_commitment", event.request_id.hex
+        elif isinstance(event, Fund.ForwardCommitmentsCovered):
+            movement, reference = "forward_covered", "covered by the allocation"
+        elif isinstance(event, Fund.FundsReleased):
+            movement, request_id = "release", event.request_id.hex
+            if event.uncovered.is_positive:
+                reference = f"{event.uncovered} of it committed ahead"
+        elif isinstance(event, Fund.RecoveryReceived):
+            movement = "income" if event.as_income else "recovery"
+            request_id, reference = event.request_id.hex, event.reference
+        elif isinstance(event, Fund.YearClosed):
+            movement, reference = "year_close", f"committed but unpaid at close: {event.committed_unpaid}"
         else:
             return None
         if isinstance(fund, ClusterBudget):
@@ -149,6 +175,7 @@ class Expectations:
             kind, cluster_id = "council", None
         else:
             return None
+        amount = event.carried_forward if isinstance(event, Fund.YearClosed) else event.amount
         return (
             step.position,
             utc_text(event.timestamp),
@@ -157,11 +184,11 @@ class Expectations:
             str(fund.financial_year),
             movement,
             request_id,
-            event.amount.pence,
+            amount.pence,
             fund.available.pence,
             fund.paid.pence,
             reference,
-            event.actor.sub,
+            "" if actor is None else actor.sub,
         )
 
     # -- rows of state: what each table holds once the log up to here is applied ---------------------
@@ -178,6 +205,9 @@ class Expectations:
             "decision_log_requests": self._decision_log_requests,
             "decision_log_budgets": self._decision_log_budgets,
             "finance_ledger_funds": self._finance_ledger_funds,
+            "awards": lambda: award_rows(self.requests.values()),
+            "awards_instalments": lambda: instalment_rows(self.requests.values()),
+            "awards_requests": self._decision_log_requests,  # the same facts: where each request belongs
             "sen_reports": self.sen_reports.sen_reports,
             "sen_report_broken_links": self.sen_reports.sen_report_broken_links,
             "instalments": lambda: self.instalments.instalments(self.requests.values()),
@@ -185,11 +215,38 @@ class Expectations:
         }[table]()
         return {row[0]: row for row in rows}
 
+    def _after(self, fund: Fund) -> tuple[int, ...]:
+        """The money after the decisions, as the balance tables keep it, then whether it is closed."""
+        close = self.closes.get(fund.id)
+        carried = self.carried_in.get(fund.id)
+        return (
+            fund.forward.pence, fund.released.pence, fund.recovered.pence, fund.income.pence,
+            0 if carried is None else carried.amount.pence,
+            0 if close is None else close.carried_forward.pence,
+            0 if close is None else close.committed_unpaid.pence,
+            int(fund.closed),
+        )  # fmt: skip
+
+    def _carried_in_only(self, council: bool) -> dict[UUID, CarriedIn]:
+        """Funds the year before carried into whose own events are not folded yet (the same save follows)."""
+        return {
+            fund_id: carried
+            for fund_id, carried in self.carried_in.items()
+            if (carried.cluster_id is None) == council
+            and fund_id not in self.budgets
+            and (self.council_fund is None or self.council_fund.id != fund_id)
+        }
+
     def _cluster_balances(self) -> list[Row]:
         balances: dict[str, _BudgetBalance] = {
-            str(budget.cluster_id): _BudgetBalance(budget.id.hex, budget.figures(), budget.version)
+            str(budget.cluster_id): _BudgetBalance(
+                budget.id.hex, budget.figures(), budget.version, after=self._after(budget)
+            )
             for budget in self.budgets.values()
         }
+        for fund_id, carried in self._carried_in_only(council=False).items():
+            after = (0, 0, 0, 0, carried.amount.pence, 0, 0, 0)
+            balances[str(carried.cluster_id)] = _BudgetBalance(fund_id.hex, after=after)
         for request in self.requests.values():
             # A request against a budget nobody has opened yet still has its cluster's row, all zeros.
             balance = balances.setdefault(
@@ -205,7 +262,10 @@ class Expectations:
     def _council_fund_balances(self) -> list[Row]:
         fund = self.council_fund
         if fund is None:
-            return []
+            return [
+                (str(self.year), fund_id.hex, 0, 0, 0, 0, 0, 0, 0, 0, carried.amount.pence, 0, 0, 0, 0)
+                for fund_id, carried in self._carried_in_only(council=True).items()
+            ]
         figures = fund.figures()
         return [
             (
@@ -215,6 +275,7 @@ class Expectations:
                 figures.committed.pence,
                 figures.available.pence,
                 figures.paid.pence,
+                *self._after(fund),
                 fund.version,
             )
         ]
@@ -248,6 +309,7 @@ class Expectations:
                 utc_text(request.modified_on),
                 utc_text(self.status_since[request.id]),
                 request.version,
+                0 if request.award is None else request.award.released.pence,
             )
             for request in self.requests.values()
         ]
@@ -262,15 +324,16 @@ class Expectations:
         return [(budget.id.hex, str(budget.cluster_id), str(budget.financial_year)) for budget in self.budgets.values()]
 
     def _finance_ledger_funds(self) -> list[Row]:
-        rows: list[Row] = [
-            (budget.id.hex, "cluster", str(budget.cluster_id), str(budget.financial_year),
-             budget.available.pence, budget.paid.pence)
-            for budget in self.budgets.values()
+        funds: list[tuple[Fund, str, str | None]] = [
+            (budget, "cluster", str(budget.cluster_id)) for budget in self.budgets.values()
+        ]
+        if self.council_fund is not None:
+            funds.append((self.council_fund, "council", None))
+        return [
+            (fund.id.hex, kind, cluster_id, str(fund.financial_year), fund.available.pence, fund.paid.pence,
+             self._after(fund)[5], self.arrived.get(fund.id, 0))
+            for fund, kind, cluster_id in funds
         ]  # fmt: skip
-        fund = self.council_fund
-        if fund is not None:
-            rows.append((fund.id.hex, "council", None, str(fund.financial_year), fund.available.pence, fund.paid.pence))
-        return rows
 
     def _clusters(self) -> list[Row]:
         return [
@@ -309,6 +372,7 @@ class _BudgetBalance:
     version: int = 0
     pending: int = 0
     escalated: int = 0
+    after: tuple[int, ...] = (0,) * 8  # the money after the decisions, and closed (``Expectations._after``)
 
     def row(self, cluster_id: str) -> Row:
         figures = self.figures
@@ -322,5 +386,6 @@ class _BudgetBalance:
             self.pending,
             self.escalated,
             figures.paid.pence,
+            *self.after,
             self.version,
         )

@@ -7,7 +7,9 @@ apply. Anything else is the log's damage, reported with its position (``LogUnrea
 Only the financial year being reconciled is kept in full, with the aggregates that belong to no
 year (clusters, memberships). An aggregate of another year is folded as far as its Created event
 (to learn its year) and from then on only decoded and checked for its version sequence, so a log
-of many years costs the memory of one.
+of many years costs the memory of two: what the year before hands over is kept too (issue 13).
+Its requests are folded in full, as an award of the year before may run into this year and commit
+on its funds, and of its funds only what each carried forward into this year's at its close.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from typing import Any
 
 from eventsourcing.domain import CanInitAggregate
 
+from domain.errors import InvalidValue
+from domain.funding_request import FundingRequest
+from domain.funds import ClusterBudget, CouncilFund, Fund
+from domain.money import Money
 from domain.payment_runs import PaymentRunBook
 from domain.provision_maps import ProvisionMap, SchoolProvisionMaps
 from domain.remittances import Remittance
 from domain.sign_ins import SignInSession
-from domain.values import FinancialYear, RequestStatus
+from domain.values import ClusterId, FinancialYear, RequestStatus
 from projections.source import NotificationSource
 from projections.unreadable import LogUnreadable, one_line
 
@@ -44,14 +50,24 @@ class Step:
 _NOT_RECONCILED = (SignInSession, ProvisionMap, SchoolProvisionMaps, PaymentRunBook, Remittance)
 
 
+@dataclass(frozen=True)
+class CarriedIn:
+    """What a fund of the year before carried forward into this year's fund at its close."""
+
+    cluster_id: ClusterId | None  # None: the council fund
+    amount: Money
+
+
 class _OtherYear:
     """What is kept of an aggregate of another year (or one no read model is built from): enough to
-    check its version sequence."""
+    check its version sequence, and for a fund of the year before, the id of this year's."""
 
-    __slots__ = ("version",)
+    __slots__ = ("carries_into", "cluster_id", "version")
 
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, carries_into: Any = None, cluster_id: ClusterId | None = None) -> None:
         self.version = version
+        self.carries_into = carries_into
+        self.cluster_id = cluster_id
 
 
 def _short_id(originator_id: Any) -> str:
@@ -71,6 +87,13 @@ class LogFold:
         self.batch_size = batch_size
         self.aggregates: dict[Any, Any] = {}
         self.position = 0
+        try:
+            self.year_before: FinancialYear | None = FinancialYear(year.start_year - 1)
+        except InvalidValue:
+            self.year_before = None
+        # The year before's requests (folded, never yielded), and what its funds carried into this year's.
+        self.requests_before: dict[Any, FundingRequest] = {}
+        self.carried_in: dict[Any, CarriedIn] = {}
 
     def steps(self, stop: int) -> Iterator[Step]:
         """Fold on from where the last call stopped, up to and including ``stop``."""
@@ -106,6 +129,9 @@ class LogFold:
             raise LogUnreadable(position, self._out_of_sequence(event, current.version))
         if isinstance(current, _OtherYear):
             current.version = event.originator_version
+            carried = event.carried_forward if isinstance(event, Fund.YearClosed) else Money.zero()
+            if current.carries_into is not None and carried.is_positive:
+                self.carried_in[current.carries_into] = CarriedIn(current.cluster_id, carried)
             return None
         status_before = getattr(current, "status", None)
         decisions_before = len(getattr(current, "decisions", ()))
@@ -118,12 +144,24 @@ class LogFold:
                 f"at version {getattr(current, 'version', 0)} ({one_line(error)})",
             ) from error
         year = _year_of(aggregate)
+        if year is not None and year == self.year_before and isinstance(aggregate, FundingRequest):
+            self.aggregates[originator_id] = self.requests_before[originator_id] = aggregate
+            return None
         if (year is not None and year != self.year) or isinstance(aggregate, _NOT_RECONCILED):
-            self.aggregates[originator_id] = _OtherYear(aggregate.version)
+            self.aggregates[originator_id] = self._other_year(aggregate)
             return None
         self.aggregates[originator_id] = aggregate
         # Clusters and memberships belong to no year: every reconciliation sees them.
         return Step(position, event, aggregate, status_before, decisions_before)
+
+    def _other_year(self, aggregate: Any) -> _OtherYear:
+        """What to keep of an aggregate of another year: for a fund of the year before, where it carries to."""
+        if not isinstance(aggregate, Fund) or aggregate.financial_year != self.year_before:
+            return _OtherYear(aggregate.version)
+        if isinstance(aggregate, ClusterBudget):
+            into = ClusterBudget.id_for(aggregate.cluster_id, self.year)
+            return _OtherYear(aggregate.version, into, aggregate.cluster_id)
+        return _OtherYear(aggregate.version, CouncilFund.id_for(self.year))
 
     @staticmethod
     def _out_of_sequence(event: Any, version: int) -> str:

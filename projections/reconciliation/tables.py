@@ -1,13 +1,14 @@
 """Every read-model table reconciliation checks, and how its rows for one year are read.
 
-People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances), ``request_index``
-(queues), ``decision_log`` (the auditors' search), ``finance_ledger`` (finance's CSV) and
-``clusters`` (the listing of clusters), ``schools`` (the register), and ``sen_reports`` and
-``sen_report_broken_links`` (the Local Offer), which belong to no year and are checked whole, and
-``instalments`` (what finance pays next, and which payment run takes it), checked by the year of
-the request they belong to. The projections' helper tables are checked too: nobody reads them,
-but later rows are computed from them (a request's amount, a fund's running balance), so an edit
-there would pass every check until it surfaced, later, as a wrong figure somewhere else.
+People read ``cluster_balances`` and ``council_fund_balances`` (budgets, balances, year-end
+statements), ``request_index`` (queues), ``decision_log`` (the auditors' search), ``finance_ledger``
+(finance's CSV), ``awards`` (commitments by age) and ``clusters`` (the listing of clusters),
+``schools`` (the register), and ``sen_reports`` and ``sen_report_broken_links`` (the Local Offer),
+which belong to no year and are checked whole, and ``instalments`` (what finance pays next, and
+which payment run takes it), checked by the year of the request they belong to. The
+projections' helper tables are checked too: nobody reads them, but later rows are computed from
+them (a request's amount, a fund's running balance), so an edit there would pass every check
+until it surfaced, later, as a wrong figure somewhere else.
 
 Columns are listed here, not borrowed from the projections, and a test holds them equal to the
 tables' own columns: a column added to a projection and not reconciled fails that test.
@@ -92,18 +93,36 @@ def _available(stored: dict[str, Any]) -> int | None:
 
 # The source's columns qualified by its alias, where the source joins another table.
 QUALIFIED = {
+    **{
+        ("awards_instalments", column): f"i.{column}"
+        for column in (
+            "instalment_ref",
+            "request_id",
+            "number",
+            "financial_year",
+            "due_on",
+            "amount",
+            "paid",
+            "released",
+            "held_until",
+        )
+    },
     ("cluster_balances_requests", "request_id"): "r.request_id",
     ("cluster_balances_requests", "fund_id"): "r.fund_id",
     ("cluster_balances_requests", "amount_requested"): "r.amount_requested",
     ("cluster_balances_requests", "amount_escalated"): "r.amount_escalated",
 }
 
+# Both balance tables keep the money after the decisions, and whether the year is closed (0 or 1).
+AFTER_DECISIONS = ("forward", "released", "recovered", "income", "carried_in", "carried_forward", "unpaid_at_close")
+
 CLUSTER_BALANCES = Table(
     "cluster_balances",
     "cluster_balances",
     ("cluster_id", "fund_id", "allocated", "committed", "commissioned", "available", "pending", "escalated",
-     "paid", "version"),
-    frozenset({"allocated", "committed", "commissioned", "available", "pending", "escalated", "paid"}),
+     "paid", *AFTER_DECISIONS, "closed", "version"),
+    frozenset({"allocated", "committed", "commissioned", "available", "pending", "escalated", "paid",
+               *AFTER_DECISIONS}),
     "cluster_balances",
     "cluster_id",
     derived=(("available", _available),),
@@ -111,12 +130,13 @@ CLUSTER_BALANCES = Table(
 COUNCIL_FUND_BALANCES = Table(
     "council_fund_balances",
     "cluster_balances",
-    ("financial_year", "fund_id", "allocated", "committed", "available", "paid", "version"),
-    frozenset({"allocated", "committed", "available", "paid"}),
+    ("financial_year", "fund_id", "allocated", "committed", "available", "paid", *AFTER_DECISIONS, "closed",
+     "version"),
+    frozenset({"allocated", "committed", "available", "paid", *AFTER_DECISIONS}),
     "council_fund_balances",
     "financial_year",
     derived=(("available", _available),),
-)
+)  # fmt: skip
 CLUSTER_BALANCES_REQUESTS = Table(
     "cluster_balances_requests",
     "cluster_balances",
@@ -132,8 +152,8 @@ REQUEST_INDEX = Table(
     "request_index",
     ("request_id", "school_urn", "cluster_id", "financial_year", "status", "reason", "pupil_count",
      "amount_requested", "amount_escalated", "amount_approved", "amount_paid", "created_at", "updated_at",
-     "status_since", "version"),
-    frozenset({"amount_requested", "amount_escalated", "amount_approved", "amount_paid"}),
+     "status_since", "version", "amount_released"),
+    frozenset({"amount_requested", "amount_escalated", "amount_approved", "amount_paid", "amount_released"}),
     "request_index",
     "request_id",
 )  # fmt: skip
@@ -176,10 +196,38 @@ FINANCE_LEDGER = Table(
 FINANCE_LEDGER_FUNDS = Table(
     "finance_ledger_funds",
     "finance_ledger",
-    ("fund_id", "fund", "cluster_id", "financial_year", "available", "paid"),
-    frozenset({"available", "paid"}),
+    ("fund_id", "fund", "cluster_id", "financial_year", "available", "paid", "carried_forward", "carried_in"),
+    frozenset({"available", "paid", "carried_forward", "carried_in"}),
     "finance_ledger_funds",
     "fund_id",
+)
+AWARDS = Table(
+    "awards",
+    "awards",
+    ("request_id", "school_urn", "cluster_id", "financial_year", "funded_by", "financial_years", "approved_at",
+     "approved", "paid_out", "released", "recovered", "held", "scheduled_unpaid"),
+    frozenset({"approved", "paid_out", "released", "recovered", "held", "scheduled_unpaid"}),
+    "awards",
+    "request_id",
+)  # fmt: skip
+AWARDS_INSTALMENTS = Table(
+    "awards_instalments",
+    "awards",
+    ("instalment_ref", "request_id", "number", "financial_year", "due_on", "amount", "paid", "released",
+     "held_until"),
+    frozenset({"amount", "paid", "released"}),
+    # An instalment's own year is the fund it is paid from; the award's (the request's) selects it.
+    "awards_instalments i JOIN awards a ON a.request_id = i.request_id",
+    "i.instalment_ref",
+    year_sql="a.financial_year = ?",
+)  # fmt: skip
+AWARDS_REQUESTS = Table(
+    "awards_requests",
+    "awards",
+    ("request_id", "school_urn", "cluster_id", "financial_year"),
+    frozenset(),
+    "awards_requests",
+    "request_id",
 )
 
 CLUSTERS = Table(
@@ -259,6 +307,9 @@ TABLES = (
     SEN_REPORT_BROKEN_LINKS,
     INSTALMENTS,
     INSTALMENT_REQUESTS,
+    AWARDS,
+    AWARDS_INSTALMENTS,
+    AWARDS_REQUESTS,
 )
 READ_MODELS = (
     "cluster_balances",
@@ -269,4 +320,5 @@ READ_MODELS = (
     "schools",
     "sen_reports",
     "instalments",
+    "awards",
 )

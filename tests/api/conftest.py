@@ -57,6 +57,9 @@ MONEY_FIELDS = frozenset(
         # since issue 13: an award's instalments, recoveries and totals, and a year's close
         "amount_released", "released", "unpaid", "received", "outstanding", "approved", "paid_out", "recovered",
         "held", "scheduled_unpaid", "committed_unpaid", "available_before", "carried_forward",
+        # issue 13: the money after a decision, year-end statements, commitments by age
+        "forward", "income", "carried_in", "opening_allocation",
+        "allocations", "forward_commitments", "committed_unpaid_at_close",
     }
 )  # fmt: skip
 APPROVE_BODY = {"amount": "1000.00", "reason": "Spend evidence shows the school's own SEN funding is used."}

@@ -434,6 +434,14 @@ ENDPOINTS = [
              {"reason": "Never sent."}, only(200, FINANCE_)),
     Endpoint("import remittance", "POST", "/finance/remittances", ok=only(200, FINANCE_),
              csv="reference,amount,date\nPR-999999-0001,1.00,2026-09-07\n"),
+    # Since issue 13: a fund's year, and commitments by age (a lead gets only its own cluster's).
+    Endpoint("budget statement", "GET", f"/clusters/{CLUSTER}/budgets/{YEAR}/statement",
+             ok=only(200, COUNCIL_, FINANCE_, LEAD_)),
+    Endpoint("council fund statement", "GET", f"/council/budgets/{YEAR}/statement", ok=only(200, COUNCIL_, FINANCE_)),
+    Endpoint("commitments by age", "GET", f"/finance/commitments-by-age?financial_year={YEAR}",
+             ok=only(200, COUNCIL_, FINANCE_, LEAD_, OTHER_LEAD_)),
+    Endpoint("commitments by age of a cluster", "GET", f"/finance/commitments-by-age?cluster_id={CLUSTER}",
+             ok=only(200, COUNCIL_, FINANCE_, LEAD_)),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 

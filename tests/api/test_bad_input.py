@@ -649,6 +649,11 @@ BAD_QUERIES = [
     ("/audit/decisions", {"actor": "x" * 201}),
     ("/finance/reconciliation", {"financial_year": "2026-2027"}),
     ("/finance/ledger.csv", {"financial_year": "next year"}),
+    ("/finance/commitments-by-age", {"financial_year": "2026-2027"}),
+    ("/finance/commitments-by-age", {"cluster_id": "Not A Slug"}),
+    ("/finance/commitments-by-age", {"cluster_id": "x" * 201}),
+    ("/finance/commitments-by-age", {"as_of": "2027-02-30"}),
+    ("/finance/commitments-by-age", {"as_of": "2027-03-01T09:00:00Z"}),
     ("/requests/{approved}", {"as_of": "not a time"}),
     ("/requests/{approved}", {"as_of": "2026-06-01T12:00:00"}),  # no time zone
     ("/requests/{approved}", {"as_of": "2026-02-30T00:00:00Z"}),

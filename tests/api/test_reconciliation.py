@@ -39,6 +39,10 @@ KEYS = {
     "sen_report_broken_links": "report_ref",
     "instalments": "instalment_id",
     "instalment_requests": "request_id",
+    # issue 13
+    "awards": "request_id",
+    "awards_instalments": "instalment_ref",
+    "awards_requests": "request_id",
 }
 
 
@@ -397,6 +401,47 @@ def edit_the_school_of_an_instalments_request(busy: Busy) -> Expect:
     return Expect("instalment_requests", busy.approved.hex, "differing", {"school_urn": (SCHOOL, SECOND_SCHOOL)})
 
 
+def edit_an_awards_figures(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE awards SET paid_out = paid_out - 1, scheduled_unpaid = 1 WHERE request_id = ?",
+            (busy.paid.hex,))  # fmt: skip
+    return Expect("awards", busy.paid.hex, "differing", {"paid_out": ("799.99", "800.00"),
+                                                         "scheduled_unpaid": ("0.01", "0.00")})  # fmt: skip
+
+
+def delete_an_award_row(busy: Busy) -> Expect:
+    execute(busy.app, "DELETE FROM awards WHERE request_id = ?", (busy.approved.hex,))
+    # Its instalments are selected for the year through their award: they go with it.
+    return Expect("awards", busy.approved.hex, "missing", also=frozenset({"awards_instalments"}))
+
+
+def hold_an_instalment_behind_the_awards(busy: Busy) -> Expect:
+    reference = f"{busy.approved.hex}/002"
+    execute(busy.app, "UPDATE awards_instalments SET held_until = 'nothing' WHERE instalment_ref = ?", (reference,))
+    return Expect("awards_instalments", reference, "differing", {"held_until": ("nothing", "")})
+
+
+def edit_where_the_awards_place_a_request(busy: Busy) -> Expect:
+    sql = "UPDATE awards_requests SET cluster_id = ? WHERE request_id = ?"
+    execute(busy.app, sql, (OTHER_CLUSTER, busy.submitted.hex))
+    return Expect("awards_requests", busy.submitted.hex, "differing", {"cluster_id": (OTHER_CLUSTER, CLUSTER)})
+
+
+def edit_a_budgets_released(busy: Busy) -> Expect:
+    sql = "UPDATE cluster_balances SET released = 5, closed = 1 WHERE cluster_id = ? AND financial_year = ?"
+    execute(busy.app, sql, (CLUSTER, YEAR))
+    return Expect("cluster_balances", CLUSTER, "differing", {"released": ("0.05", "0.00"), "closed": (1, 0)})
+
+
+def edit_the_council_funds_carried_forward(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE council_fund_balances SET carried_forward = 100 WHERE financial_year = ?", (YEAR,))
+    return Expect("council_fund_balances", YEAR, "differing", {"carried_forward": ("1.00", "0.00")})
+
+
+def edit_a_requests_amount_released(busy: Busy) -> Expect:
+    execute(busy.app, "UPDATE request_index SET amount_released = 7 WHERE request_id = ?", (busy.approved.hex,))
+    return Expect("request_index", busy.approved.hex, "differing", {"amount_released": ("0.07", "0.00")})
+
+
 def open_links(busy: Busy) -> list[Any]:
     return busy.app.read_models.local_offer.overview(COUNCIL).broken_links
 
@@ -437,6 +482,13 @@ TAMPERING: list[Callable[[Busy], Expect]] = [
     edit_what_an_instalment_has_paid,
     put_an_instalment_in_a_run,
     edit_the_school_of_an_instalments_request,
+    edit_an_awards_figures,
+    delete_an_award_row,
+    hold_an_instalment_behind_the_awards,
+    edit_where_the_awards_place_a_request,
+    edit_a_budgets_released,
+    edit_the_council_funds_carried_forward,
+    edit_a_requests_amount_released,
 ]
 
 

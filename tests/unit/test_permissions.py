@@ -87,6 +87,9 @@ WHO_MAY = {
     "verify_audit": {"council"},
     "reconcile": {"council", "finance"},
     "read_ledger": {"finance"},
+    # issue 13: a fund's year-end statement and commitments by age; a lead's narrowed to its cluster
+    "read_fund_statement": {"cluster_lead", "council", "finance"},
+    "read_commitments_by_age": {"cluster_lead", "council", "finance"},
     # issue 12: the school keeps its provision maps; its cluster's lead and the council read them
     "open_provision_map": {"school"},
     "change_provision_map": {"school"},
