@@ -128,6 +128,15 @@ STORIES = [
         RequestStatus.PAID,
     ),
     Story(
+        "990002",
+        "3000.00",
+        "complex_needs",
+        1,
+        "A pupil with cerebral palsy needs a trained assistant for mobility.",
+        "personal_care",
+        RequestStatus.RELEASED,
+    ),
+    Story(
         "990102",
         "2500.00",
         "increase_in_numbers",
@@ -312,6 +321,17 @@ def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingR
         return app.decline(
             chair, request.id, "needs_met_within_school_resources", "The school's notional SEN budget covers this."
         )
+    if goal is S.RELEASED:
+        # Monthly from September; paid to November, then the pupil left and the rest came back.
+        period = {"starts_on": f"{year.start_year}-09-01", "ends_on": f"{year.start_year + 1}-03-31"}
+        reason = "Spend evidence shows the school's own funds are used."
+        request = app.approve(chair, request.id, story.amount, reason, award_period=period, schedule="monthly")
+        for number in (1, 2, 3):
+            instalment = request.current_award().instalment(number)
+            request = app.record_payment(
+                FINANCE, request.id, instalment.amount, f"BACS-{story.urn}-M{number}", instalment=number
+            )
+        return app.release_award(chair, request.id, "pupil_left", "The pupil moved to a school out of county.")
     if goal in (S.CLUSTER_APPROVED, S.PAID):
         request = app.approve(chair, request.id, story.amount, "Spend evidence shows the school's own funds are used.")
         if goal is S.PAID:
