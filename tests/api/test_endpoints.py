@@ -67,7 +67,12 @@ def budget_figures(body: dict[str, Any]) -> dict[str, str]:
 
 def zeros(**figures: str) -> dict[str, str]:
     base = dict.fromkeys(
-        ("allocated", "committed", "commissioned", "available", "pending", "escalated", "paid"), "0.00"
+        (
+            "allocated", "committed", "commissioned", "available", "pending", "escalated", "paid",
+            # What issue 13 added: money after the decision, and the year's carry.
+            "forward", "released", "recovered", "income", "carried_in", "carried_forward",
+        ),
+        "0.00",
     )
     base.update(figures)
     return base
