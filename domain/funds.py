@@ -192,6 +192,12 @@ class Fund(Aggregate):
 
     def check_payment_within_commitments(self, amount: Money) -> None:
         if self.paid + amount > self.committed:
+            if self.forward.is_positive:
+                # Money committed ahead of a year's allocation is a promise, not money: say what to do.
+                raise PaymentExceedsApproved(
+                    f"{self.label} has {self.forward} committed ahead of its allocation, which cannot be paid "
+                    "until finance allocates that year's budget"
+                )
             raise PaymentExceedsApproved(f"{self.label} would pay out more than it committed")
 
     @property

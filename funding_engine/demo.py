@@ -3,8 +3,9 @@
 Three clusters on an imaginary coast, their schools (URNs in the unused 99xxxx range), budgets,
 a council fund, a commissioned service, funding requests in every status and each school's
 published provision map (``demo_provision_maps``), which the cluster-approved request's evidence
-cites, so a new
-user sees a believable store. No pupil is described beyond a count and a needs summary.
+cites, and the money after the decisions (``demo_money``: a closed previous year, schedules, payment
+runs, a release and a recovery), so a new user sees a believable store. No pupil is described
+beyond a count and a needs summary.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ from typing import Any
 from domain.academic_year import AcademicYear
 from domain.funding_request import FundingRequest
 from domain.map_evidence import citation_of
-from domain.money import Money
 from domain.sen_report_checklist import CHECKLIST
 from domain.sen_reports import a_year_after
 from domain.values import Actor, FinancialYear, RequestStatus
 from funding_engine.application import FundingApplication
+from funding_engine.demo_money import (
+    approve_for_the_academic_year,
+    close_last_year,
+    paid_then_recovered,
+    paid_then_released,
+    run_what_is_due,
+    this_years_allocation,
+)
 from funding_engine.demo_provision_maps import load_provision_maps
 
 COUNCIL = Actor.council("demo-council-officer")
@@ -201,14 +209,21 @@ def is_loaded(app: FundingApplication) -> bool:
 
 
 def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None] = print) -> list[FundingRequest]:
-    for cluster_id, (name, urns, budget) in CLUSTERS.items():
+    for cluster_id, (name, urns, _) in CLUSTERS.items():
         app.register_cluster(COUNCIL, cluster_id, name)
         for urn in urns:
             app.add_school(COUNCIL, cluster_id, urn)
             school_name, phase = SCHOOLS[urn]
             app.register_school(COUNCIL, urn, school_name, phase, cluster_id)
-        app.allocate_budget(FINANCE, cluster_id, year, budget, "delegated SEN funding for the year")
-    app.allocate_council_fund(FINANCE, year, COUNCIL_FUND, "exceptional circumstances fund")
+    totals: dict[str | None, str] = {cluster_id: budget for cluster_id, (_, _, budget) in CLUSTERS.items()}
+    totals[None] = COUNCIL_FUND
+    close_last_year(app, year, totals, lead, FINANCE, say)
+    for cluster_id, total in totals.items():
+        note = "delegated SEN funding for the year" if cluster_id else "exceptional circumstances fund"
+        if cluster_id is None:
+            app.allocate_council_fund(FINANCE, year, this_years_allocation(None, total), note)
+        else:
+            app.allocate_budget(FINANCE, cluster_id, year, this_years_allocation(cluster_id, total), note)
     say(f"registered {len(CLUSTERS)} clusters, allocated their {year} budgets and the council fund")
 
     app.commission_service(
@@ -229,6 +244,7 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
 
     requests = [tell(app, story, year) for story in STORIES]
     say(f"told {len(requests)} funding-request stories, one for each status")
+    run_what_is_due(app, FINANCE, say)
     publish_sen_reports(app)
     say("registered the schools' SEN Information Reports (one overdue for review, one missing)")
     return requests
@@ -321,23 +337,13 @@ def tell(app: FundingApplication, story: Story, year: FinancialYear) -> FundingR
         return app.decline(
             chair, request.id, "needs_met_within_school_resources", "The school's notional SEN budget covers this."
         )
+    approval = "Spend evidence shows the school's own funds are used."
     if goal is S.RELEASED:
-        # Monthly from September; paid to November, then the pupil left and the rest came back.
-        period = {"starts_on": f"{year.start_year}-09-01", "ends_on": f"{year.start_year + 1}-03-31"}
-        reason = "Spend evidence shows the school's own funds are used."
-        request = app.approve(chair, request.id, story.amount, reason, award_period=period, schedule="monthly")
-        for number in (1, 2, 3):
-            instalment = request.current_award().instalment(number)
-            request = app.record_payment(
-                FINANCE, request.id, instalment.amount, f"BACS-{story.urn}-M{number}", instalment=number
-            )
-        return app.release_award(chair, request.id, "pupil_left", "The pupil moved to a school out of county.")
-    if goal in (S.CLUSTER_APPROVED, S.PAID):
-        request = app.approve(chair, request.id, story.amount, "Spend evidence shows the school's own funds are used.")
-        if goal is S.PAID:
-            return app.record_payment(FINANCE, request.id, story.amount, f"BACS-{story.urn}-01")
-        first_half = Money(Money.parse(story.amount).pence // 2)
-        return app.record_payment(FINANCE, request.id, first_half, f"BACS-{story.urn}-01")
+        return paid_then_released(app, chair, FINANCE, request, story.amount, approval)
+    if goal is S.PAID:
+        return paid_then_recovered(app, chair, FINANCE, request, story.amount, approval)
+    if goal is S.CLUSTER_APPROVED:
+        return approve_for_the_academic_year(app, chair, FINANCE, request, story.amount, approval)
     request = app.escalate(
         chair, request.id, story.amount, "The cluster's fund is spent; these needs arose after the budget was set."
     )

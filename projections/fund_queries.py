@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from projections.balance_queries import budget_row, council_fund_row, zero_budget, zero_fund
 from projections.database import ProjectionDatabase
-from projections.queries import budget_row, council_fund_row, zero_budget, zero_fund
 from projections.read_models.cluster_balances import BalanceRow, CouncilFundRow
 
 # Ages, youngest first: approved within 3 months of the day asked about, 3 to 6, 6 to 12, longer ago.

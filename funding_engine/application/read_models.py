@@ -23,7 +23,7 @@ from domain.values import Actor, ClusterId, DecisionKind, FinancialYear, Request
 from funding_engine.application.budgets import Budgets
 from funding_engine.application.fund_reports import CommitmentsByAge, FundReports, YearEndStatement
 from funding_engine.application.local_offer import LocalOffer
-from projections import queries, school_queries, spreadsheets
+from projections import balance_queries, queries, school_queries, spreadsheets
 from projections.queries import (
     AfterDecisions,
     BalanceRow,
@@ -85,8 +85,8 @@ class ReadModels(FundReports):
     def balance(self, actor: Actor, cluster_id: ClusterId | str, financial_year: FinancialYear | str) -> BalanceRow:
         """A budget as the read model has it, with ``pending`` and ``escalated``; zeros if unallocated."""
         cluster_id, year = self._app.budget_in_reach(actor, cluster_id, financial_year)
-        row = queries.budget_row(self._app.fresh_read_models(), str(cluster_id), str(year))
-        return row or queries.zero_budget(str(cluster_id), str(year))
+        row = balance_queries.budget_row(self._app.fresh_read_models(), str(cluster_id), str(year))
+        return row or balance_queries.zero_budget(str(cluster_id), str(year))
 
     def balances(
         self,
@@ -100,8 +100,8 @@ class ReadModels(FundReports):
         check_role(actor, "read_all_balances")
         year = str(FinancialYear.parse(financial_year))
         database = self._app.fresh_read_models()
-        page = queries.balances_page(database, year, limit=limit, cursor=cursor)
-        return page, queries.balance_totals(database, year)
+        page = balance_queries.balances_page(database, year, limit=limit, cursor=cursor)
+        return page, balance_queries.balance_totals(database, year)
 
     def commissions(
         self,
@@ -135,12 +135,12 @@ class ReadModels(FundReports):
     def funded_years(self, actor: Actor) -> list[str]:
         """The financial years any budget or the council fund has figures for, newest first."""
         check_role(actor, "read_all_balances")
-        return queries.funded_years(self._app.fresh_read_models())
+        return balance_queries.funded_years(self._app.fresh_read_models())
 
     def council_fund_balance(self, actor: Actor, financial_year: FinancialYear | str) -> CouncilFundRow:
         """The council fund for a year as the read model has it; zeros if unallocated."""
         year = str(self._app.council_fund_in_reach(actor, financial_year))
-        return queries.council_fund_row(self._app.fresh_read_models(), year) or queries.zero_fund(year)
+        return balance_queries.council_fund_row(self._app.fresh_read_models(), year) or balance_queries.zero_fund(year)
 
     # -- the request queue and the decision log -----------------------------------------------------
 

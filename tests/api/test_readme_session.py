@@ -28,7 +28,7 @@ from tests.api.test_server import START_TIMEOUT, environment, free_port
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 SECTION = "## A first session with curl"
-DEMO_COMMITTED = "8000.00"  # northmere-coast's commitments in the demo year, before the session
+DEMO_COMMITTED = "5952.37"  # northmere-coast's commitments in the demo year, before the session
 
 
 def readme_section() -> str:
@@ -170,7 +170,7 @@ def test_the_readmes_curl_session_works_as_written_against_make_run(session_fold
         "2500.00",
     )
     assert approved["version"] == 3
-    # "and the balance shows it straight away", as the README says: the demo's 8000.00 and 2500.00.
-    assert budget["committed"] == "10500.00"
-    assert '"committed": "10500.00"' in readme_section()
+    # "and the balance shows it straight away", as the README says: the demo's 5952.37 and 2500.00.
+    assert budget["committed"] == "8452.37"
+    assert '"committed": "8452.37"' in readme_section()
     assert httpx.get(budget_url, headers=finance).json() == budget
