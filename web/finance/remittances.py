@@ -31,8 +31,10 @@ from web.kit import Errors, Kit, money
 from web.multipart import TooLarge, read_form_data
 
 REMITTANCE = f"{RUNS}/remittance"
-# The file, the form's few fields and the multipart framing around them.
-MAX_UPLOAD_BYTES = MAX_IMPORT_BYTES + 16 * 1024
+# The file, the form's few fields and the multipart framing around them. Under the application's own
+# file limit and under the server's body limit (``api.middleware``, 1 MiB), which answers a larger
+# body before any page sees it; a remittance of the most rows a file may hold is far smaller.
+MAX_UPLOAD_BYTES = min(MAX_IMPORT_BYTES, 1_000_000)
 SUMMARY_ROWS = 10
 REUSED_FILE = (
     "This form was already sent with another file, and that file was imported. Choose the file again to import it."
@@ -60,7 +62,7 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
             errors=errors,
             breadcrumbs=[(RUNS, "Payment runs")],
             bad_rows=refused.bad_rows if refused else [],
-            max_megabytes=MAX_IMPORT_BYTES // 1_000_000,
+            max_megabytes=MAX_UPLOAD_BYTES // 1_000_000,
             once=new_key(),
         )
 
@@ -88,7 +90,7 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
         try:
             form, files = await read_form_data(kit, request, MAX_UPLOAD_BYTES)
         except TooLarge:
-            errors.add("file", f"The file must be smaller than {MAX_IMPORT_BYTES // 1_000_000} MB")
+            errors.add("file", f"The file must be smaller than {MAX_UPLOAD_BYTES // 1_000_000} MB")
             return import_page(request, errors=errors, status=413)
         uploaded = next((file for file in files if file.field == "file"), None)
         if uploaded is None or not uploaded.content:
