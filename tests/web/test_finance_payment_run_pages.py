@@ -239,6 +239,7 @@ def test_a_remittance_built_from_the_run_file_pays_the_instalments_and_moves_the
     paid = tables(report)["paid-lines"]
     assert [row[1] for row in paid[1:]] == [f"PR-000001-000{n}" for n in range(1, 6)]
     assert paid[1][4:] == ["7 December 2026", "£5,000.00"]
+    assert '<a class="govuk-link" href="/finance/runs/1">PR-000001-0001</a>' in report
     assert "reported-lines" not in tables(report)
     run = loaded.payment_run(FINANCE, 1)
     assert run.status == "paid"
