@@ -81,12 +81,14 @@ def read_selection(form: Form, errors: Errors, *, date_field: str = "due_by") ->
     funded_by = form.get("funded_by")
     if funded_by and funded_by not in FUNDERS:
         errors.add("funded_by", "Choose whose awards to pay, or all of them")
+        funded_by = ""  # the select then shows "all" beside the error, not a choice it does not offer
     year = form.get("financial_year")
     if year:
         try:
             year = str(FinancialYear.parse(year))
         except InvalidValue:
             errors.add("financial_year", "Choose a financial year like 2026-27, or any year")
+            year = ""
     return Selection(due_by or today_in_england(), funded_by, form.get("cluster_id"), year)
 
 
