@@ -65,6 +65,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/finance/balances", "Balances"),
         ("/finance/allocations", "Allocations"),
         ("/finance/payments", "Payments"),
+        ("/finance/runs", "Payment runs"),
         ("/finance/reconcile", "Reconciliation"),
         ("/finance/ledger", "Ledger"),
     ],

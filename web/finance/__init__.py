@@ -1,5 +1,6 @@
 """Finance's pages: balances, reconciliation and the ledger (``pages``), allocations and payments
-(``forms``), and what they share (``common``)."""
+(``forms``), payment runs and the bank's remittances (``payment_runs``, ``remittances``), and what
+they share (``common``)."""
 
 from web.finance.pages import router
 

@@ -1,8 +1,9 @@
 """Finance's pages that read: every cluster's balance and the council fund, one cluster's year,
 reconciliation of the read models against the event log, and the ledger's CSV download.
 
-What finance changes (allocations, adjustments and payments) is in ``forms.py``; both
-sets of routes are on the one router built here.
+What finance changes (allocations, adjustments and payments) is in ``forms.py``, payment runs in
+``payment_runs.py`` and the bank's remittances in ``remittances.py``; every set of routes is on
+the one router built here.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from domain.values import Actor, ClusterId, FinancialYear, Role
 from funding_engine.application.errors import InvalidQuery, LogUnreadable
 from funding_engine.application.read_models import ReadModels, TableReconciliation
 from web.finance import forms as finance_forms
-from web.finance import recoveries, year_end
+from web.finance import payment_runs, recoveries, remittances, year_end
 from web.finance.common import YEAR_FIELD, all_requests, chosen_year, year_items, year_options
 from web.kit import Errors, Kit, money
 
@@ -187,6 +188,9 @@ def router(kit: Kit) -> APIRouter:
     finance_forms.add_routes(pages, kit)
     recoveries.add_routes(pages, kit)
     year_end.add_routes(pages, kit)
+    # The remittance's fixed paths first: /finance/runs/{number} would otherwise take them.
+    remittances.add_routes(pages, kit)
+    payment_runs.add_routes(pages, kit)
     return pages
 
 
