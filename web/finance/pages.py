@@ -24,7 +24,7 @@ from domain.values import Actor, ClusterId, FinancialYear, Role
 from funding_engine.application.errors import InvalidQuery, LogUnreadable
 from funding_engine.application.read_models import ReadModels, TableReconciliation
 from web.finance import forms as finance_forms
-from web.finance import recoveries, year_end
+from web.finance import recoveries, statements, year_end
 from web.finance.common import YEAR_FIELD, all_requests, chosen_year, year_items, year_options
 from web.kit import Errors, Kit, money
 
@@ -187,6 +187,7 @@ def router(kit: Kit) -> APIRouter:
     finance_forms.add_routes(pages, kit)
     recoveries.add_routes(pages, kit)
     year_end.add_routes(pages, kit)
+    statements.add_routes(pages, kit)
     return pages
 
 
