@@ -438,9 +438,9 @@ ENDPOINTS = [
     Endpoint("budget statement", "GET", f"/clusters/{CLUSTER}/budgets/{YEAR}/statement",
              ok=only(200, COUNCIL_, FINANCE_, LEAD_)),
     Endpoint("council fund statement", "GET", f"/council/budgets/{YEAR}/statement", ok=only(200, COUNCIL_, FINANCE_)),
-    Endpoint("commitments by age", "GET", f"/finance/reports/commitments-by-age?financial_year={YEAR}",
+    Endpoint("commitments by age", "GET", f"/finance/commitments-by-age?financial_year={YEAR}",
              ok=only(200, COUNCIL_, FINANCE_, LEAD_, OTHER_LEAD_)),
-    Endpoint("commitments by age of a cluster", "GET", f"/finance/reports/commitments-by-age?cluster_id={CLUSTER}",
+    Endpoint("commitments by age of a cluster", "GET", f"/finance/commitments-by-age?cluster_id={CLUSTER}",
              ok=only(200, COUNCIL_, FINANCE_, LEAD_)),
 ]  # fmt: skip
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

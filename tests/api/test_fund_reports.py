@@ -131,7 +131,7 @@ def test_a_statement_refused_or_not_found_is_a_problem_and_writes_nothing(world,
 
 
 def test_commitments_by_age_over_http(world):
-    body = world.ok("/finance/reports/commitments-by-age", FINANCE, financial_year=YEAR, as_of="2027-08-15")
+    body = world.ok("/finance/commitments-by-age", FINANCE, financial_year=YEAR, as_of="2027-08-15")
 
     assert (body["financial_year"], body["as_of"]) == (YEAR, "2027-08-15")
     assert [(fund["fund"], fund["cluster_id"], fund["unpaid"], fund["held"]) for fund in body["funds"]] == [
@@ -145,14 +145,14 @@ def test_commitments_by_age_over_http(world):
 
 
 def test_a_lead_gets_its_own_clusters_commitments_and_a_school_none(world):
-    mine = world.ok("/finance/reports/commitments-by-age", LEAD, financial_year=NEXT_YEAR)
+    mine = world.ok("/finance/commitments-by-age", LEAD, financial_year=NEXT_YEAR)
 
     assert [(fund["fund"], fund["cluster_id"], fund["unpaid"]) for fund in mine["funds"]] == [
         ("cluster", CLUSTER, "275.00")
     ]
     with writes_nothing(world.app):
-        assert_problem(world.get("/finance/reports/commitments-by-age", OTHER_LEAD, cluster_id=CLUSTER), 403, "forbidden")
-        assert_problem(world.get("/finance/reports/commitments-by-age", HEAD), 403, "forbidden")
+        assert_problem(world.get("/finance/commitments-by-age", OTHER_LEAD, cluster_id=CLUSTER), 403, "forbidden")
+        assert_problem(world.get("/finance/commitments-by-age", HEAD), 403, "forbidden")
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_a_lead_gets_its_own_clusters_commitments_and_a_school_none(world):
 )
 def test_a_bad_commitments_query_is_422(world, params):
     with writes_nothing(world.app):
-        assert_problem(world.get("/finance/reports/commitments-by-age", COUNCIL, **params), 422, "validation-error")
+        assert_problem(world.get("/finance/commitments-by-age", COUNCIL, **params), 422, "validation-error")
 
 
 # -- reconciliation ------------------------------------------------------------------------------------

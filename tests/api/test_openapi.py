@@ -104,7 +104,7 @@ API_PATHS: dict[str, set[str]] = {
     # issue 13: a fund's year-end statement, and commitments by age
     "/clusters/{cluster_id}/budgets/{fy}/statement": {"get"},
     "/council/budgets/{fy}/statement": {"get"},
-    "/finance/reports/commitments-by-age": {"get"},
+    "/finance/commitments-by-age": {"get"},
 }
 # Operations anyone may call with no token.
 PUBLIC_OPERATIONS = {
@@ -128,7 +128,7 @@ QUERY_PARAMETERS = {
     ("get", "/finance/ledger.csv"): {"financial_year"},
     ("get", "/finance/instalments-due"): {"due_by", "funded_by", "cluster_id", "financial_year", "limit", "cursor"},
     ("get", "/finance/payment-runs"): {"limit", "cursor"},
-    ("get", "/finance/reports/commitments-by-age"): {"financial_year", "cluster_id", "as_of"},
+    ("get", "/finance/commitments-by-age"): {"financial_year", "cluster_id", "as_of"},
 }
 AWARD_FIELDS = {"award_period", "schedule", "held_instalments"}  # since issue 13
 PROVISION_LINE_FIELDS = {
@@ -358,7 +358,7 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("POST", "/council/budgets/{fy}/close"): FINANCE,
     ("GET", "/finance/ledger.csv"): FINANCE,
     ("GET", "/council/budgets/{fy}/statement"): FINANCE,
-    ("GET", "/finance/reports/commitments-by-age"): FINANCE,
+    ("GET", "/finance/commitments-by-age"): FINANCE,
     **{
         (method.upper(), path): FINANCE
         for path, methods in API_PATHS.items()
