@@ -67,7 +67,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/finance/payments", "Payments"),
         ("/finance/runs", "Payment runs"),
         ("/finance/reconcile", "Reconciliation"),
-        ("/finance/ledger", "Ledger"),
+        ("/finance/reports", "Reports"),
     ],
 }
 
@@ -94,6 +94,24 @@ HUBS: dict[str, tuple[HubLink, ...]] = {
             "/council/needs-overview",
             "Needs overview",
             "A cluster's pupils and costs by area of need, tier and provision category, small counts suppressed.",
+        ),
+    ),
+    "/finance/reports": (
+        HubLink(
+            "/finance/ledger",
+            "Finance ledger",
+            "Every movement of the year with the balance after it, to read or download for a spreadsheet.",
+        ),
+        HubLink(
+            "/finance/reports/statements",
+            "Year-end statements",
+            "Each fund's year: carried in, allocated, committed, paid, released, recovered, carried forward, "
+            "and whether the year is closed.",
+        ),
+        HubLink(
+            "/finance/reports/commitments-by-age",
+            "Commitments by age",
+            "Money committed by approved awards and not yet paid, by how long ago each award was approved.",
         ),
     ),
 }

@@ -147,7 +147,8 @@ def test_finance_reconciles_and_sees_a_planted_difference(web_page, live_server,
 
 def test_finance_downloads_the_ledger(web_page, live_server, tmp_path):
     signed_in_finance(web_page, live_server)
-    web_page.get_by_role("link", name="Ledger").click()
+    web_page.get_by_role("link", name="Reports").click()
+    web_page.get_by_role("link", name="Finance ledger").click()
     expect(web_page).to_have_title(f"Ledger for {YEAR}{TITLE}")
     check(web_page, tmp_path, "ledger")
 

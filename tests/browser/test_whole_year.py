@@ -187,7 +187,8 @@ def test_a_whole_year_through_the_browser(web_page: Page, live_server: LiveServe
     page.get_by_role("link", name="Reconciliation").click()
     expect(page.get_by_text("All clear.")).to_be_visible()
     checked(page, tmp_path, "finance-reconcile")
-    page.get_by_role("link", name="Ledger").click()
+    page.get_by_role("link", name="Reports").click()
+    page.get_by_role("link", name="Finance ledger").click()
     with page.expect_download() as downloading:
         page.get_by_role("button", name=f"Download the {YEAR} ledger (CSV)").click()
     ledger = list(csv.DictReader(io.StringIO(Path(downloading.value.path()).read_text())))

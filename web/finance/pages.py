@@ -25,7 +25,7 @@ from domain.values import Actor, ClusterId, FinancialYear, Role
 from funding_engine.application.errors import InvalidQuery, LogUnreadable
 from funding_engine.application.read_models import ReadModels, TableReconciliation
 from web.finance import forms as finance_forms
-from web.finance import payment_runs, recoveries, remittances, year_end
+from web.finance import payment_runs, recoveries, remittances, statements, year_end
 from web.finance.common import YEAR_FIELD, all_requests, chosen_year, year_items, year_options
 from web.kit import Errors, Kit, money
 
@@ -191,6 +191,7 @@ def router(kit: Kit) -> APIRouter:
     # The remittance's fixed paths first: /finance/runs/{number} would otherwise take them.
     remittances.add_routes(pages, kit)
     payment_runs.add_routes(pages, kit)
+    statements.add_routes(pages, kit)
     return pages
 
 
