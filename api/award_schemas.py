@@ -17,8 +17,7 @@ from domain.schedules import ScheduleKind
 
 # No award has nearly so many instalments (a monthly one over a year has 13) or recoveries; the
 # bound keeps a number a number, as the path's pattern does (``api.routes.awards``).
-MAX_NUMBER = 9999
-Number = Annotated[int, Field(ge=1, le=MAX_NUMBER, strict=True, examples=[1])]
+Number = Annotated[int, Field(ge=1, le=limits.MAX_INSTALMENT_NUMBER, strict=True, examples=[1])]
 
 
 # -- what an approval says about its money ---------------------------------------------------------
@@ -82,8 +81,9 @@ class RecoveryReceiptRequest(Strict):
 
 
 class YearCloseRequest(Strict):
-    carry_forward: Amount = Field(
-        default="0.00", description="Moved to the next year's budget as an allocation; at most what is available"
+    carry_forward: Amount | None = Field(
+        default=None,
+        description="Moved to the next year's budget as an allocation; at most what is available; default 0.00",
     )
 
 

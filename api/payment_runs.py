@@ -14,19 +14,21 @@ from pydantic import BaseModel, Field
 from api.presenters import actor
 from api.schemas import ActorResponse, Money2dp, ShortText, Slug, Strict, Year
 from domain.formatting import pounds, utc_text
+from domain.limits import ISO_DATE_PATTERN
 from domain.payment_runs import PaymentRun, RunLine
 from funding_engine.application import InstalmentRow, RemittanceReport
 
 Funder = Literal["cluster", "council"]
 LineStatus = Literal["awaiting", "paid", "withdrawn"]
-ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 # -- requests ------------------------------------------------------------------------------------------
 
 
 class PaymentRunCreateRequest(Strict):
-    due_by: str = Field(description="Instalments due on or before this date", examples=["2026-09-30"], pattern=ISO_DATE)
+    due_by: str = Field(
+        description="Instalments due on or before this date", examples=["2026-09-30"], pattern=ISO_DATE_PATTERN
+    )
     funded_by: Funder | None = Field(default=None, description="Only awards the cluster, or the council, made")
     cluster_id: Slug | None = Field(default=None, description="Only this cluster's awards (the council's among them)")
     financial_year: Year | None = Field(default=None, description="Only instalments paid from this year's fund")

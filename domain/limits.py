@@ -78,6 +78,8 @@ a log line shows."""
 
 MIN_PUPIL_COUNT = 1
 MAX_PUPIL_COUNT = 2000
+# An award's instalments and recoveries are numbered from 1; no real schedule comes near this.
+MAX_INSTALMENT_NUMBER = 9999
 """Pupils a single top-up request may be for."""
 
 MAX_LINES = 50

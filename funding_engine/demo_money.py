@@ -79,8 +79,9 @@ def approve_for_the_academic_year(
     """Termly from September to August: the summer share is committed ahead on next year's budget."""
     start = request.financial_year.start_year
     period = {"starts_on": f"{start}-09-01", "ends_on": f"{start + 1}-08-31"}
+    held = [(3, HELD_CONDITION)]
     request = app.approve(
-        chair, request.id, amount, reason, award_period=period, schedule="termly", held_instalments=[(3, HELD_CONDITION)]
+        chair, request.id, amount, reason, award_period=period, schedule="termly", held_instalments=held
     )
     autumn = request.current_award().instalment(1)
     return app.record_payment(finance, request.id, autumn.amount, f"BACS-{request.school_urn}-T1", instalment=1)

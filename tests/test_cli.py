@@ -48,8 +48,10 @@ def test_demo_prints_each_clusters_balance_and_the_council_fund(tmp_path):
     result = run(["demo", "--year", "2026-27"], tmp_path)
     lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line[:1].isalpha()}
     # allocated, committed, commissioned, available, paid
-    assert lines["northmere-coast"] == ["60000.00", "8000.00", "7500.00", "44500.00", "4000.00"]
-    assert lines["fenwick-broads"] == ["45000.00", "5400.00", "0.00", "39600.00", "5400.00"]
+    # Northmere: this year's share (7/12) of an 8000.00 academic-year award, its autumn third paid, and three
+    # months of a 3000.00 monthly award paid before it was released. Fenwick: 5400.00 paid, 400.00 recovered.
+    assert lines["northmere-coast"] == ["60000.00", "5952.37", "7500.00", "46547.63", "3952.37"]
+    assert lines["fenwick-broads"] == ["45000.00", "5000.00", "0.00", "40000.00", "5000.00"]
     assert lines["marshfield-vale"] == ["8000.00", "0.00", "0.00", "8000.00", "0.00"]
     assert "council fund" in result.stdout and "88000.00" in result.stdout
 
@@ -139,7 +141,9 @@ def test_finance_ledger_writes_csv_to_a_file(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     assert lines[0].startswith("position,recorded_at,fund,cluster_id,financial_year,movement")
-    assert len(lines) == 11  # the demo year's ten money movements and the header
+    # The demo year's 19 money movements and the header: 4 allocations and 3 carried in from the closed
+    # year, a commission, 4 commitments, 5 payments, a release and a recovery.
+    assert len(lines) == 20
 
 
 SECRET = "Vt3x9QeLw2RmZ7kP_yB4nH8cJ-5dF1gS6aU0oI"  # a generated-looking secret for these tests
@@ -282,7 +286,7 @@ def test_a_command_run_from_another_folder_reads_the_same_database(tmp_path):
     here = run(["balances", "--year", "2026-27"], tmp_path, **data)
     there = run(["balances", "--year", "2026-27"], elsewhere, **data)
     assert there.returncode == 0, there.stderr
-    assert "44500.00" in there.stdout and there.stdout == here.stdout
+    assert "46547.63" in there.stdout and there.stdout == here.stdout
     assert list(elsewhere.iterdir()) == []
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 from api import payment_runs
 from api.deps import AppDep, ExpectedVersion, allowed
 from api.routes.common import Cursor, Limit, with_etag
-from domain.limits import CLUSTER_ID_MAX_LENGTH, DEFAULT_PAGE_SIZE
+from domain.limits import CLUSTER_ID_MAX_LENGTH, DEFAULT_PAGE_SIZE, FINANCIAL_YEAR_PATTERN, ISO_DATE_PATTERN
 from domain.values import Actor
 from funding_engine.application.calendar import today_in_england
 
@@ -27,10 +27,12 @@ CSV_BODY = {
 def instalments_due(
     app: AppDep,
     actor: Annotated[Actor, allowed("read_payment_runs")],
-    due_by: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD; default today")] = None,
+    due_by: Annotated[str | None, Query(pattern=ISO_DATE_PATTERN, description="YYYY-MM-DD; default today")] = None,
     funded_by: Annotated[payment_runs.Funder | None, Query()] = None,
     cluster_id: Annotated[str | None, Query(max_length=CLUSTER_ID_MAX_LENGTH)] = None,
-    financial_year: Annotated[str | None, Query(max_length=7, description="The instalment's fund's year")] = None,
+    financial_year: Annotated[
+        str | None, Query(pattern=FINANCIAL_YEAR_PATTERN, description="The instalment's fund's year")
+    ] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> payment_runs.InstalmentDueListResponse:

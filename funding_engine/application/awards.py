@@ -17,6 +17,7 @@ from domain.errors import InvalidValue, NotFound
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, Fund
 from domain.lifecycle import PAYABLE_STATUSES
+from domain.limits import MAX_INSTALMENT_NUMBER
 from domain.money import Money, parse_amount
 from domain.permissions import check_decided_the_award, check_may_read_request, check_role
 from domain.values import Actor, FinancialYear, parse_enum
@@ -203,5 +204,5 @@ def _this_and_next(year: FinancialYear) -> list[FinancialYear]:
 
 
 def _check_number(number: int | None, what: str) -> None:
-    if number is not None and (type(number) is not int or number < 1):
-        raise InvalidValue(f"{what} is a number from 1")
+    if number is not None and (type(number) is not int or not 1 <= number <= MAX_INSTALMENT_NUMBER):
+        raise InvalidValue(f"{what} is a number from 1 to {MAX_INSTALMENT_NUMBER}")

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -117,7 +118,13 @@ def a_busy_year(app: FundingApplication) -> None:
 def cluster_figures_from_read_model(app: FundingApplication) -> dict[str, dict[str, int]]:
     rows = {cluster: app.read_models.balance(COUNCIL, cluster, YEAR) for cluster in (CLUSTER, OTHER_CLUSTER)}
     return {
-        cluster: {**row.figures.named(), "pending": row.pending, "escalated": row.escalated}
+        cluster: {
+            **row.figures.named(),
+            "pending": row.pending,
+            "escalated": row.escalated,
+            # The money after the decisions (issue 13), every figure but the ``closed`` flag.
+            **{name: value for name, value in asdict(row.after).items() if name != "closed"},
+        }
         for cluster, row in rows.items()
     }
 
@@ -180,7 +187,9 @@ def test_balances_after_resuming_equal_the_fold_of_the_log(crashing_once):
     recomputed, fund = recompute(notification_source(app), FinancialYear.parse(YEAR))
 
     assert cluster_figures_from_read_model(app) == recomputed
-    assert {k: app.read_models.council_fund_balance(FINANCE, YEAR).figures.named()[k] for k in fund} == fund
+    council_fund = app.read_models.council_fund_balance(FINANCE, YEAR)
+    read = {**council_fund.figures.named(), **asdict(council_fund.after)}
+    assert {k: read[k] for k in fund} == fund
     assert app.read_models.reconcile(FINANCE, YEAR).consistent
 
 

@@ -85,6 +85,9 @@ TABLE_KEYS: dict[str, str] = {
     "sen_report_broken_links": "report_ref",
     "instalments": "instalment_id",
     "instalment_requests": "request_id",
+    "awards": "request_id",
+    "awards_instalments": "instalment_ref",
+    "awards_requests": "request_id",
     "audit_chain": "position",
     "audit_checkpoints": "position",
 }
