@@ -136,6 +136,7 @@ def test_a_whole_year_through_the_browser(web_page: Page, live_server: LiveServe
     sign_in_as(page, server, LEAD)
     lead_decides(page, server, interpreters, "Approve")
     page.get_by_label("Amount to approve").fill("3,000")
+    page.get_by_label("Single payment").check()  # one instalment, so finance pays it whole below
     page.get_by_label("Why you are approving it").fill("The school's own spend is shown.")
     page.get_by_role("button", name="Approve the request").click()
     success(page, "You approved £3,000.00")
@@ -171,6 +172,7 @@ def test_a_whole_year_through_the_browser(web_page: Page, live_server: LiveServe
     page.get_by_role("link", name=f"Decide on request {residential[:8].upper()}").click()
     page.get_by_label("Approve from the council fund").check()
     page.get_by_label("Amount to approve, in pounds").fill("15,000")
+    page.get_by_label("Single payment").check()
     page.get_by_label("Reason for the decision").fill("Exceptional circumstances are shown.")
     page.get_by_role("button", name="Record the decision").click()
     success(page, "£15,000.00 from the council fund")
