@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -846,7 +847,7 @@ def test_a_whole_year_over_http_survives_a_restart_and_a_sigkill(tmp_path, serve
         # Each writer may have had one write committed but not answered when the process died.
         budget = driver.get(f"/clusters/{OTHER_CLUSTER}/budgets/{YEAR}", FINANCE)
         acknowledged_pence = 800000 + 100 * len(acknowledged["allocations"])
-        allocated_pence = round(float(budget["allocated"]) * 100)
+        allocated_pence = int(Decimal(budget["allocated"]) * 100)
         assert acknowledged_pence <= allocated_pence <= acknowledged_pence + 100 * WRITERS
         # The read models caught up with the log: balances equal reconciliation's recomputed figures.
         reconciliation = driver.get("/finance/reconciliation", FINANCE, financial_year=YEAR)
