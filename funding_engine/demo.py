@@ -244,7 +244,7 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
 
     requests = [tell(app, story, year) for story in STORIES]
     say(f"told {len(requests)} funding-request stories, one for each status")
-    run_what_is_due(app, FINANCE, say)
+    run_what_is_due(app, FINANCE, year, say)
     publish_sen_reports(app)
     say("registered the schools' SEN Information Reports (one overdue for review, one missing)")
     return requests

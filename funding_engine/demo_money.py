@@ -9,7 +9,7 @@
 - A monthly award whose first three months went out in a payment run the bank paid (its
   remittance imported), before the pupil left and the lead released the rest.
 - A recovery on a paid award, raised and received.
-- A second payment run of what is due today, sent and awaiting the bank's remittance.
+- A second payment run, of what is due by the end of November, sent and awaiting the bank's remittance.
 """
 
 from __future__ import annotations
@@ -117,9 +117,12 @@ def paid_then_recovered(
     return app.receive_recovery(finance, request.id, 1, "400.00", f"REC-{request.school_urn}-01")
 
 
-def run_what_is_due(app: FundingApplication, finance: Actor, say: Callable[[str], None]) -> PaymentRun:
-    """Today's run: the file goes to the bank, and its remittance has not come back yet."""
-    run = app.create_payment_run(finance, app.today())
+def run_what_is_due(
+    app: FundingApplication, finance: Actor, year: FinancialYear, say: Callable[[str], None]
+) -> PaymentRun:
+    """The end of November's run: the file went to the bank, and its remittance has not come back yet.
+    A fixed day of the demo year, not today, so the demo reads the same whenever it is loaded."""
+    run = app.create_payment_run(finance, date(year.start_year, 11, 30))
     say(f"created payment run {run.reference} of {len(run.lines)} instalments, awaiting the bank's remittance")
     return run
 
