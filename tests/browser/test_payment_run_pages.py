@@ -1,22 +1,34 @@
 """Finance pays what is due in a payment run, in Chromium on both stores, over the demo year: the
 instalments due by a date, a run of them, its file downloaded, the bank's remittance built from that
-file and imported, and the run paid; axe-core and a screenshot on every page of the journey."""
+file and imported, and the run paid; axe-core and a screenshot on every page of the journey.
+
+The demo is loaded as on 30 November 2026 (its own open run takes what is due on the day it is loaded),
+so by 31 March 2027 two instalments (£5,000.00) are due in no run, and the run made here is the third."""
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from funding_engine import demo
 from tests.browser.test_finance_pages import check, signed_in_finance
 
 TITLE = " - SEND top-up funding"
+DEMO_DAY = date(2026, 11, 30)  # after the demo's run of September to November, before the spring term is due
 
 
-def test_finance_pays_a_run_and_records_the_banks_remittance(web_page: Page, live_server, tmp_path: Path):
+def test_finance_pays_a_run_and_records_the_banks_remittance(
+    web_page: Page, live_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(type(live_server.app), "today", staticmethod(lambda: DEMO_DAY))
     signed_in_finance(web_page, live_server)
+    demo_runs = live_server.app.payment_runs(demo.FINANCE).items
+    assert sorted(run.reference for run in demo_runs) == ["PR-000001", "PR-000002"]  # so the run made here is PR-000003
     web_page.get_by_role("link", name="Payment runs").click()
     expect(web_page).to_have_title(f"Payment runs{TITLE}")
     check(web_page, tmp_path, "runs")
@@ -26,23 +38,23 @@ def test_finance_pays_a_run_and_records_the_banks_remittance(web_page: Page, liv
     web_page.get_by_label("Month").fill("3")
     web_page.get_by_label("Year", exact=True).fill("2027")
     web_page.get_by_role("button", name="Show instalments due").click()
-    expect(web_page.locator("#instalments-due tbody tr")).to_have_count(5)
-    expect(web_page.locator("#total-due")).to_have_text("£16,000.00")
+    expect(web_page.locator("#instalments-due tbody tr")).to_have_count(2)
+    expect(web_page.locator("#total-due")).to_have_text("£5,000.00")
     check(web_page, tmp_path, "due")
 
     web_page.get_by_role("button", name="Create payment run").click()
     expect(web_page.locator(".govuk-notification-banner")).to_contain_text(
-        "Payment run PR-000001 created: 5 lines, £16,000.00"
+        "Payment run PR-000003 created: 2 lines, £5,000.00"
     )
-    expect(web_page.get_by_role("heading", level=1)).to_contain_text("PR-000001")
+    expect(web_page.get_by_role("heading", level=1)).to_contain_text("PR-000003")
     check(web_page, tmp_path, "run")
 
     with web_page.expect_download() as downloading:
         web_page.get_by_role("button", name="Download the run's file (CSV)").click()
     downloaded = downloading.value
-    assert downloaded.suggested_filename == "payment-run-PR-000001.csv"
+    assert downloaded.suggested_filename == "payment-run-PR-000003.csv"
     rows = list(csv.DictReader(io.StringIO(Path(downloaded.path()).read_text(encoding="utf-8"))))
-    assert len(rows) == 5
+    assert sorted(row["amount"] for row in rows) == ["2000.00", "3000.00"]
     remittance = tmp_path / "remittance.csv"
     remittance.write_text(
         "reference,amount,date\n" + "".join(f"{row['line_reference']},{row['amount']},07/12/2026\n" for row in rows),
@@ -55,12 +67,12 @@ def test_finance_pays_a_run_and_records_the_banks_remittance(web_page: Page, liv
     web_page.get_by_label("Remittance file (CSV)").set_input_files(str(remittance))
     web_page.get_by_role("button", name="Upload and import").click()
     expect(web_page.locator(".govuk-notification-banner")).to_contain_text(
-        "remittance.csv imported: 5 payments of £16,000.00 recorded"
+        "remittance.csv imported: 2 payments of £5,000.00 recorded"
     )
-    expect(web_page.locator("#paid-lines tbody tr")).to_have_count(5)
+    expect(web_page.locator("#paid-lines tbody tr")).to_have_count(2)
     check(web_page, tmp_path, "report")
 
-    web_page.get_by_role("link", name="PR-000001-0001").click()
+    web_page.get_by_role("link", name="PR-000003-0001").click()
     expect(web_page.get_by_role("heading", level=1)).to_contain_text("Paid")
     expect(web_page.locator("#cancel-run")).to_have_count(0)
     check(web_page, tmp_path, "run-paid")

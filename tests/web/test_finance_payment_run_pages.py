@@ -5,9 +5,11 @@ imported, paying the instalments and moving the balances; a remittance whose lin
 line or carry another amount, reported and recording nothing; cancelling a run; bad input refused
 with the error summary and nothing changed; every other role refused.
 
-By 31 March 2027 the demo has five instalments due (£16,000.00): the council-approved request's
-three (£5,000.00, £4,000.00, £3,000.00) and two of the cluster-approved request's (£1,999.99 of the
-second, which is part paid, and £2,000.01).
+The demo is loaded as on 30 November 2026 (its second run takes what is due on the day it is loaded,
+so the day is fixed): PR-000001 is paid and PR-000002 is open, holding the council-approved request's
+first two instalments (£5,000.00 and £4,000.00). By 31 March 2027 two more instalments are due, in no
+run (£5,000.00): that request's third (£3,000.00) and the cluster-approved request's spring term
+(£2,000.00), both due on 1 January 2027; its summer term is held. The run a test makes is the third.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import csv
 import html
 import io
 import re
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -36,12 +39,24 @@ NORTHMERE = "northmere-coast"
 DUE = "/finance/runs/due"
 BY_MARCH = {"due_by-day": "31", "due_by-month": "3", "due_by-year": "2027"}
 REMITTANCE = "/finance/runs/remittance"
+DEMO_DAY = date(2026, 11, 30)  # after the run of September to November, before the spring term is due
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
+def loaded(app: FundingApplication, monkeypatch: pytest.MonkeyPatch) -> FundingApplication:
+    monkeypatch.setattr(type(app), "today", staticmethod(lambda: DEMO_DAY))
     demo.load(app, DEV_YEAR, say=lambda _: None)
     return app
+
+
+@pytest.fixture
+def number(loaded: FundingApplication) -> int:
+    """The number of the run the test makes: the next after the demo's (PR-000001 paid, PR-000002 open)."""
+    return max(run.number for run in loaded.payment_runs(FINANCE).items) + 1
+
+
+def reference(number: int) -> str:
+    return f"PR-{number:06d}"
 
 
 @pytest.fixture
@@ -82,7 +97,7 @@ def upload(client: Any, data: bytes, filename: str = "remittance.csv", once: str
     return client.post(REMITTANCE, data=fields, files={"file": (filename, data, "text/csv")})
 
 
-def run_file(client: Any, number: int = 1) -> str:
+def run_file(client: Any, number: int) -> str:
     answer = client.get(f"/finance/runs/{number}/download.csv")
     assert answer.status_code == 200
     return answer.text
@@ -99,6 +114,15 @@ def remittance_for(file_text: str, amounts: dict[int, str] | None = None, extra:
     return ("reference,amount,date\n" + "\n".join(lines) + "\n" + extra).encode()
 
 
+def council_row(file_text: str) -> tuple[int, dict[str, str]]:
+    """The run file's row (from 0) paying the council-approved request's £3,000.00, and the row: the
+    run's two lines are due on the same day, so which of them comes first is not fixed."""
+    rows = list(csv.DictReader(io.StringIO(file_text)))
+    ((index, row),) = [(index, row) for index, row in enumerate(rows) if row["cost_centre"] == "council"]
+    assert row["amount"] == "3000.00"
+    return index, row
+
+
 def unpaid_instalments(app: FundingApplication) -> list[tuple[str, int, int]]:
     rows = app.instalments_due(FINANCE, "2027-03-31", limit=100).items
     return [(row.request_id, row.number, row.unpaid) for row in rows]
@@ -113,10 +137,10 @@ def test_the_instalments_due_by_a_date_are_listed_with_their_total(loaded, clien
     assert page.status_code == 200
     rows = tables(page.text)["instalments-due"][1:]
     due = unpaid_instalments(loaded)
-    assert len(rows) == len(due) == 5
+    assert len(rows) == len(due) == 2
     assert [row[-1] for row in rows] == [money(unpaid) for _, _, unpaid in due]  # earliest first, as the application
-    assert sorted(row[-1] for row in rows) == ["£1,999.99", "£2,000.01", "£3,000.00", "£4,000.00", "£5,000.00"]
-    assert text_of(page.text, "total-due") == "£16,000.00"
+    assert sorted(row[-1] for row in rows) == ["£2,000.00", "£3,000.00"]  # not the £5,000.00 and £4,000.00 in PR-000002
+    assert text_of(page.text, "total-due") == "£5,000.00"
     assert 'action="/finance/runs"' in page.text
 
 
@@ -130,8 +154,8 @@ def test_the_date_is_today_until_another_is_chosen(client):
 @pytest.mark.parametrize(
     ("filters", "amounts"),
     [
-        ({"funded_by": "council"}, ["£5,000.00", "£4,000.00", "£3,000.00"]),
-        ({"cluster_id": NORTHMERE}, ["£1,999.99", "£2,000.01"]),
+        ({"funded_by": "council"}, ["£3,000.00"]),
+        ({"cluster_id": NORTHMERE}, ["£2,000.00"]),
         ({"financial_year": "2027-28"}, []),
     ],
 )
@@ -163,27 +187,31 @@ def test_a_bad_date_or_filter_is_an_error_on_its_field(client, query, field, mes
 # -- making a run -----------------------------------------------------------------------------------
 
 
-def test_creating_a_run_takes_every_instalment_listed_and_a_retried_post_makes_one(loaded, client):
+def test_creating_a_run_takes_every_instalment_listed_and_a_retried_post_makes_one(loaded, client, number):
     listed = unpaid_instalments(loaded)
+    before = {run.number for run in loaded.payment_runs(FINANCE).items}
     form = run_form(client)
 
     first = client.post("/finance/runs", data=form)
     again = client.post("/finance/runs", data=form)
 
+    assert (number, before) == (3, {1, 2})  # the demo's two runs, and this one
     assert first.status_code == again.status_code == 303
-    assert first.headers["location"] == again.headers["location"] == "/finance/runs/1"
-    page = client.get("/finance/runs/1").text
-    assert "That form had already been sent: payment run PR-000001 was created once, and not again" in banner(page)
-    (run,) = loaded.payment_runs(FINANCE).items
+    assert first.headers["location"] == again.headers["location"] == "/finance/runs/3"
+    page = client.get("/finance/runs/3").text
+    assert "That form had already been sent: payment run PR-000003 was created once, and not again" in banner(page)
+    (run,) = [run for run in loaded.payment_runs(FINANCE).items if run.number not in before]
     assert sorted((line.request_id.hex, line.instalment, line.amount.pence) for line in run.lines) == sorted(listed)
     assert unpaid_instalments(loaded) == []  # all of them are in the open run now
     lines = tables(page)["run-lines"]
-    assert [row[0] for row in lines[1:]] == [f"PR-000001-000{n}" for n in range(1, 6)]
-    assert lines[1][1] == "990202 | Little Marshfield Nursery School (fictional)"
-    assert lines[1][3:6] == ["council", "1 April 2026", "£5,000.00"]
-    assert text_of(page, "run-total") == "£16,000.00"
+    assert [row[0] for row in lines[1:]] == ["PR-000003-0001", "PR-000003-0002"]
+    assert sorted(row[1:2] + row[3:6] for row in lines[1:]) == [  # both due the same day: in either order
+        ["990001 | Northmere Primary School (fictional)", NORTHMERE, "1 January 2027", "£2,000.00"],
+        ["990202 | Little Marshfield Nursery School (fictional)", "council", "1 January 2027", "£3,000.00"],
+    ]
+    assert text_of(page, "run-total") == "£5,000.00"
     listing = tables(client.get("/finance/runs").text)["payment-runs"]
-    assert listing[1][0] == "PR-000001" and listing[1][-2:] == ["£16,000.00", "Open"]
+    assert listing[1][0] == "PR-000003" and listing[1][-2:] == ["£5,000.00", "Open"]
 
 
 def test_a_run_of_nothing_due_is_refused_and_writes_nothing(loaded, client):
@@ -202,60 +230,63 @@ def test_a_run_of_nothing_due_is_refused_and_writes_nothing(loaded, client):
     assert head(loaded) == before
 
 
-def test_the_run_file_is_the_applications_to_the_byte(loaded, client):
+def test_the_run_file_is_the_applications_to_the_byte(loaded, client, number):
     create_run(client)
     expected = io.StringIO(newline="")
-    loaded.write_payment_run_file(FINANCE, 1, expected)
+    loaded.write_payment_run_file(FINANCE, number, expected)
 
-    answer = client.get("/finance/runs/1/download.csv")
+    answer = client.get(f"/finance/runs/{number}/download.csv")
 
     assert answer.status_code == 200
     assert answer.content == expected.getvalue().encode()
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
-    assert answer.headers["content-disposition"] == 'attachment; filename="payment-run-PR-000001.csv"'
+    assert answer.headers["content-disposition"] == f'attachment; filename="payment-run-{reference(number)}.csv"'
 
 
 @pytest.mark.parametrize(
-    "path", ["/finance/runs/2", "/finance/runs/0", "/finance/runs/abc", "/finance/runs/9/download.csv"]
+    "path", ["/finance/runs/{after}", "/finance/runs/0", "/finance/runs/abc", "/finance/runs/9/download.csv"]
 )
-def test_a_run_that_does_not_exist_is_not_found(client, path):
+def test_a_run_that_does_not_exist_is_not_found(client, number, path):
     create_run(client)
-    assert client.get(path).status_code == 404
+    assert client.get(f"/finance/runs/{number}").status_code == 200
+    assert client.get(path.format(after=number + 1)).status_code == 404
 
 
 # -- the bank's remittance ----------------------------------------------------------------------------
 
 
-def test_a_remittance_built_from_the_run_file_pays_the_instalments_and_moves_the_balances(loaded, client):
+def test_a_remittance_built_from_the_run_file_pays_the_instalments_and_moves_the_balances(loaded, client, number):
     create_run(client)
     fund_paid = loaded.read_models.council_fund_balance(FINANCE, YEAR).figures.paid
     budget_paid = loaded.read_models.balance(FINANCE, NORTHMERE, YEAR).figures.paid
 
-    answer = upload(client, remittance_for(run_file(client)))
+    answer = upload(client, remittance_for(run_file(client, number)))
 
     assert answer.status_code == 303
     report = client.get(answer.headers["location"]).text
-    assert "remittance.csv imported: 5 payments of £16,000.00 recorded" in banner(report)
+    assert "remittance.csv imported: 2 payments of £5,000.00 recorded" in banner(report)
     paid = tables(report)["paid-lines"]
-    assert [row[1] for row in paid[1:]] == [f"PR-000001-000{n}" for n in range(1, 6)]
-    assert paid[1][4:] == ["7 December 2026", "£5,000.00"]
-    assert '<a class="govuk-link" href="/finance/runs/1">PR-000001-0001</a>' in report
+    assert [row[1] for row in paid[1:]] == [f"{reference(number)}-000{n}" for n in (1, 2)]
+    assert sorted(row[4:] for row in paid[1:]) == [["7 December 2026", "£2,000.00"], ["7 December 2026", "£3,000.00"]]
+    assert f'<a class="govuk-link" href="/finance/runs/{number}">{reference(number)}-0001</a>' in report
     assert "reported-lines" not in tables(report)
-    run = loaded.payment_run(FINANCE, 1)
+    run = loaded.payment_run(FINANCE, number)
     assert run.status == "paid"
-    assert loaded.read_models.council_fund_balance(FINANCE, YEAR).figures.paid == fund_paid + 12_000_00
-    assert loaded.read_models.balance(FINANCE, NORTHMERE, YEAR).figures.paid == budget_paid + 4_000_00
+    assert loaded.read_models.council_fund_balance(FINANCE, YEAR).figures.paid == fund_paid + 3_000_00
+    assert loaded.read_models.balance(FINANCE, NORTHMERE, YEAR).figures.paid == budget_paid + 2_000_00
     for line in run.lines:
         award = loaded.get_request(FINANCE, line.request_id).award
         assert award is not None and not award.instalment(line.instalment).unpaid.is_positive
-    page = client.get("/finance/runs/1").text
-    assert [row[-1] for row in tables(page)["run-lines"][1:]] == ["Paid | on 7 December 2026"] * 5
+    page = client.get(f"/finance/runs/{number}").text
+    assert [row[-1] for row in tables(page)["run-lines"][1:]] == ["Paid | on 7 December 2026"] * 2
     assert 'id="cancel-run"' not in page
+    assert loaded.payment_run(FINANCE, 2).status == "open"  # the demo's run awaiting the bank is another's file
 
 
-def test_a_retried_import_records_the_file_once(loaded, client):
+def test_a_retried_import_records_the_file_once(loaded, client, number):
     create_run(client)
-    data = remittance_for(run_file(client))
+    fund_paid = loaded.read_models.council_fund_balance(FINANCE, YEAR).figures.paid
+    data = remittance_for(run_file(client, number))
     key = "e" * 32
 
     first = upload(client, data, once=key)
@@ -264,15 +295,14 @@ def test_a_retried_import_records_the_file_once(loaded, client):
     assert first.status_code == again.status_code == 303
     assert first.headers["location"] == again.headers["location"]
     assert "was imported once, and not again" in banner(client.get(again.headers["location"]).text)
-    assert loaded.read_models.council_fund_balance(FINANCE, YEAR).figures.paid == 12_000_00
+    assert loaded.read_models.council_fund_balance(FINANCE, YEAR).figures.paid == fund_paid + 3_000_00
 
 
-def test_an_unknown_reference_and_a_wrong_amount_are_reported_and_record_nothing(loaded, client):
+def test_an_unknown_reference_and_a_wrong_amount_are_reported_and_record_nothing(loaded, client, number):
     create_run(client)
-    file_text = run_file(client)
-    rows = list(csv.DictReader(io.StringIO(file_text)))
+    _, council = council_row(run_file(client, number))
     data = (
-        f"reference,amount,date\n{rows[0]['line_reference']},4999.99,07/12/2026\nPR-000042-0001,100.00,07/12/2026\n"
+        f"reference,amount,date\n{council['line_reference']},2999.99,07/12/2026\nPR-000042-0001,100.00,07/12/2026\n"
     ).encode()
     before = head(loaded)
 
@@ -283,23 +313,26 @@ def test_an_unknown_reference_and_a_wrong_amount_are_reported_and_record_nothing
     assert 'id="nothing-recorded"' in answer.text
     reported = tables(answer.text)["reported-lines"]
     assert reported[1:] == [
-        ["2", "PR-000001-0001", "The amount 4999.99 is not the 5000.00 of the run line"],
+        ["2", council["line_reference"], "The amount 2999.99 is not the 3000.00 of the run line"],
         ["3", "PR-000042-0001", "The reference matches no payment run line"],
     ]
     assert "paid-lines" not in tables(answer.text)
-    assert loaded.payment_run(FINANCE, 1).payments == []
+    assert loaded.payment_run(FINANCE, number).payments == []
 
 
-def test_the_lines_that_pay_are_recorded_and_the_others_reported(loaded, client):
+def test_the_lines_that_pay_are_recorded_and_the_others_reported(loaded, client, number):
     create_run(client)
-    data = remittance_for(run_file(client), amounts={0: "1.00"}, extra="PR-000042-0001,100.00,07/12/2026\n")
+    file_text = run_file(client, number)
+    index, council = council_row(file_text)
+    data = remittance_for(file_text, amounts={index: "1.00"}, extra="PR-000042-0001,100.00,07/12/2026\n")
 
     answer = upload(client, data)
 
     report = client.get(answer.headers["location"]).text
-    assert "4 payments of £11,000.00 recorded; 2 lines reported, recording nothing" in banner(report)
-    assert [row[1] for row in tables(report)["reported-lines"][1:]] == ["PR-000001-0001", "PR-000042-0001"]
-    assert [line.line for line in loaded.payment_run(FINANCE, 1).awaiting] == [1]
+    assert "1 payment of £2,000.00 recorded; 2 lines reported, recording nothing" in banner(report)
+    assert [row[1] for row in tables(report)["reported-lines"][1:]] == [council["line_reference"], "PR-000042-0001"]
+    run = loaded.payment_run(FINANCE, number)
+    assert [run.line_reference(line.line) for line in run.awaiting] == [council["line_reference"]]
 
 
 BAD_FILES = [
@@ -343,42 +376,45 @@ def test_a_remittance_that_does_not_exist_is_not_found(loaded, client):
 # -- cancelling -------------------------------------------------------------------------------------
 
 
-def test_cancelling_a_run_withdraws_its_lines_and_their_instalments_are_due_again(loaded, client):
+def test_cancelling_a_run_withdraws_its_lines_and_their_instalments_are_due_again(loaded, client, number):
+    listed = unpaid_instalments(loaded)
     create_run(client)
-    form = client.get("/finance/runs/1/cancel").text
-    assert text_of(form, "withdrawn-total") == "£16,000.00"
-    fields = {"csrf_token": csrf_from(form), "once": once_key(form, "/finance/runs/1/cancel"), "version": "1"}
+    cancel = f"/finance/runs/{number}/cancel"
+    form = client.get(cancel).text
+    assert text_of(form, "withdrawn-total") == "£5,000.00"
+    fields = {"csrf_token": csrf_from(form), "once": once_key(form, cancel), "version": "1"}
 
-    empty = client.post("/finance/runs/1/cancel", data={**fields, "reason": " "})
+    empty = client.post(cancel, data={**fields, "reason": " "})
     assert empty.status_code == 400
     assert summary(empty.text) == "Enter why the run is cancelled"
-    answer = client.post("/finance/runs/1/cancel", data={**fields, "reason": "The bank returned the file."})
-    again = client.post("/finance/runs/1/cancel", data={**fields, "reason": "The bank returned the file."})
+    answer = client.post(cancel, data={**fields, "reason": "The bank returned the file."})
+    again = client.post(cancel, data={**fields, "reason": "The bank returned the file."})
 
     assert answer.status_code == again.status_code == 303
-    page = client.get("/finance/runs/1").text
-    assert "payment run PR-000001 was cancelled once" in banner(page)
+    page = client.get(f"/finance/runs/{number}").text
+    assert f"payment run {reference(number)} was cancelled once" in banner(page)
     assert re.search(r"Why it was cancelled\s*</dt>\s*<dd[^>]*>\s*The bank returned the file.", page)
     assert 'id="cancel-run"' not in page
-    run = loaded.payment_run(FINANCE, 1)
+    run = loaded.payment_run(FINANCE, number)
     assert run.status == "cancelled" and run.cancel_reason == "The bank returned the file."
-    assert len(unpaid_instalments(loaded)) == 5
+    assert unpaid_instalments(loaded) == listed and len(listed) == 2
     fresh = {**fields, "once": "f" * 32, "version": str(run.version), "reason": "Again."}
-    refused = client.post("/finance/runs/1/cancel", data=fresh)
+    refused = client.post(cancel, data=fresh)
     assert refused.status_code == 409
-    assert summary(refused.text) == "Payment run PR-000001 is already cancelled"
+    assert summary(refused.text) == f"Payment run {reference(number)} is already cancelled"
     assert 'href="#why-not"' in refused.text and 'id="why-not"' in refused.text
-    assert client.get("/finance/runs/1/cancel").status_code == 409
+    assert client.get(cancel).status_code == 409
 
 
-def test_a_cancel_on_a_run_that_changed_since_the_page_was_opened_is_refused(loaded, client):
+def test_a_cancel_on_a_run_that_changed_since_the_page_was_opened_is_refused(loaded, client, number):
     create_run(client)
-    form = client.get("/finance/runs/1/cancel").text
-    upload(client, remittance_for(run_file(client), amounts={0: "1.00"}))  # the run moves on: four lines paid
+    cancel = f"/finance/runs/{number}/cancel"
+    form = client.get(cancel).text
+    upload(client, remittance_for(run_file(client, number), amounts={0: "1.00"}))  # the run moves on: a line paid
     before = head(loaded)
-    fields = {"csrf_token": csrf_from(form), "once": once_key(form, "/finance/runs/1/cancel"), "version": "1"}
+    fields = {"csrf_token": csrf_from(form), "once": once_key(form, cancel), "version": "1"}
 
-    answer = client.post("/finance/runs/1/cancel", data={**fields, "reason": "The bank returned the file."})
+    answer = client.post(cancel, data={**fields, "reason": "The bank returned the file."})
 
     assert answer.status_code == 409
     assert summary(answer.text).startswith("The run changed while you had this page open")
@@ -390,14 +426,14 @@ def test_a_cancel_on_a_run_that_changed_since_the_page_was_opened_is_refused(loa
 
 @pytest.mark.parametrize("visitor", ["school 990001 (northmere-coast)", "lead, northmere-coast", "council officer"])
 def test_no_one_but_finance_opens_or_posts_to_the_payment_run_pages(loaded, visitor):
-    loaded.create_payment_run(FINANCE, "2027-03-31")
+    number = loaded.create_payment_run(FINANCE, "2027-03-31").number
     client = signed_in(loaded, visitor)
     token = csrf_from(client.get("/sign-out").text)
     before = head(loaded)
-    for path in ("/finance/runs", DUE, "/finance/runs/1", "/finance/runs/1/download.csv", "/finance/runs/1/cancel",
-                 REMITTANCE):  # fmt: skip
+    run = f"/finance/runs/{number}"
+    for path in ("/finance/runs", DUE, run, f"{run}/download.csv", f"{run}/cancel", REMITTANCE):
         assert client.get(path).status_code == 403, path
-    for path in ("/finance/runs", "/finance/runs/1/cancel", REMITTANCE):
+    for path in ("/finance/runs", f"{run}/cancel", REMITTANCE):
         answer = client.post(path, data={"csrf_token": token, "once": "a" * 32, "reason": "x", "due_by": "2027-03-31"})
         assert answer.status_code == 403, path
     assert head(loaded) == before
