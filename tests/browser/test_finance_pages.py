@@ -4,7 +4,9 @@ the ledger; axe-core on every page and every error state, and a screenshot of ea
 
 from __future__ import annotations
 
+import csv
 import io
+from collections import Counter
 from pathlib import Path
 from uuid import UUID
 
@@ -43,7 +45,7 @@ def test_finance_reads_every_balance_and_a_clusters_year(web_page, live_server, 
 
     web_page.get_by_role("link", name="Northmere Coast (fictional)").click()
     expect(web_page.get_by_role("heading", name="Northmere Coast (fictional)", level=1)).to_be_visible()
-    expect(web_page.locator("#cluster-requests tbody tr")).to_have_count(4)
+    expect(web_page.locator("#cluster-requests tbody tr")).to_have_count(5)
     check(web_page, tmp_path, "cluster")
 
     web_page.goto(f"{live_server.url}/finance/balances?financial_year=twenty")
@@ -100,9 +102,11 @@ def test_finance_records_a_payment(web_page, live_server, tmp_path):
 
     web_page.get_by_role("link", name=f"Record a payment for request {reference}").click()
     expect(web_page).to_have_title(f"Record a payment for request {reference}{TITLE}")
-    expect(web_page.get_by_label("Amount paid")).to_have_value("12000.00")
+    # What is unpaid on the first instalment, checked first: 5/12 of the year's £12,000.00.
+    expect(web_page.get_by_label("Amount paid")).to_have_value("5000.00")
     check(web_page, tmp_path, "payment")
 
+    web_page.get_by_label("Whatever is due next, in date order").check()  # the whole award at once
     web_page.get_by_label("Amount paid").fill("12000.01")
     web_page.get_by_label("Payment reference").fill("BACS-990202-01")
     web_page.get_by_role("button", name="Record payment").click()
@@ -161,4 +165,12 @@ def test_finance_downloads_the_ledger(web_page, live_server, tmp_path):
     expected = io.StringIO()
     live_server.app.read_models.write_ledger_csv(demo.FINANCE, YEAR, expected)
     assert saved.read_text(encoding="utf-8") == expected.getvalue()
-    assert expected.getvalue().count("\n") == 11  # a header and the demo year's ten money movements
+    movements = Counter(row["movement"] for row in csv.DictReader(io.StringIO(expected.getvalue())))
+    # Last year's close carried money in (nothing for Marshfield Vale, which carried £0.00), each fund's
+    # allocation, the commissioned service, four commitments, the autumn term, the recovered award and three
+    # months in a run, the recovery and the release.
+    assert movements == {
+        "carry_forward_in": 3, "allocation": 4, "commission": 1, "commitment": 4, "payment": 5, "recovery": 1,
+        "release": 1,
+    }  # fmt: skip
+    assert expected.getvalue().count("\n") == 20  # a header and the demo year's nineteen money movements

@@ -19,10 +19,12 @@ import httpx
 import pytest
 
 from domain.errors import NotPermitted
+from domain.money import Money
 from domain.values import FinancialYear, RequestStatus
 from funding_engine import demo
 from funding_engine.application import FundingApplication
 from funding_engine.application.calendar import current_financial_year
+from funding_engine.demo_money import CARRIED_FORWARD
 from funding_engine.dev_mode import DEV_YEAR
 from tests.api.test_reconciliation_of_a_damaged_log import EventTable
 from tests.integration.test_ledger_spreadsheet import open_in_libreoffice
@@ -32,6 +34,8 @@ from web.finance import pages as finance
 
 YEAR = str(DEV_YEAR)
 NEXT_YEAR = str(FinancialYear(DEV_YEAR.start_year + 1))
+LAST_YEAR = str(FinancialYear(DEV_YEAR.start_year - 1))
+YEAR_AFTER_NEXT = str(FinancialYear(DEV_YEAR.start_year + 2))
 FINANCE = demo.FINANCE
 PAGES = [
     f"/finance/balances?financial_year={YEAR}",
@@ -229,15 +233,18 @@ def test_a_cluster_page_shows_its_budget_and_requests(loaded, client):
     row = balance(loaded, "northmere-coast")
     assert money(row.figures.available) in page.text and money(row.figures.commissioned) in page.text
     requests = loaded.read_models.list_requests(FINANCE, cluster_id="northmere-coast", financial_year=YEAR).items
-    assert len(tables(page.text)["cluster-requests"][1:]) == len(requests) == 4
+    told = [story for story in demo.STORIES if story.urn in demo.CLUSTERS["northmere-coast"][1]]
+    assert len(tables(page.text)["cluster-requests"][1:]) == len(requests) == len(told) == 5
     assert client.get(f"/finance/balances/no-such-cluster?financial_year={YEAR}").status_code == 404
     assert client.get("/finance/balances/NOT%20A%20CLUSTER").status_code == 404
 
 
 def test_the_years_with_money_are_read_from_both_balance_tables(loaded):
-    assert loaded.read_models.funded_years(FINANCE) == [YEAR]
-    loaded.allocate_council_fund(FINANCE, NEXT_YEAR, "10.00")
-    assert loaded.read_models.funded_years(FINANCE) == [NEXT_YEAR, YEAR]
+    # The demo closed last year into this one, and committed an award's summer ahead on next year's
+    # budget (a cluster balance only): three years, newest first.
+    assert loaded.read_models.funded_years(FINANCE) == [NEXT_YEAR, YEAR, LAST_YEAR]
+    loaded.allocate_council_fund(FINANCE, YEAR_AFTER_NEXT, "10.00")  # a council fund balance only
+    assert loaded.read_models.funded_years(FINANCE) == [YEAR_AFTER_NEXT, NEXT_YEAR, YEAR, LAST_YEAR]
     with pytest.raises(NotPermitted):
         loaded.read_models.funded_years(demo.school("990001"))
 
@@ -395,9 +402,10 @@ def test_the_payments_page_lists_approved_requests_with_money_outstanding(loaded
     council = payable(loaded, RequestStatus.COUNCIL_APPROVED)
     rows = tables(page.text)["awaiting-payment"][1:]
     assert [row[0] for row in rows] == [cluster.request_id[:8].upper(), council.request_id[:8].upper()]
-    assert rows[0][4:7] == ["£8,000.00", "£4,000.00", "£4,000.00"]  # half paid by the demo
-    assert rows[1][4:7] == ["£12,000.00", "£0.00", "£12,000.00"]
-    assert "£16,000.00" in page.text  # outstanding in all
+    # The demo paid the academic-year award's autumn term, 4/12 of £8,000.00 (rounded down to the penny).
+    assert rows[0][4:7] == ["£8,000.00", "£2,666.66", "£5,333.34"]
+    assert rows[1][4:7] == ["£12,000.00", "£0.00", "£12,000.00"]  # in the open run, not yet paid
+    assert "£17,333.34" in page.text  # outstanding in all
     assert f'href="/finance/requests/{cluster.request_id}/payment"' in page.text
 
 
@@ -443,11 +451,17 @@ def test_recording_a_payment(loaded, client):
 def test_an_overpayment_is_refused_and_changes_nothing(loaded, client):
     row = payable(loaded, RequestStatus.CLUSTER_APPROVED)
     url = f"/finance/requests/{row.request_id}/payment"
-    answer = post_form(client, url, url, {"once": "a" * 32, "amount": "4000.01", "reference": "BACS-1"})
+    answer = post_form(client, url, url, {"once": "a" * 32, "amount": "5333.35", "reference": "BACS-1"})
 
     assert answer.status_code == 409
-    assert error_summary(answer.text) == ["The amount paid must be at most £4,000.00, what is still outstanding"]
-    assert 'value="4000.01"' in answer.text and 'value="BACS-1"' in answer.text
+    assert error_summary(answer.text) == ["The amount paid must be at most £5,333.34, what is still outstanding"]
+    assert 'value="5333.35"' in answer.text and 'value="BACS-1"' in answer.text
+    assert payable(loaded, RequestStatus.CLUSTER_APPROVED) == row
+    # Within what is outstanding, but more than is payable: the summer's £3,333.34 is held.
+    held = post_form(client, url, url, {"once": "f" * 32, "amount": "2000.01", "reference": "BACS-1"})
+    assert held.status_code == 409
+    (said,) = error_summary(held.text)
+    assert "approved is payable" in said and "more is held" in said  # (its figures are not yet in pounds)
     assert payable(loaded, RequestStatus.CLUSTER_APPROVED) == row
     blank = post_form(client, url, url, {"once": "b" * 32, "amount": "", "reference": ""})
     assert blank.status_code == 400
@@ -465,22 +479,23 @@ def test_a_retried_payment_pays_once(loaded, client):
     again = client.post(url, data=data)  # a double click, or back and send again
 
     assert first.status_code == again.status_code == 303
-    assert payable(loaded, RequestStatus.CLUSTER_APPROVED).amount_paid == 4_000_00 + 1_500_00
+    assert payable(loaded, RequestStatus.CLUSTER_APPROVED).amount_paid == row.amount_paid + 1_500_00
     assert len([m for m in ledger(loaded) if m["movement"] == "payment"]) == payments + 1
     assert "recorded once, and not again" in banner(client.get(again.headers["location"]).text)
     changed = client.post(url, data={**data, "amount": "100"})
     assert changed.status_code == 409
     assert "already sent with other details" in error_summary(changed.text)[0]
-    assert payable(loaded, RequestStatus.CLUSTER_APPROVED).amount_paid == 5_500_00
+    assert payable(loaded, RequestStatus.CLUSTER_APPROVED).amount_paid == row.amount_paid + 1_500_00 == 4_166_66
     fresh = client.get(url).text
     assert once_key(fresh, url) != data["once"]  # the next payment is a new form
 
 
 def test_a_request_paid_in_full_offers_no_payment(loaded, client):
-    row = payable(loaded, RequestStatus.CLUSTER_APPROVED)
+    # The council's award: nothing of it is held (the cluster's award holds its summer term).
+    row = payable(loaded, RequestStatus.COUNCIL_APPROVED)
     url = f"/finance/requests/{row.request_id}/payment"
     assert (
-        post_form(client, url, url, {"once": "c" * 32, "amount": "4000", "reference": "BACS-final"}).status_code == 303
+        post_form(client, url, url, {"once": "c" * 32, "amount": "12000", "reference": "BACS-final"}).status_code == 303
     )
 
     page = client.get(url)
@@ -515,7 +530,7 @@ def test_an_untouched_year_reconciles_all_clear(loaded, client):
     assert "All clear." in page.text and "Differences found" not in page.text
     shown = tables(page.text)
     assert all(row[-1] == "Matches" for row in shown["reconciled-tables"][1:])
-    assert len(shown["reconciled-tables"][1:]) == 13
+    assert len(shown["reconciled-tables"][1:]) == 18
     assert [row[0] for row in shown["reconciled-budgets"][1:]] == sorted(demo.CLUSTERS)
     assert shown["reconciled-budgets"][1][:2] == ["fenwick-broads", "£45,000.00"]
     assert shown["reconciled-fund"][1][:2] == ["Council fund", "£100,000.00"]
@@ -535,13 +550,13 @@ def test_a_planted_difference_is_highlighted_with_both_figures(loaded, client):
 
     assert page.status_code == 200
     assert "All clear." not in page.text
-    assert "Differences found. 1 of 13 read-model tables differ from the event log" in page.text
+    assert "Differences found. 1 of 18 read-model tables differ from the event log" in page.text
     shown = tables(page.text)
     budgets = shown["reconciled-budgets"][1:]
     assert [row[0] for row in budgets] == ["fenwick-broads | Differs", "marshfield-vale", "northmere-coast"]
     assert budgets[0][1] == "Differs | Read model: £45,000.01 | Event log: £45,000.00"  # allocated
-    assert budgets[0][4] == "Differs | Read model: £39,600.01 | Event log: £39,600.00"  # available
-    assert budgets[0][2] == "£5,400.00"  # committed, as both have it
+    assert budgets[0][4] == "Differs | Read model: £40,000.01 | Event log: £40,000.00"  # available
+    assert budgets[0][2] == "£5,000.00"  # committed, as both have it: £5,400.00 less the £400.00 recovered
     assert page.text.count("data-differs=") == 2
     results = {row[0].split()[-1]: row for row in shown["reconciled-tables"][1:]}
     assert results["cluster_balances"][1:] == ["3", "1", "0", "0", "Differs"]
@@ -549,7 +564,7 @@ def test_a_planted_difference_is_highlighted_with_both_figures(loaded, client):
     assert "first difference, at cluster_id fenwick-broads" in page.text
     assert shown["cluster_balances"][1:] == [
         ["allocated", "£45,000.01", "£45,000.00"],
-        ["available", "£39,600.01", "£39,600.00"],
+        ["available", "£40,000.01", "£40,000.00"],
     ]
 
 
@@ -595,8 +610,12 @@ def test_the_ledger_downloads_as_csv_whose_sums_match_the_balances(loaded, clien
     def pence(kind: str) -> int:
         return sum(int(Decimal(m["amount"]) * 100) for m in movements if m["movement"] == kind)
 
-    assert pence("allocation") == totals.allocated + fund.allocated
-    assert pence("payment") == totals.paid + fund.paid
+    # A fund's year is allocated by what last year carried in and by this year's allocations.
+    carried_in = sum(Money.parse(amount).pence for amount in CARRIED_FORWARD.values())
+    assert pence("carry_forward_in") == carried_in == 13_500_00
+    assert pence("allocation") + pence("carry_forward_in") == totals.allocated + fund.allocated
+    assert pence("recovery") == 400_00  # the demo's recovery takes back part of a payment
+    assert pence("payment") - pence("recovery") == totals.paid + fund.paid
     assert pence("commission") == totals.commissioned
     malformed = client.get("/finance/ledger/download.csv?financial_year=2026/27")
     assert (malformed.status_code, malformed.headers["location"]) == (303, "/finance/ledger?financial_year=2026/27")
@@ -636,7 +655,8 @@ def test_the_downloaded_ledger_opens_in_a_spreadsheet_with_the_same_totals(loade
     # A release takes back what was committed, a recovery what was paid (and its commitment with it);
     # the demo holds a released award and a recovered one, so both sums are really netted here.
     assert pounds("release") > 0 and pounds("recovery") > 0
-    assert pounds("allocation") == Decimal(totals.allocated + fund.allocated) / 100
+    assert pounds("carry_forward_in") > 0  # last year's close carried money in
+    assert pounds("allocation") + pounds("carry_forward_in") == Decimal(totals.allocated + fund.allocated) / 100
     assert pounds("payment") - pounds("recovery") == Decimal(totals.paid + fund.paid) / 100
     committed = pounds("commitment") + pounds("forward_covered") - pounds("release") - pounds("recovery")
     assert committed == Decimal(totals.committed + fund.committed) / 100

@@ -4,9 +4,11 @@ statement in a list, and the committed-but-unpaid money by the age of its awards
 commitment (an award's instalment on a year with no allocation yet) shows on the lead's budget page
 and on finance's. A malformed year is an error on the page; other roles are refused.
 
-The demo's Fenwick Broads budget (£45,000.00, £39,600.00 available) has no request waiting, so it
-closes; Northmere Coast's evidenced request approved over the academic year puts £2,708.34 on the
-next year's budget ahead of any allocation there.
+The demo's Fenwick Broads budget (£45,000.00, £1,500.00 of it carried in from last year; £5,400.00
+paid and £400.00 of it recovered, so £40,000.00 available) has no request waiting, so it closes.
+The demo's academic-year award already commits its summer term (£3,333.34) on Northmere Coast's next
+year; the evidenced request approved over the academic year puts £2,708.34 more there, ahead of any
+allocation.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from uuid import UUID
 import pytest
 
 from domain.formatting import pounds
+from domain.money import Money
 from domain.values import FinancialYear
 from funding_engine import demo
 from funding_engine.application import FundingApplication
+from funding_engine.demo_money import CARRIED_FORWARD, this_years_allocation
 from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import signed_in
 from tests.web.test_finance_pages import error_summary, tables
@@ -33,6 +37,7 @@ FINANCE = demo.FINANCE
 YEAR, NEXT_YEAR = str(DEV_YEAR), str(FinancialYear(DEV_YEAR.start_year + 1))
 FENWICK, NORTHMERE = "fenwick-broads", "northmere-coast"
 AHEAD = 270_834  # the academic-year award's April instalment, on the next year's budget
+DEMO_AHEAD = 333_334  # the demo's academic-year award: its summer term, 5/12 of £8,000.00, committed ahead
 
 
 @pytest.fixture
@@ -102,7 +107,10 @@ def test_a_budgets_statement_is_the_applications_and_agrees_with_its_balance(loa
     shown = statement_rows(page.text)
     assert shown["Closing balance (available)"] == money(balance.figures.available)
     assert shown["Paid"] == money(balance.figures.paid)
-    assert shown["First allocation"] == money(balance.figures.allocated)  # one allocation each in the demo
+    # One allocation each in the demo, after what last year's close carried in.
+    assert shown["Carried in"] == money(Money.parse(CARRIED_FORWARD[cluster_id]))
+    assert shown["First allocation"] == money(this_years_allocation(cluster_id, demo.CLUSTERS[cluster_id][2]))
+    assert balance.figures.allocated == Money.parse(demo.CLUSTERS[cluster_id][2]).pence  # the two together
     assert year_status(page.text) == f"The {YEAR} year is Open"
     assert f'href="/finance/balances/{cluster_id}/statement.csv?financial_year={YEAR}"' in page.text
 
@@ -113,7 +121,8 @@ def test_the_council_funds_statement_is_the_applications(loaded, client):
     assert page.status_code == 200
     statement = loaded.read_models.council_fund_statement(FINANCE, YEAR)
     assert statement_rows(page.text) == expected_rows(statement, council=True)
-    assert statement_rows(page.text)["First allocation"] == "£100,000.00"
+    assert statement_rows(page.text)["Carried in"] == "£10,000.00"
+    assert statement_rows(page.text)["First allocation"] == "£90,000.00"  # £100,000.00 with what was carried in
     fund = loaded.read_models.council_fund_balance(FINANCE, YEAR)
     assert statement_rows(page.text)["Closing balance (available)"] == money(fund.figures.available)
 
@@ -130,14 +139,14 @@ def test_after_a_close_the_statement_shows_the_carry_forward_and_the_year_closed
     assert shown["Committed but unpaid at the close"] == money(
         loaded.read_models.budget_statement(FINANCE, FENWICK, YEAR).unpaid_at_close or 0
     )
-    assert shown["Closing balance (available)"] == "£38,600.00"  # £39,600.00 less what went on
+    assert shown["Closing balance (available)"] == "£39,000.00"  # £40,000.00 less what went on
     assert year_status(page) == f"The {YEAR} year is Closed"
     assert "This year is closed" in page and "Close the " + YEAR + " year" not in page
     following = statement_rows(client.get(f"/finance/balances/{FENWICK}/statement?financial_year={NEXT_YEAR}").text)
     assert following["Carried in"] == "£1,000.00"
     listing = tables(client.get(f"/finance/reports/statements?financial_year={YEAR}").text)["statements"]
     fenwick = next(row for row in listing if row[0] == demo.CLUSTERS[FENWICK][0])
-    assert fenwick[1] == "Closed" and fenwick[5] == "£1,000.00" and fenwick[6] == "£38,600.00"
+    assert fenwick[1] == "Closed" and fenwick[5] == "£1,000.00" and fenwick[6] == "£39,000.00"
 
 
 def test_the_statement_downloads_as_csv_with_numbers(loaded, client):
@@ -153,7 +162,8 @@ def test_the_statement_downloads_as_csv_with_numbers(loaded, client):
     assert row["committed"] == pounds(statement.committed) and row["committed_unpaid_at_close"] == ""
     council = client.get(f"/finance/council-fund/statement.csv?financial_year={YEAR}")
     (fund_row,) = list(csv.DictReader(io.StringIO(council.text)))
-    assert fund_row["fund"] == "council" and fund_row["opening_allocation"] == "100000.00"
+    assert fund_row["fund"] == "council" and fund_row["opening_allocation"] == "90000.00"
+    assert fund_row["carried_in"] == "10000.00"
 
 
 def test_every_funds_statement_is_listed_and_linked(loaded, client):
@@ -206,9 +216,10 @@ def test_commitments_by_age_add_up_to_what_is_committed_and_unpaid(loaded, clien
 
 
 def test_a_forward_commitment_shows_to_the_lead_and_to_finance(loaded, client):
+    assert loaded.budget_year_end(FINANCE, NORTHMERE, NEXT_YEAR).forward.pence == DEMO_AHEAD
     approve_over_the_academic_year(loaded)
-    assert loaded.budget_year_end(FINANCE, NORTHMERE, NEXT_YEAR).forward.pence == AHEAD
-    ahead = money(AHEAD)
+    assert loaded.budget_year_end(FINANCE, NORTHMERE, NEXT_YEAR).forward.pence == DEMO_AHEAD + AHEAD
+    ahead = money(DEMO_AHEAD + AHEAD)
 
     with signed_in(loaded, f"lead, {NORTHMERE}") as lead:
         budget = lead.get(f"/cluster/budget?year={NEXT_YEAR}")
