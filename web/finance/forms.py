@@ -323,9 +323,15 @@ def add_routes(pages: APIRouter, kit: Kit) -> None:
             field = "reference" if str(error).startswith("reference ") else "amount"
             message = application_message(error)
             now = application.get_request(actor, uuid)
-            outstanding = now.amount_outstanding
+            outstanding, award = now.amount_outstanding, now.award
             if isinstance(error, InstalmentNotPayable):
                 field = "instalment"
+            elif isinstance(error, PaymentExceedsApproved) and number is None and award and award.held.is_positive:
+                # Held money is outstanding but cannot be paid: the limit is what is not held.
+                message = (
+                    f"The amount paid must be at most {money(award.scheduled_unpaid)}, what can be paid now: "
+                    f"{money(award.held)} more is held until its condition is met"
+                )
             elif isinstance(error, PaymentExceedsApproved) and number is None and pence > outstanding.pence:
                 message = f"The amount paid must be at most {money(outstanding)}, what is still outstanding"
             elif isinstance(error, PaymentExceedsApproved) and number is not None:
