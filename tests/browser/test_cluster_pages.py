@@ -46,7 +46,7 @@ def test_lead_works_the_queue_approving_one_and_declining_one(web_page, live_ser
     evidenced = queue.get_by_role("link").first.inner_text()
     page.get_by_role("link", name=evidenced).click()
     expect(page).to_have_title(f"Request {evidenced} - SEND top-up funding")
-    expect(page.get_by_role("row", name="Available after approving the amount requested £38,000.00")).to_be_visible()
+    expect(page.get_by_role("row", name="Available after approving the amount requested £40,047.63")).to_be_visible()
     checked(page, tmp_path, "request-page")
 
     page.get_by_role("button", name="Approve").click()
@@ -82,7 +82,7 @@ def test_lead_works_the_queue_approving_one_and_declining_one(web_page, live_ser
     expect(page.get_by_text(f"You declined request {submitted}: Not eligible")).to_be_visible()
     assert status_of(live_server, submitted) is RequestStatus.CLUSTER_DECLINED
     budget = live_server.app.read_models.balance(demo.lead("northmere-coast"), "northmere-coast", YEAR)
-    assert budget.figures.available == 4_450_000 - 600_000
+    assert budget.figures.available == 4_654_763 - 600_000  # the demo's £46,547.63 less the £6,000.00 approved
 
 
 def test_every_lead_page_passes_axe(web_page, live_server, tmp_path):

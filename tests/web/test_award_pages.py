@@ -4,9 +4,11 @@ page shows the award; whoever made an award holds an instalment, lifts the hold 
 unpaid part. Bad input is an error on the form that changes nothing; another's award is a page
 that does not exist; other roles are refused.
 
-The demo's Northmere Coast budget for 2026-27 has £44,500.00 available; its evidenced request asks
-for £6,500.00; its approved request (£8,000.00, termly over the year: £3,333.33, £2,666.66,
-£2,000.01) is half paid, so instalment 2 has £1,999.99 unpaid and instalment 3 all of its £2,000.01.
+The demo's Northmere Coast budget for 2026-27 has £46,547.63 available; its evidenced request asks
+for £6,500.00; its approved request (£8,000.00 over the academic year 1 September 2026 to 31 August
+2027, termly: £2,666.66, £2,000.00 and £3,333.34) has its autumn instalment paid, its spring
+instalment unpaid and its summer instalment (on 2027-28, committed ahead of any allocation there)
+held until "A reviewed provision plan for the summer term".
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 from domain.values import FinancialYear, RequestStatus
 from funding_engine import demo
 from funding_engine.application import FundingApplication
+from funding_engine.demo_money import HELD_CONDITION
 from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import csrf_from, post_form, signed_in
 from tests.web.test_cluster_pages import evidenced_request
@@ -106,8 +109,9 @@ def test_a_lead_approves_an_academic_year_termly_with_the_first_instalment_held(
         (date(2027, 4, 1), NEXT_YEAR, 270_834, ""),
     ]
     # Each year's share on its own budget: next year's ahead of any allocation there.
-    assert available(loaded) == 4_450_000 - 216_666 - 162_500
-    assert loaded.budget_year_end(demo.FINANCE, NORTHMERE, NEXT_YEAR).forward.pence == 270_834
+    assert available(loaded) == 4_654_763 - 216_666 - 162_500
+    # Next year already carries the demo award's summer share (£3,333.34) committed ahead.
+    assert loaded.budget_year_end(demo.FINANCE, NORTHMERE, NEXT_YEAR).forward.pence == 333_334 + 270_834
     rows = instalment_rows(client.get(f"/funding-requests/{request_id}").text)
     assert rows == [
         ["1", "1 September 2026", YEAR, "£2,166.66", "£0.00", "£0.00", "£2,166.66", "the reviewed plan"],
@@ -202,15 +206,15 @@ def test_the_request_page_shows_the_award_and_offers_its_maker_what_can_be_done(
     approved = request_in(loaded, "cluster_approved")
     lead_page = signed_in(loaded, LEAD).get(f"/funding-requests/{approved}").text
     assert instalment_rows(lead_page) == [
-        ["1", "1 April 2026", YEAR, "£3,333.33", "£3,333.33", "£0.00", "£0.00", ""],
-        ["2", "1 September 2026", YEAR, "£2,666.66", "£666.67", "£0.00", "£1,999.99", ""],
-        ["3", "1 January 2027", YEAR, "£2,000.01", "£0.00", "£0.00", "£2,000.01", ""],
-        ["Total", "", "", "£8,000.00", "£4,000.00", "£0.00", "£4,000.00", ""],
+        ["1", "1 September 2026", YEAR, "£2,666.66", "£2,666.66", "£0.00", "£0.00", ""],
+        ["2", "1 January 2027", YEAR, "£2,000.00", "£0.00", "£0.00", "£2,000.00", ""],
+        ["3", "1 April 2027", NEXT_YEAR, "£3,333.34", "£0.00", "£0.00", "£3,333.34", HELD_CONDITION],
+        ["Total", "", "", "£8,000.00", "£2,666.66", "£0.00", "£5,333.34", "£3,333.34 held"],
     ]
-    assert "1 April 2026 to 31 March 2027" in lead_page and "Termly" in lead_page
+    assert "1 September 2026 to 31 August 2027" in lead_page and "Termly" in lead_page
     base = f"/cluster/requests/{approved}/award"
     assert f'href="{base}/hold"' in lead_page and f'href="{base}/release"' in lead_page
-    assert f'href="{base}/lift-hold"' not in lead_page  # nothing is held
+    assert f'href="{base}/lift-hold"' in lead_page  # instalment 3 is held
     school_page = signed_in(loaded, "school 990001 (northmere-coast)").get(f"/funding-requests/{approved}").text
     assert instalment_rows(school_page) == instalment_rows(lead_page)
     assert "/award/" not in school_page
@@ -227,32 +231,40 @@ def test_a_lead_holds_an_instalment_lifts_the_hold_and_releases_the_rest(loaded)
     base = f"/cluster/requests/{approved}/award"
     page = client.get(f"{base}/hold").text
     offered = re.findall(r'name="instalment" type="radio" value="([0-9]+)"', page)
-    assert offered == ["2", "3"]  # instalment 1 is paid
+    assert offered == ["2"]  # instalment 1 is paid and instalment 3 is held already
 
-    held = post_form(client, f"{base}/hold", f"{base}/hold", {"instalment": "3", "condition": "the spring review"})
+    held = post_form(client, f"{base}/hold", f"{base}/hold", {"instalment": "2", "condition": "the spring review"})
     assert held.status_code == 303 and held.headers["location"] == f"/funding-requests/{approved}"
     request_page = client.get(held.headers["location"]).text
-    assert "Instalment 3 of request" in banner(request_page) and "held until the spring review" in banner(request_page)
-    assert instalment_rows(request_page)[2][-1] == "the spring review"
-    assert award_of(loaded, approved).held.pence == 200_001
+    assert "Instalment 2 of request" in banner(request_page) and "held until the spring review" in banner(request_page)
+    assert instalment_rows(request_page)[1][-1] == "the spring review"
+    assert award_of(loaded, approved).held.pence == 200_000 + 333_334
 
-    lifted = post_form(client, f"{base}/lift-hold", f"{base}/lift-hold", {"instalment": "3", "note": "It came."})
+    lifted = post_form(client, f"{base}/lift-hold", f"{base}/lift-hold", {"instalment": "2", "note": "It came."})
     assert lifted.status_code == 303
+    assert award_of(loaded, approved).held.pence == 333_334  # the demo's summer hold is still there
+    summer = post_form(client, f"{base}/lift-hold", f"{base}/lift-hold", {"instalment": "3", "note": "Plan reviewed."})
+    assert summer.status_code == 303
     assert award_of(loaded, approved).held.pence == 0
 
-    before = available(loaded)
+    def forward() -> int:
+        return loaded.budget_year_end(demo.FINANCE, NORTHMERE, NEXT_YEAR).forward.pence
+
+    before, forward_before = available(loaded), forward()
+    assert forward_before == 333_334
     part = post_form(client, f"{base}/release", f"{base}/release", {"reason_code": "underspend", "note": "Less needed.",
                                                                        "amount": "500"})  # fmt: skip
     assert part.status_code == 303
     assert "£500.00 of request" in banner(client.get(part.headers["location"]).text)
-    assert available(loaded) == before + 500_00
+    # Released from the last instalment, the summer one on next year's budget: this year's money is unchanged.
+    assert available(loaded) == before and forward() == forward_before - 500_00
     assert [i.released.pence for i in award_of(loaded, approved).instalments] == [0, 0, 500_00]
 
     rest = post_form(client, f"{base}/release", f"{base}/release", {"reason_code": "pupil_left", "note": "Moved away."})
     assert rest.status_code == 303
     released = loaded.get_request(demo.COUNCIL, UUID(approved))
     assert released.status is RequestStatus.RELEASED and released.award.unpaid.pence == 0
-    assert available(loaded) == before + 4_000_00
+    assert available(loaded) == before + 2_000_00 and forward() == 0  # the spring instalment, and the summer's rest
     final = client.get(f"/funding-requests/{approved}").text
     assert "Released" in final and "/award/" not in final
     assert "Unpaid award released" in final and "The pupil left" in final  # on the timeline
@@ -265,12 +277,12 @@ BAD_ACTIONS = [
     ("release", {"reason_code": "", "note": ""}, 400, ["Choose why the money is released", "Explain the release"]),
     (
         "release",
-        {"reason_code": "other", "note": "n", "amount": "4000.01"},
+        {"reason_code": "other", "note": "n", "amount": "5333.35"},
         409,
-        ["The amount to release must be at most £4,000.00"],
+        ["The amount to release must be at most £5,333.34"],
     ),
     ("release", {"reason_code": "other", "note": "n", "amount": "lots"}, 400, ["must be an amount in pounds"]),
-    ("lift-hold", {"instalment": "2"}, 409, []),  # nothing is held: no form, and nothing changes
+    ("lift-hold", {"instalment": "2"}, 400, ["Choose the held instalment to pay"]),  # 2 is not held (3 is)
 ]
 
 
@@ -340,6 +352,7 @@ def test_the_council_manages_its_own_awards_and_nobody_elses(loaded):
 
 def test_an_award_with_nothing_to_do_says_so(loaded):
     approved = request_in(loaded, "cluster_approved")
+    loaded.lift_hold(demo.lead(NORTHMERE), UUID(approved), 3, "The reviewed plan arrived.")  # the demo's only hold
     client = signed_in(loaded, LEAD)
     nothing_held = client.get(f"/cluster/requests/{approved}/award/lift-hold")
     assert nothing_held.status_code == 409 and "No instalment of this award is held." in nothing_held.text

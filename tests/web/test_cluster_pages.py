@@ -2,8 +2,11 @@
 queue and its filters, the request page's budget figures, each decision and each refusal, the
 commissions and the budget; and that nobody else reaches them or changes anything through them.
 
-The demo's Northmere Coast budget: £60,000.00 allocated, £7,500.00 commissioned, one £8,000.00
-top-up approved (half paid), so £44,500.00 available; its open requests ask for £4,200.00
+The demo's Northmere Coast budget: £60,000.00 (£58,000.00 allocated and £2,000.00 carried forward from
+last year), £7,500.00 commissioned, one £8,000.00 academic-year top-up approved termly (autumn
+£2,666.66 paid, spring £2,000.00 committed, summer £3,333.34 committed ahead on next year's budget) and
+one £3,000.00 monthly top-up released after three months (£1,285.71 paid, £1,714.29 released), so
+£5,952.37 committed, £3,952.37 paid and £46,547.63 available; its open requests ask for £4,200.00
 (submitted), £6,500.00 (evidence added) and £3,100.00 (information requested), in that order.
 Marshfield Vale has £8,000.00 available.
 """
@@ -113,7 +116,8 @@ def test_the_queue_filters_by_school_status_and_year(loaded):
     client = signed_in(loaded, LEAD)
     by_status = {row.status: row.request_id for row in requests_of(loaded, NORTHMERE)}
     assert references(client.get("/cluster/queue?status=evidenced").text) == [by_status["evidenced"]]
-    assert len(references(client.get("/cluster/queue?status=any").text)) == 4
+    assert len(references(client.get("/cluster/queue?status=any").text)) == 5
+    assert references(client.get("/cluster/queue?status=released").text) == [by_status["released"]]
     assert references(client.get("/cluster/queue?status=cluster_approved").text) == [by_status["cluster_approved"]]
     assert references(client.get("/cluster/queue?school=990003").text) == [by_status["information_requested"]]
     assert len(references(client.get(f"/cluster/queue?year={YEAR}").text)) == 3
@@ -149,9 +153,16 @@ def test_the_queue_pages_through_with_the_filters_kept(loaded, monkeypatch):
     assert next_link, first.text
     second = client.get(next_link.group(1).replace("&amp;", "&"))
     assert second.status_code == 200
-    assert len(references(second.text)) == 2  # status=any kept: 4 requests in all
-    assert references(first.text) + references(second.text) == [r.request_id for r in requests_of(loaded, NORTHMERE)]
-    assert "First page" in second.text and "Next page" not in second.text
+    assert len(references(second.text)) == 2  # status=any kept: 5 requests in all
+    assert "First page" in second.text
+    last_link = re.search(r'href="(/cluster/queue\?[^"]*after=[^"]+)"', second.text)
+    assert last_link, second.text
+    third = client.get(last_link.group(1).replace("&amp;", "&"))
+    assert third.status_code == 200
+    assert len(references(third.text)) == 1
+    every = references(first.text) + references(second.text) + references(third.text)
+    assert every == [r.request_id for r in requests_of(loaded, NORTHMERE)]
+    assert "First page" in third.text and "Next page" not in third.text
 
 
 def test_the_read_model_lists_several_statuses_at_once(loaded):
@@ -163,7 +174,7 @@ def test_the_read_model_lists_several_statuses_at_once(loaded):
     both = loaded.read_models.list_requests(lead, statuses=statuses, status="submitted").items
     assert [row.status for row in both] == ["submitted"]
     everything = loaded.read_models.list_requests(lead).items
-    assert len(everything) == 4  # no statuses: as before
+    assert len(everything) == 5  # no statuses: as before
 
 
 # -- the request page and the decisions -----------------------------------------------------------
@@ -173,10 +184,10 @@ def test_the_request_page_shows_the_budget_before_and_after_and_the_evidence_bes
     row = one(loaded, NORTHMERE, "evidenced")
     page = signed_in(loaded, LEAD).get(f"/funding-requests/{row.request_id}")
     assert page.status_code == 200
-    assert available(loaded, NORTHMERE) == 4_450_000
+    assert available(loaded, NORTHMERE) == 4_654_763
     text = re.sub(r"\s+", " ", page.text)
-    assert re.search(r"Available now</th> <td[^>]*>£44,500.00", text)
-    assert re.search(r"Available after approving the amount requested</th> <td[^>]*>£38,000.00", text)
+    assert re.search(r"Available now</th> <td[^>]*>£46,547.63", text)
+    assert re.search(r"Available after approving the amount requested</th> <td[^>]*>£40,047.63", text)
     assert re.search(r"One-to-one and small group support</th> <td[^>]*>£6,500.00</td> <td[^>]*>£12,400.00", text)
     assert re.search(r"Therapies</th> <td[^>]*>None</td> <td[^>]*>£3,800.00", text)
     for slug in ("approve", "decline", "request-information"):
@@ -192,7 +203,7 @@ def test_a_lead_approves_and_the_budget_moves_by_the_amount_to_the_penny(loaded)
     assert 'value="6500.00"' in form.text  # the amount defaults to the amount requested
     answer = decide(client, row.request_id, "approve", {"amount": "£6,123.45", "reason": "Evidence is sound."})
     assert answer.status_code == 303 and answer.headers["location"] == "/cluster/queue"
-    assert available(loaded, NORTHMERE) == 4_450_000 - 612_345
+    assert available(loaded, NORTHMERE) == 4_654_763 - 612_345
     approved = loaded.get_request(demo.lead(NORTHMERE), UUID(row.request_id))
     assert approved.status is RequestStatus.CLUSTER_APPROVED and approved.amount_approved.pence == 612_345
     queue = client.get("/cluster/queue")
@@ -369,7 +380,7 @@ def test_the_commissions_page_lists_the_years_commissions(loaded):
     assert page.status_code == 200
     assert "Educational psychology" in page.text and "Coastline Educational Psychology (fictional)" in page.text
     assert "990001, 990002, 990003" in page.text and "£7,500.00" in page.text
-    assert "which has £44,500.00 available" in page.text
+    assert "which has £46,547.63 available" in page.text
     other = signed_in(loaded, OTHER_LEAD).get(f"/cluster/commissions?year={YEAR}")
     assert "Coastline" not in other.text and "commissioned no services" in other.text
 
@@ -389,7 +400,7 @@ def test_a_lead_commissions_a_service(loaded):
     }
     answer = client.post("/cluster/commissions", data=data)
     assert answer.status_code == 303 and answer.headers["location"] == url
-    assert available(loaded, NORTHMERE) == 4_450_000 - 200_050
+    assert available(loaded, NORTHMERE) == 4_654_763 - 200_050
     page = client.get(url)
     assert "You commissioned CAMHS from Harbour CAMHS (fictional) for £2,000.50" in page.text
     assert "990001, 990003" in page.text
@@ -433,10 +444,10 @@ def test_the_budget_page_gives_every_figure_and_both_charts_with_tables(loaded):
     text = re.sub(r"\s+", " ", page.text)
     for figure, amount in (
         ("Allocated", "£60,000.00"),
-        ("Committed", "£8,000.00"),
+        ("Committed", "£5,952.37"),
         ("Commissioned", "£7,500.00"),
-        ("Available", "£44,500.00"),
-        ("Paid", "£4,000.00"),
+        ("Available", "£46,547.63"),
+        ("Paid", "£3,952.37"),
         ("Pending", "£13,800.00"),
         ("Escalated", "£0.00"),
     ):
@@ -446,7 +457,7 @@ def test_the_budget_page_gives_every_figure_and_both_charts_with_tables(loaded):
     # The month table's last row is where the budget stands now.
     last_month = re.findall(r"<tr class=\"govuk-table__row\"> <th[^>]*>(\w{3})</th>((?: <td[^>]*>[^<]*</td>){4})", text)
     assert last_month, "no month rows"
-    assert re.findall(r">([^<]+)</td>", last_month[-1][1]) == ["£60,000.00", "£8,000.00", "£7,500.00", "£4,000.00"]
+    assert re.findall(r">([^<]+)</td>", last_month[-1][1]) == ["£60,000.00", "£5,952.37", "£7,500.00", "£3,952.37"]
     # Spend by category: the approved top-up under its provision, the commission under its service.
     assert re.search(r"Therapies</th> <td[^>]*>£8,000.00</td> <td[^>]*>1</td>", text)
     assert re.search(r"Educational psychology \(commissioned\)</th> <td[^>]*>£7,500.00", text)
@@ -482,7 +493,17 @@ def test_the_new_queries_are_scoped_like_the_budget(loaded):
     for row in totals:
         by_kind[row.movement] = by_kind.get(row.movement, 0) + row.amount
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d", row.hour) and row.count >= 1
-    assert by_kind == {"allocation": 6_000_000, "commission": 750_000, "commitment": 800_000, "payment": 400_000}
+    # This year's allocation is the total less last year's carry; the approvals commit the academic-year award's
+    # autumn and spring (its summer is committed ahead on next year) and the whole monthly award, then release
+    # what the monthly award had not paid (four of its seven months).
+    assert by_kind == {
+        "allocation": 5_800_000,
+        "carry_forward_in": 200_000,
+        "commission": 750_000,
+        "commitment": 266_666 + 200_000 + 300_000,
+        "payment": 266_666 + 3 * 42_857,
+        "release": 171_429,
+    }
     assert read.commissions(demo.COUNCIL, NORTHMERE, YEAR).items == commissions
     for outsider in (demo.lead(MARSHFIELD), demo.school("990201")):
         with pytest.raises(NotPermitted):

@@ -234,9 +234,10 @@ def log_rows(client, **query: str) -> list[str]:
 def test_the_log_lists_every_decision_newest_first(loaded):
     rows = log_rows(signed_in(loaded, "council officer"))
 
-    assert len(rows) == 10
+    assert len(rows) == 12  # the demo year's ten decisions, the released award's approval and last year's commission
     assert "Declined by council" in rows[0] and "Provision is available through the EHCP route." in rows[0]
-    assert "Service commissioned" in rows[-1] and "£7,500.00" in rows[-1] and "Budget" in rows[-1]
+    assert "Service commissioned" in rows[-2] and "£7,500.00" in rows[-2] and "Budget" in rows[-2]
+    assert "Service commissioned" in rows[-1] and "£9,000.00" in rows[-1] and "A specialist teacher" in rows[-1]
 
 
 @pytest.mark.parametrize(
@@ -264,7 +265,7 @@ def test_dates_narrow_the_log_to_whole_days_in_england(loaded):
     today = datetime.now(ENGLAND).date()
     day = timedelta(days=1)
 
-    assert len(log_rows(client, **{"from": str(today), "to": str(today)})) == 10
+    assert len(log_rows(client, **{"from": str(today), "to": str(today)})) == 12
     assert log_rows(client, **{"from": str(today + day)}) == []
     assert log_rows(client, to=str(today - day)) == []
     assert "No decision matches these filters." in client.get("/council/decisions", params={"to": "2001-01-01"}).text
@@ -353,7 +354,7 @@ def test_the_csv_has_every_matching_decision_with_2dp_money_and_guarded_text(loa
     assert by["reason"][0] == '\'=HYPERLINK("http://x","y")\r\'@SUM(1,1)'
     assert all(str(UUID(value)) == value for value in by["request_id"])
     everything = list(csv.reader(io.StringIO(client.get("/council/decisions.csv").text, newline="")))
-    assert len(everything) == 1 + 12
+    assert len(everything) == 1 + 14  # the demo's 12 decisions and the 2 hostile ones
 
 
 def test_the_csv_opens_in_a_spreadsheet_with_no_formula_and_the_values_as_written(loaded, tmp_path):
@@ -366,7 +367,7 @@ def test_the_csv_opens_in_a_spreadsheet_with_no_formula_and_the_values_as_writte
     (sheet,) = open_in_libreoffice([exported], tmp_path)
 
     assert [cell.value for cell in sheet[0]] == HEADER
-    assert len(sheet) == 1 + 12 and all(len(row) == len(HEADER) for row in sheet)
+    assert len(sheet) == 1 + 14 and all(len(row) == len(HEADER) for row in sheet)
     assert [cell.coordinate for row in sheet for cell in row if cell.data_type == "f"] == []
     cells = {name: [row[index] for row in sheet[1:]] for index, name in enumerate(HEADER)}
     reasons: dict[str, str] = {}
@@ -376,7 +377,7 @@ def test_the_csv_opens_in_a_spreadsheet_with_no_formula_and_the_values_as_writte
     assert reasons["information_request"] == shown["information_request"]
     amounts = [cell.value for cell in cells["amount"] if cell.value is not None]
     assert all(cell.data_type == "n" for cell in cells["amount"] if cell.value is not None)
-    assert sorted(amounts) == sorted([12000, 15000, 12000, 9500, 8000, 5400, 7500])
+    assert sorted(amounts) == sorted([12000, 15000, 12000, 9500, 8000, 5400, 3000, 7500, 9000])
 
 
 # -- the audit check --------------------------------------------------------------------------------------

@@ -29,13 +29,20 @@ from web.kit import Errors, Kit, money, parse_pounds
 from web.labels import CATEGORIES, ENGLAND, SERVICES
 
 MONTHS = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
-# Which ledger movements add to which figure of the budget (an adjustment is a negative allocation).
-FIGURE_OF_MOVEMENT = {
-    "allocation": "allocated",
-    "adjustment": "allocated",
-    "commitment": "committed",
-    "commission": "commissioned",
-    "payment": "paid",
+# Which figures of the budget each ledger movement moves, and which way, as the domain's events do
+# (an adjustment is a negative allocation; a carry forward at the close leaves ``allocated``; a
+# recovery takes back what was paid and its commitment). Forward commitments and income move none.
+FIGURES_OF_MOVEMENT: dict[str, tuple[tuple[str, int], ...]] = {
+    "allocation": (("allocated", 1),),
+    "adjustment": (("allocated", 1),),
+    "carry_forward_in": (("allocated", 1),),
+    "year_close": (("allocated", -1),),
+    "commitment": (("committed", 1),),
+    "forward_covered": (("committed", 1),),
+    "release": (("committed", -1),),
+    "commission": (("commissioned", 1),),
+    "payment": (("paid", 1),),
+    "recovery": (("committed", -1), ("paid", -1)),
 }
 CHARTED = ("allocated", "committed", "commissioned", "paid")
 COMMISSION_FIELDS = ("service", "provider", "amount", "school_urns", "description")
@@ -69,12 +76,13 @@ def cumulative_by_month(
     per_month = {figure: [0] * 12 for figure in CHARTED}
     seen = False
     for row in totals:
-        figure = FIGURE_OF_MOVEMENT.get(row.movement)
-        if figure is None:
+        figures = FIGURES_OF_MOVEMENT.get(row.movement, ())
+        if not figures:
             continue
         seen = True
         at = datetime.fromisoformat(row.hour + ":00").replace(tzinfo=UTC)
-        per_month[figure][month_index(at, year)] += row.amount
+        for figure, sign in figures:
+            per_month[figure][month_index(at, year)] += sign * row.amount
     shown = max(months_begun(year, today), 1 if seen else 0)
     if seen:
         # Movements recorded after the last month shown (a date set early) still count in it.
