@@ -218,12 +218,12 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
     totals: dict[str | None, str] = {cluster_id: budget for cluster_id, (_, _, budget) in CLUSTERS.items()}
     totals[None] = COUNCIL_FUND
     close_last_year(app, year, totals, lead, FINANCE, say)
-    for cluster_id, total in totals.items():
-        note = "delegated SEN funding for the year" if cluster_id else "exceptional circumstances fund"
-        if cluster_id is None:
-            app.allocate_council_fund(FINANCE, year, this_years_allocation(None, total), note)
+    for fund, total in totals.items():
+        amount = this_years_allocation(fund, total)
+        if fund is None:
+            app.allocate_council_fund(FINANCE, year, amount, "exceptional circumstances fund")
         else:
-            app.allocate_budget(FINANCE, cluster_id, year, this_years_allocation(cluster_id, total), note)
+            app.allocate_budget(FINANCE, fund, year, amount, "delegated SEN funding for the year")
     say(f"registered {len(CLUSTERS)} clusters, allocated their {year} budgets and the council fund")
 
     app.commission_service(

@@ -593,7 +593,7 @@ def test_a_payment_may_not_draw_on_a_share_still_committed_ahead():
     budget = next_year_budget()
     request_id = uuid4()
     budget.commit(request_id, money("500.00"), LEAD, ahead_allowed=True)
-    with pytest.raises(PaymentExceedsApproved, match="500.00 committed ahead of its allocation.*allocates"):
+    with pytest.raises(PaymentExceedsApproved, match=r"500\.00 committed ahead of its allocation.*allocates"):
         budget.record_payment(request_id, money("0.01"), "PAY-1", FINANCE)
     budget.allocate(money("200.00"), "covers 200.00", FINANCE)
     budget.record_payment(request_id, money("200.00"), "PAY-1", FINANCE)
