@@ -81,8 +81,9 @@ class RecoveryReceiptRequest(Strict):
 
 
 class YearCloseRequest(Strict):
-    carry_forward: Amount | None = Field(
-        default=None,
+    # A factory, not a default: the schema states limits only from ``domain.limits``, and says 0.00 in words.
+    carry_forward: Amount = Field(
+        default_factory=lambda: "0.00",
         description="Moved to the next year's budget as an allocation; at most what is available; default 0.00",
     )
 

@@ -181,7 +181,7 @@ def _year(fy: str) -> FinancialYear:
 
 
 def _carry_forward(body: YearCloseRequest | None) -> Money:
-    return Money.parse(body.carry_forward if body is not None and body.carry_forward is not None else "0")
+    return Money.parse(body.carry_forward if body is not None else "0")
 
 
 @router.post(
