@@ -6,7 +6,7 @@ the form that changes nothing; other roles are refused.
 
 The demo's council-approved request (£12,000.00, termly over 2026-27: £5,000.00 due 1 April 2026,
 £4,000.00 on 1 September, £3,000.00 on 1 January 2027) is unpaid; its cluster-approved request has
-£4,000.00 paid in 2026-27. Fenwick Broads has no request waiting; Northmere Coast has three.
+£2,666.66 (its autumn term) paid in 2026-27. Fenwick Broads has no request waiting; Northmere Coast has three.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def test_finance_raises_a_recovery_and_records_the_money_received(loaded, client
     url = f"/finance/requests/{request_id}/recovery"
     form = client.get(url).text
     assert f'name="financial_year" type="radio" value="{YEAR}" checked' in form
-    assert "£4,000.00 paid; up to £4,000.00 can be claimed back" in form
+    assert "£2,666.66 paid; up to £2,666.66 can be claimed back" in form
     available = loaded.budget_year_end(FINANCE, NORTHMERE, YEAR).available.pence
 
     raised = post_form(
@@ -175,13 +175,13 @@ def test_bad_recoveries_are_errors_on_the_form_and_change_nothing(loaded, client
     request_id = request_in(loaded, "cluster_approved")
     url = f"/finance/requests/{request_id}/recovery"
     before = version_of(loaded, request_id)
-    too_much = {"once": "d" * 32, "financial_year": YEAR, "amount": "4000.01", "reason_code": "other", "note": "n"}
+    too_much = {"once": "d" * 32, "financial_year": YEAR, "amount": "2666.67", "reason_code": "other", "note": "n"}
     blank = {"once": "e" * 32, "financial_year": NEXT_YEAR, "amount": "", "reason_code": "", "note": ""}
 
     refused, empty = post_form(client, url, url, too_much), post_form(client, url, url, blank)
 
     assert refused.status_code == 409
-    assert summary(refused.text) == f"Only 4000.00 paid for {YEAR} is not already being recovered"
+    assert summary(refused.text) == f"Only 2666.66 paid for {YEAR} is not already being recovered"
     assert empty.status_code == 400
     assert error_summary(empty.text) == [
         "Choose the financial year whose payments are claimed back",
@@ -219,7 +219,7 @@ def test_finance_closes_a_budget_year_and_carries_money_forward(loaded, client):
     assert page.status_code == 200
     figures = {row[0]: row[1] for row in summary_rows(page.text)}
     assert figures["Allocated"] == "£45,000.00" and figures["Committed but unpaid"] == "£0.00"
-    assert figures["Released from awards"] == "£0.00" and figures["Available"] == "£39,600.00"
+    assert figures["Released from awards"] == "£0.00" and figures["Available"] == "£40,000.00"
 
     answer = post_form(
         client, url, f"/finance/balances/{FENWICK}/close", {**hidden(page.text), "carry_forward": "1,000"}
@@ -277,7 +277,7 @@ def test_a_bad_close_is_an_error_on_the_form_and_closes_nothing(loaded, client):
     action = f"/finance/balances/{FENWICK}/close"
     form = hidden(client.get(url).text)
     typo = post_form(client, url, action, {**form, "carry_forward": "lots"})
-    too_much = post_form(client, url, action, {**form, "carry_forward": "39600.01"})
+    too_much = post_form(client, url, action, {**form, "carry_forward": "40000.01"})
     stale = post_form(client, url, action, {**form, "version": str(int(form["version"]) - 1), "carry_forward": "0"})
 
     assert typo.status_code == 400 and error_summary(typo.text) == [
@@ -285,7 +285,7 @@ def test_a_bad_close_is_an_error_on_the_form_and_closes_nothing(loaded, client):
     ]
     assert 'value="lots"' in typo.text
     assert too_much.status_code == 400
-    assert summary(too_much.text) == "At most the 39600.00 available can be carried forward"
+    assert summary(too_much.text) == "At most the 40000.00 available can be carried forward"
     assert stale.status_code == 409 and "The figures changed while you had this page open" in summary(stale.text)
     assert not loaded.budget_year_end(FINANCE, FENWICK, YEAR).closed
 
