@@ -21,6 +21,7 @@ from domain.errors import (
     InvalidValue,
     NotFound,
     NotPermitted,
+    PolicyLimitExceeded,
     StaleVersion,
     YearNotClosable,
 )
@@ -52,6 +53,7 @@ TITLES = {
     "not-found": "Not found",
     "conflict": "The current state does not allow this",
     "insufficient-funds": "Not enough funds available",
+    "policy-limit": "Refused by a limit of the policy in force",
     "precondition-failed": "The resource has changed",
     "idempotency-key-reused": "Idempotency-Key reused with a different request",
     "method-not-allowed": "Method not allowed",
@@ -93,6 +95,8 @@ def classify(error: BaseException) -> tuple[int, str]:
         return 401, "unauthenticated"
     if isinstance(error, InsufficientFunds):
         return 409, "insufficient-funds"
+    if isinstance(error, PolicyLimitExceeded):
+        return 409, "policy-limit"
     if isinstance(error, RateLimited):
         return 429, "too-many-requests"
     if isinstance(error, StaleVersion):

@@ -341,6 +341,10 @@ class AwardTerms:
         planned = instalments_for(amount, period, self.schedule, self.shares)
         return Award.planned(period, self.schedule, planned, holds)
 
+    def with_shares(self, shares: TermShares) -> AwardTerms:
+        """The same terms, sharing a termly award as ``shares`` says (the policy in force)."""
+        return replace(self, shares=shares)
+
 
 # Termly over the request's whole financial year, nothing held: an approval that says nothing more.
 DEFAULT_TERMS = AwardTerms()

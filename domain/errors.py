@@ -63,6 +63,10 @@ class InsufficientFunds(Conflict):
     """The budget or fund would go below zero available (HTTP 409 ``insufficient-funds``)."""
 
 
+class PolicyLimitExceeded(Conflict):
+    """A limit of the policy in force (a cap) refuses it (HTTP 409 ``policy-limit``)."""
+
+
 class YearClosed(Conflict):
     """The financial year's budget or fund is closed: nothing more is allocated or committed on it."""
 

@@ -14,18 +14,21 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.award_keeping import AwardKeeping, award_of_approval
+from domain.award_keeping import award_of_approval
 from domain.awards import DEFAULT_TERMS, Award, AwardTerms, by_year, commit_award, next_year
+from domain.council_decisions import CouncilDecisions, check_award_cap, no_policy, pin_of
 from domain.errors import (
     AmountNotAllowed,
     EscalationNotAllowed,
     EvidenceRequired,
     InvalidValue,
 )
-from domain.funds import ClusterBudget, CouncilFund
+from domain.funds import ClusterBudget
 from domain.lifecycle import TRANSITIONS, Transition
 from domain.limits import MAX_LINES
 from domain.money import MAX_AMOUNT, Money
+from domain.policy import PolicyInForce
+from domain.policy_pin import PolicyPin
 from domain.text import check_text
 from domain.values import (
     Actor,
@@ -45,7 +48,7 @@ from domain.values import (
 )
 
 
-class FundingRequest(AwardKeeping):
+class FundingRequest(CouncilDecisions):
     """A top-up funding request. Carries counts and a needs summary, never a pupil's identity.
 
     Its award (the money after an approval: instalments, payments, holds, releases, recoveries) is
@@ -89,80 +92,69 @@ class FundingRequest(AwardKeeping):
             )
             request.moved_by(self)
 
+    # Every decision records the policy it was taken under (issue 14): version 2 of the lead's and
+    # the council's decision events (3 of the approvals) adds ``policy``; an older record has None.
+
     class InformationRequested(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         question: str
         actor: Actor
+        policy: PolicyPin | None
+
+        upcast_v1_v2 = staticmethod(no_policy)
 
         def apply(self, request: FundingRequest) -> None:
-            request.decided(self, self.actor, self.question)
+            request.decided(self, self.actor, self.question, policy=self.policy)
 
     class ClusterApproved(Aggregate.Event):
         # Version 2 (issue 13) records the award: its period, schedule and instalments. A version 1
         # approval made an award of one instalment, due the day it was approved.
-        class_version = 2
+        class_version = 3
         amount: Money
         reason: str
         conditions: str
         actor: Actor
         award: Award | None
+        policy: PolicyPin | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["award"] = None
 
+        upcast_v2_v3 = staticmethod(no_policy)
+
         def apply(self, request: FundingRequest) -> None:
-            request.decided(self, self.actor, self.reason, self.amount)
+            request.decided(self, self.actor, self.reason, self.amount, policy=self.policy)
             request.amount_approved = self.amount
             request.conditions = self.conditions
             request.funded_by = "cluster"
             request.award = award_of_approval(self.award, self.amount, request.financial_year, self.timestamp)
 
     class ClusterDeclined(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         reason_code: DeclineReasonCode
         reason: str
         actor: Actor
+        policy: PolicyPin | None
+
+        upcast_v1_v2 = staticmethod(no_policy)
 
         def apply(self, request: FundingRequest) -> None:
-            request.decided(self, self.actor, self.reason, reason_code=self.reason_code)
+            request.decided(self, self.actor, self.reason, reason_code=self.reason_code, policy=self.policy)
 
     class Escalated(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         amount: Money
         exceptional_circumstances: str
         cluster_available: Money
         actor: Actor
+        policy: PolicyPin | None
+
+        upcast_v1_v2 = staticmethod(no_policy)
 
         def apply(self, request: FundingRequest) -> None:
-            request.decided(self, self.actor, self.exceptional_circumstances, self.amount)
+            request.decided(self, self.actor, self.exceptional_circumstances, self.amount, policy=self.policy)
             request.amount_escalated = self.amount
-
-    class CouncilApproved(Aggregate.Event):
-        # Version 2 (issue 13) records the award, as ``ClusterApproved`` does.
-        class_version = 2
-        amount: Money
-        reason: str
-        actor: Actor
-        award: Award | None
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["award"] = None
-
-        def apply(self, request: FundingRequest) -> None:
-            request.decided(self, self.actor, self.reason, self.amount)
-            request.amount_approved = self.amount
-            request.funded_by = "council"
-            request.award = award_of_approval(self.award, self.amount, request.financial_year, self.timestamp)
-
-    class CouncilDeclined(Aggregate.Event):
-        class_version = 1
-        reason: str
-        actor: Actor
-
-        def apply(self, request: FundingRequest) -> None:
-            request.decided(self, self.actor, self.reason)
 
     class Withdrawn(Aggregate.Event):
         class_version = 1
@@ -216,11 +208,12 @@ class FundingRequest(AwardKeeping):
         reason: str,
         amount: Money | None = None,
         reason_code: DeclineReasonCode | None = None,
+        policy: PolicyPin | None = None,
     ) -> None:
         """Record the decision ``event`` records, and enter the status it leads to."""
         transition = TRANSITION_OF[type(event)]
         if transition.records is not None:
-            decision = Decision(transition.records, actor, event.timestamp, reason, amount, reason_code)
+            decision = Decision(transition.records, actor, event.timestamp, reason, amount, reason_code, policy)
             self.decisions = [*self.decisions, decision]
         self.status = transition.leads_to or self.status
 
@@ -313,10 +306,10 @@ class FundingRequest(AwardKeeping):
             provision_map=provision_map,
         )
 
-    def request_information(self, question: str, actor: Actor) -> None:
+    def request_information(self, question: str, actor: Actor, policy: PolicyInForce | None = None) -> None:
         self.check_may_follow(self.InformationRequested, "request information on")
         check_text(question, field="question")
-        self.trigger_event(self.InformationRequested, question=question, actor=actor)
+        self.trigger_event(self.InformationRequested, question=question, actor=actor, policy=pin_of(policy))
 
     def approve(
         self,
@@ -327,34 +320,53 @@ class FundingRequest(AwardKeeping):
         budget: ClusterBudget,
         terms: AwardTerms = DEFAULT_TERMS,
         next_budget: ClusterBudget | None = None,
+        policy: PolicyInForce | None = None,
     ) -> None:
         """``budget`` is the cluster's for the request's year; ``next_budget`` the next year's, for an
-        award period that runs into it."""
+        award period that runs into it. ``policy``: the policy in force (None: the defaults)."""
         self.check_may_follow(self.ClusterApproved, "approve")
         self.check_has_spend_evidence()
         check_text(reason, field="reason")
         check_text(conditions, field="conditions", required=False)
         self.check_within_amount_requested(amount, "the approved amount")
+        check_award_cap(amount, policy)
         award = terms.award_for(amount, self.financial_year)
         self.check_is_this_requests_budget(budget)
         if next_budget is not None:
             self.check_is_the_clusters_budget(next_budget, next_year(self.financial_year))
         commit_award(self.id, award, by_year(budget, next_budget), actor)
         self.trigger_event(
-            self.ClusterApproved, amount=amount, reason=reason, conditions=conditions, actor=actor, award=award
+            self.ClusterApproved,
+            amount=amount,
+            reason=reason,
+            conditions=conditions,
+            actor=actor,
+            award=award,
+            policy=pin_of(policy),
         )
 
-    def decline(self, reason_code: DeclineReasonCode, reason: str, actor: Actor) -> None:
+    def decline(
+        self, reason_code: DeclineReasonCode, reason: str, actor: Actor, policy: PolicyInForce | None = None
+    ) -> None:
         self.check_may_follow(self.ClusterDeclined, "decline")
         if not isinstance(reason_code, DeclineReasonCode):
             raise InvalidValue("a decline needs one of the decline reason codes")
         check_text(reason, field="reason")
-        self.trigger_event(self.ClusterDeclined, reason_code=reason_code, reason=reason, actor=actor)
+        self.trigger_event(
+            self.ClusterDeclined, reason_code=reason_code, reason=reason, actor=actor, policy=pin_of(policy)
+        )
 
     def escalate(
-        self, amount: Money, exceptional_circumstances: str, actor: Actor, budget: ClusterBudget | None
+        self,
+        amount: Money,
+        exceptional_circumstances: str,
+        actor: Actor,
+        budget: ClusterBudget | None,
+        policy: PolicyInForce | None = None,
     ) -> None:
-        """``budget`` is None when the cluster has no budget for the year yet (nothing available)."""
+        """``budget`` is None when the cluster has no budget for the year yet (nothing available).
+        The cluster may escalate only when its available money is below the policy's threshold
+        (a percentage of the amount requested; 100 by default)."""
         self.check_may_follow(self.Escalated, "escalate")
         check_text(exceptional_circumstances, field="exceptional_circumstances")
         if not amount.is_positive:
@@ -364,9 +376,11 @@ class FundingRequest(AwardKeeping):
         if budget is not None:
             self.check_is_this_requests_budget(budget)
             available = budget.available
-        if available >= self.amount_requested:
+        percent = 100 if policy is None else policy.number("escalation_threshold_percent")
+        if available.pence * 100 >= self.amount_requested.pence * percent:
+            of_request = "" if percent == 100 else f" (the policy's threshold is {percent}% of it)"
             raise EscalationNotAllowed(
-                f"the cluster has {available} available, enough for the {self.amount_requested} requested"
+                f"the cluster has {available} available, enough for the {self.amount_requested} requested{of_request}"
             )
         self.trigger_event(
             self.Escalated,
@@ -374,37 +388,8 @@ class FundingRequest(AwardKeeping):
             exceptional_circumstances=exceptional_circumstances,
             cluster_available=available,
             actor=actor,
+            policy=pin_of(policy),
         )
-
-    def approve_as_council(
-        self,
-        amount: Money | None,
-        reason: str,
-        actor: Actor,
-        fund: CouncilFund,
-        terms: AwardTerms = DEFAULT_TERMS,
-        next_fund: CouncilFund | None = None,
-    ) -> None:
-        """``fund`` is the council fund for the request's year; ``next_fund`` the next year's, for an
-        award period that runs into it."""
-        self.check_may_follow(self.CouncilApproved, "decide")
-        check_text(reason, field="reason")
-        escalated = self.amount_escalated or self.amount_requested
-        amount = escalated if amount is None else amount
-        if amount > escalated:
-            raise AmountNotAllowed(f"the council may approve at most the {escalated} escalated")
-        award = terms.award_for(amount, self.financial_year)
-        years = (self.financial_year, next_year(self.financial_year))
-        for expected, given in zip(years, (fund, next_fund), strict=True):
-            if given is not None and (not isinstance(given, CouncilFund) or given.financial_year != expected):
-                raise InvalidValue("a council approval commits on the council fund for each year of its award")
-        commit_award(self.id, award, by_year(fund, next_fund), actor)
-        self.trigger_event(self.CouncilApproved, amount=amount, reason=reason, actor=actor, award=award)
-
-    def decline_as_council(self, reason: str, actor: Actor) -> None:
-        self.check_may_follow(self.CouncilDeclined, "decide")
-        check_text(reason, field="reason")
-        self.trigger_event(self.CouncilDeclined, reason=reason, actor=actor)
 
     def withdraw(self, reason: str, actor: Actor) -> None:
         self.check_may_follow(self.Withdrawn, "withdraw")

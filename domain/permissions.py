@@ -76,6 +76,10 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "read_fund_statement": frozenset({LEAD, COUNCIL, FINANCE}),
     "read_commitments_by_age": frozenset({LEAD, COUNCIL, FINANCE}),
     "verify_audit": frozenset({COUNCIL}),
+    # Policy (issue 14): the rules are read by everyone they apply to; the council and finance
+    # change them, a large change needing a second person of either.
+    "read_policy": frozenset({SCHOOL, LEAD, COUNCIL, FINANCE}),
+    "change_policy": frozenset({COUNCIL, FINANCE}),
     # Provision maps (issue 12): the school keeps its own; its cluster's lead and the council read them.
     "open_provision_map": frozenset({SCHOOL}),
     "change_provision_map": frozenset({SCHOOL}),

@@ -20,6 +20,7 @@ from domain.academic_year import AcademicYear
 from domain.copying import shared_when_copied
 from domain.errors import InvalidValue
 from domain.money import Money, parse_amount, sum_money
+from domain.policy_pin import PolicyPin
 from domain.text import check_identity, check_text
 
 # ---------------------------------------------------------------------------------------------
@@ -403,3 +404,4 @@ class Decision:
     reason: str
     amount: Money | None = None
     reason_code: DeclineReasonCode | None = None
+    policy: PolicyPin | None = None  # None: decided before policy was recorded (issue 14)

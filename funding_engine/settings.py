@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from domain.errors import InvalidValue
 from domain.payment_files import CostCentres, RunFileColumns
-from domain.schedules import TermShares
 
 # OidcSettings is re-exported: the web adapter reads the settings from this module only.
 from funding_engine.sign_in_settings import OidcSettings as OidcSettings
@@ -237,6 +236,13 @@ def _repeats_a_shorter_string(text: str) -> bool:
     return any(text[period:] == text[:-period] for period in range(1, len(text) // 2 + 1))
 
 
+RETIRED_SETTINGS = {
+    "FUNDING_ENGINE_TERM_SHARES": "instalment_shares",
+    "FUNDING_ENGINE_EXPECTED_OWN_SPEND_PER_PUPIL_POUNDS": "expected_own_spend_per_pupil",
+    "FUNDING_ENGINE_PROVISION_REVIEW_WEEKS": "provision_review_weeks",
+}
+
+
 class Settings(SignInSettings):
     """The engine's settings. Each field reads ``FUNDING_ENGINE_<NAME>`` from the environment
     (the web sign-in's are in ``sign_in_settings``)."""
@@ -271,14 +277,6 @@ class Settings(SignInSettings):
     # A request whose headers are not complete this long after the connection opened, or after the
     # request's first byte on a kept-alive connection, is answered 408: a slow client cannot hold a socket.
     header_timeout_seconds: float = 10.0
-    # Warnings beside provision-map spend evidence (issue 12), until policy parameters exist: the own
-    # spend a pupil a school is expected to make (whole pounds), and the weeks a line in place may go
-    # without a review (domain/map_evidence.py defines both warnings).
-    expected_own_spend_per_pupil_pounds: int = Field(default=6000, ge=0, le=1_000_000)
-    provision_review_weeks: int = Field(default=13, ge=1, le=52)
-    # How a termly award is shared between autumn, spring and summer (issue 13), until policy
-    # parameters exist: Norfolk's 4/12, 3/12 and 5/12 by default, written "4,3,5".
-    term_shares: str = "4,3,5"
     # A payment run's file as the council's finance system imports it (issue 13): the headings of
     # its columns, and the cost centre each award is booked to, as JSON (domain/payment_files.py).
     payment_run_columns: str = "{}"
@@ -294,14 +292,17 @@ class Settings(SignInSettings):
             raise ValueError(str(error)) from None
         return value
 
-    @field_validator("term_shares")
-    @classmethod
-    def _term_shares_are_three_numbers(cls, value: str) -> str:
-        try:
-            TermShares.parse(value)
-        except InvalidValue as error:
-            raise ValueError(f"FUNDING_ENGINE_TERM_SHARES: {error}") from None
-        return value
+    @model_validator(mode="after")
+    def _no_retired_settings(self) -> Settings:
+        # These became policy parameters (issue 14). Left in the environment they would be quietly
+        # ignored, and the council would believe it decides by values it does not.
+        for variable, parameter in RETIRED_SETTINGS.items():
+            if variable in os.environ:
+                raise ValueError(
+                    f"{variable} is now the policy parameter {parameter}: change it on the Policy page or "
+                    f"with POST /policy/changes (see docs/API.md), then unset {variable}"
+                )
+        return self
 
     @field_validator("jwt_secret", "audit_key")
     @classmethod

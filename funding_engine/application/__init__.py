@@ -35,9 +35,6 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from domain.clusters import Cluster
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
-from domain.map_evidence import EvidencePolicy
-from domain.money import Money
-from domain.schedules import TermShares
 from domain.sen_reports import SenInformationReport
 from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditReport
 from funding_engine.application.awards import Awards
@@ -105,8 +102,3 @@ class FundingApplication(
         super().__init__(settings, env)
         self.read_models = ReadModels(self)
         self.read_models.local_offer = LocalOffer(self)
-        self.term_shares = TermShares.parse(settings.term_shares)
-        self.evidence_policy = EvidencePolicy(
-            own_spend_per_pupil=Money(settings.expected_own_spend_per_pupil_pounds * 100),
-            review_interval_weeks=settings.provision_review_weeks,
-        )

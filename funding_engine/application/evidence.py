@@ -74,7 +74,13 @@ class NeedsOverview:
 class Evidence(History):
     """Reading cited provision maps beside requests, and the cluster's needs overview."""
 
-    evidence_policy = EvidencePolicy()
+    def evidence_policy(self, cluster_id: ClusterId) -> EvidencePolicy:
+        """The warnings' thresholds: the policy's in force for the cluster now."""
+        policy = self.policy_in_force(cluster_id)
+        return EvidencePolicy(
+            own_spend_per_pupil=policy.money("expected_own_spend_per_pupil"),
+            review_interval_weeks=policy.number("provision_review_weeks"),
+        )
 
     def evidence_review(self, actor: Actor, request_id: UUID, *, as_at: datetime | None = None) -> EvidenceReview:
         """The cited map and the warnings for the request now, or as it was at ``as_at``."""
@@ -105,7 +111,7 @@ class Evidence(History):
             planned_categories=[line.category for line in request.planned_provision],
             academic_year=version.academic_year,
             financial_year=request.financial_year,
-            policy=self.evidence_policy,
+            policy=self.evidence_policy(request.cluster_id),
         )
         lines = [dict(line) for line in own_budget_lines(document)]
         return EvidenceReview(CitedMap(citation, version, holds, lines, own_budget_total(document)), warnings)

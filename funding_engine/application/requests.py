@@ -15,6 +15,7 @@ from uuid import UUID
 
 from domain.academic_year import AcademicYear
 from domain.awards import AwardTerms
+from domain.council_terms import CouncilTermAwards, SchoolTerm
 from domain.errors import InvalidValue, NotFound, SchoolNotInCluster
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
@@ -22,7 +23,7 @@ from domain.map_evidence import check_citation_holds, spend_from_map
 from domain.money import Money, parse_amount
 from domain.permissions import check_is_the_school, check_leads_the_cluster, check_may_read_request, check_role
 from domain.provision_maps import ProvisionMap, PublishedVersion
-from domain.schedules import AwardPeriod, ScheduleKind, TermShares
+from domain.schedules import AwardPeriod, ScheduleKind
 from domain.values import (
     Actor,
     CouncilDecision,
@@ -36,14 +37,17 @@ from domain.values import (
     TopUpReason,
     parse_enum,
 )
-from funding_engine.application.clusters import Clusters
+from funding_engine.application.calendar import today_in_england
 from funding_engine.application.engine import Decision
+from funding_engine.application.policies import Policies
 
 
-class Requests(Clusters):
-    """A funding request's lifecycle, one method per step of DESIGN.md's diagram."""
+class Requests(Policies):
+    """A funding request's lifecycle, one method per step of DESIGN.md's diagram.
 
-    term_shares: TermShares  # set from the settings by the application
+    Every decision reads the policy in force for the request's cluster at that moment (the
+    council's own for the council's decisions) and pins it on the decision.
+    """
 
     def submit_request(
         self,
@@ -135,7 +139,7 @@ class Requests(Clusters):
 
         def decide() -> Decision[FundingRequest]:
             request = self._request_for_lead(actor, request_id, expected_version)
-            request.request_information(question, actor)
+            request.request_information(question, actor, self.policy_in_force(request.cluster_id))
             return (request,)
 
         return self._run_command(decide, request_id)
@@ -160,6 +164,7 @@ class Requests(Clusters):
         terms = self.award_terms(award_period, schedule, held_instalments)
         peeked = self._peek_request(request_id)
         years = _award_years(terms, peeked.financial_year)
+        cluster_id = peeked.cluster_id
         budget_ids = {year: ClusterBudget.id_for(peeked.cluster_id, year) for year in years}
 
         def decide() -> Decision[FundingRequest]:
@@ -169,7 +174,9 @@ class Requests(Clusters):
                 for year, budget_id in budget_ids.items()
             ]
             next_budget = later[0] if later else None
-            request.approve(amount, reason, conditions or "", actor, budget, terms, next_budget)
+            policy = self.policy_in_force(cluster_id)
+            shared = terms.with_shares(policy.instalment_shares)
+            request.approve(amount, reason, conditions or "", actor, budget, shared, next_budget, policy)
             return (request, budget, later[0]) if later else (request, budget)
 
         return self._run_command(decide, request_id, *budget_ids.values())
@@ -180,11 +187,12 @@ class Requests(Clusters):
         schedule: ScheduleKind | str | None,
         held_instalments: Iterable[tuple[int, str] | Mapping[str, Any]],
     ) -> AwardTerms:
-        """An approval's terms as given, with the term shares in force (``FUNDING_ENGINE_TERM_SHARES``)."""
+        """An approval's terms as given, with the default term shares: a decision takes the policy's
+        in force when it is made (``AwardTerms.with_shares``)."""
         period = None if award_period is None else AwardPeriod.parse(award_period)
         kind = ScheduleKind.TERMLY if schedule is None else parse_enum(ScheduleKind, schedule, field="schedule")
         holds = tuple(_hold(hold) for hold in held_instalments)
-        return AwardTerms(period, kind, holds, self.term_shares)
+        return AwardTerms(period, kind, holds)
 
     def decline(
         self,
@@ -200,7 +208,7 @@ class Requests(Clusters):
 
         def decide() -> Decision[FundingRequest]:
             request = self._request_for_lead(actor, request_id, expected_version)
-            request.decline(code, reason, actor)
+            request.decline(code, reason, actor, self.policy_in_force(request.cluster_id))
             return (request,)
 
         return self._run_command(decide, request_id)
@@ -220,7 +228,7 @@ class Requests(Clusters):
         def decide() -> Decision[FundingRequest]:
             request = self._request_for_lead(actor, request_id, expected_version)
             budget = self._find(ClusterBudget.id_for(request.cluster_id, request.financial_year), ClusterBudget)
-            request.escalate(amount, exceptional_circumstances, actor, budget)
+            request.escalate(amount, exceptional_circumstances, actor, budget, self.policy_in_force(request.cluster_id))
             return (request,)
 
         return self._run_command(decide, request_id)
@@ -248,19 +256,33 @@ class Requests(Clusters):
             raise InvalidValue("a council decline has no award period, schedule or held instalments")
         years = _award_years(terms, self._peek_request(request_id).financial_year)
         fund_ids = {year: CouncilFund.id_for(year) for year in years}
+        # The council decides by its own policy; an approval counts in this term's tally, against its cap.
+        term = SchoolTerm.containing(today_in_england())
+        tally_id = CouncilTermAwards.id_for(term)
 
         def decide() -> Decision[FundingRequest]:
             request = self._request(request_id, expected_version)
+            policy = self.policy_in_force()
             if decision is CouncilDecision.DECLINE:
-                request.decline_as_council(reason, actor)
+                request.decline_as_council(reason, actor, policy)
                 return (request,)
             fund, *later = [
                 self._find(fund_id, CouncilFund) or CouncilFund.open(year, actor) for year, fund_id in fund_ids.items()
             ]
-            request.approve_as_council(approved_amount, reason, actor, fund, terms, later[0] if later else None)
-            return (request, fund, later[0]) if later else (request, fund)
+            tally = self._find(tally_id, CouncilTermAwards) or CouncilTermAwards.open(term)
+            request.approve_as_council(
+                approved_amount,
+                reason,
+                actor,
+                fund,
+                terms.with_shares(policy.instalment_shares),
+                later[0] if later else None,
+                policy,
+                tally,
+            )
+            return (request, fund, tally, later[0]) if later else (request, fund, tally)
 
-        return self._run_command(decide, request_id, *fund_ids.values())
+        return self._run_command(decide, request_id, *fund_ids.values(), tally_id)
 
     def withdraw(
         self, actor: Actor, request_id: UUID, reason: str, *, expected_version: int | None = None

@@ -17,7 +17,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain import awards, money, payment_runs, provision_lines, remittances, schedules, values
+from domain import awards, money, payment_runs, policy_pin, provision_lines, remittances, schedules, values
 from domain.academic_year import AcademicYear
 
 # Every stored event is decoded again by every catch-up of the read models and every load of an
@@ -187,6 +187,7 @@ DATACLASS_TRANSCODINGS = [
     DataclassAsDict(values.SpendEvidence, "spend_evidence"),
     DataclassAsDict(values.ProvisionMapCitation, "provision_map_citation"),
     DataclassAsDict(values.Decision, "decision"),
+    DataclassAsDict(policy_pin.PolicyPin, "policy_pin"),
     DataclassAsDict(provision_lines.ProvisionMapLine, "provision_map_line"),
     DataclassAsDict(provision_lines.LineReview, "line_review"),
     DataclassAsDict(schedules.AwardPeriod, "award_period"),

@@ -9,7 +9,7 @@ school, cluster and year without reading the aggregate.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from eventsourcing.domain import Aggregate
 
@@ -57,7 +57,7 @@ DECISION_KINDS: dict[type[Aggregate.Event], str] = {
 
 
 # The request events the log records as decisions.
-_RequestDecision = (
+_RequestDecision: TypeAlias = (
     R.InformationRequested | R.ClusterApproved | R.ClusterDeclined | R.Escalated | R.CouncilApproved | R.CouncilDeclined
 )
 

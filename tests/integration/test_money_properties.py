@@ -206,9 +206,9 @@ class MoneyMachine(RuleBasedStateMachine):
         schedule = ScheduleKind.TERMLY if drawn is None else drawn[2]
         holds = () if drawn is None else tuple((number, "a reviewed provision plan") for number in drawn[3])
         try:
-            award = AwardTerms(period, schedule, holds, self.app.term_shares).award_for(
-                Money(pence), request.financial_year
-            )
+            award = AwardTerms(
+                period, schedule, holds, self.app.policy_in_force(request.cluster_id).instalment_shares
+            ).award_for(Money(pence), request.financial_year)
         except InvalidValue:
             return [InvalidValue]
         errors: list[type[FundingError]] = []

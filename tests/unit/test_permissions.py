@@ -85,6 +85,9 @@ WHO_MAY = {
     # API.md "Audit and finance"
     "read_decisions": {"council"},
     "verify_audit": {"council"},
+    # policy (issue 14): everyone reads the rules; the council and finance change them
+    "read_policy": {"school", "cluster_lead", "council", "finance"},
+    "change_policy": {"council", "finance"},
     "reconcile": {"council", "finance"},
     "read_ledger": {"finance"},
     # issue 13: a fund's year-end statement and commitments by age; a lead's narrowed to its cluster

@@ -244,7 +244,7 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
             request_id=funding_request.id.hex,
             extras=facts,
             not_now=None if facts["can_make"][decision.slug] else not_now(decision, funding_request, facts),
-            **award_terms.terms_context(kit.application.term_shares),
+            **award_terms.terms_context(kit.application.policy_in_force(funding_request.cluster_id).instalment_shares),
         )
 
     def add_decision(decision: Decision) -> None:

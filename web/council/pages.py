@@ -119,7 +119,7 @@ def router(kit: Kit) -> APIRouter:
             approving=approving,
             fund_after=fund.figures.available - approving,
             decisions=DECISIONS,
-            **award_terms.terms_context(application.term_shares),
+            **award_terms.terms_context(application.policy_in_force().instalment_shares),
         )
 
     @pages.get("/council/requests/{request_id}/decision")
