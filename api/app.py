@@ -18,6 +18,7 @@ from api.routes import (
     evidence,
     local_offer,
     payment_runs,
+    policy,
     provision_maps,
     reference,
     requests,
@@ -101,6 +102,7 @@ def create_app(
         local_offer.router,
         evidence.router,
         payment_runs.router,
+        policy.router,
     ):
         api.include_router(router)
     docs.install(api)  # after the API's routes, which every request is matched against first

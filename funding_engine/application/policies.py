@@ -11,12 +11,12 @@ updated as the government announces extra ones).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 
 import holidays
 
-from domain.errors import NotFound
+from domain.errors import InvalidValue, NotFound
 from domain.permissions import check_role
 from domain.policy import Policy, PolicyChange, PolicyInForce, date_in_england
 from domain.policy_parameters import PARAMETERS, spec_of
@@ -71,7 +71,7 @@ class Policies(Clusters):
         if cluster is not None:
             self._check_cluster_exists(cluster)
         if as_of is not None and as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=UTC)
+            raise InvalidValue("as_of must carry a time zone")
         in_force = self.policy_in_force(cluster, at=as_of)
         return in_force, self._find(Policy.id_for(cluster), Policy, to_change=False)
 
