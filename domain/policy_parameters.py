@@ -42,7 +42,10 @@ class ParameterSpec:
         if self.kind is Kind.SHARES:
             return str(TermShares.parse(text))
         if self.kind is Kind.MONEY:
-            number = Money.parse(text).pence
+            try:
+                number = Money.parse(text).pence
+            except InvalidValue:
+                raise InvalidValue(f"{self.name} must be an amount in pounds, like 10000.00, got {text!r}") from None
         elif not text.isdigit() or len(text) > 9:
             raise InvalidValue(f"{self.name}: a whole number of {self.unit}, got {text!r}")
         else:

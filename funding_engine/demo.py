@@ -30,6 +30,7 @@ from funding_engine.demo_money import (
     run_what_is_due,
     this_years_allocation,
 )
+from funding_engine.demo_policy import change_the_policy
 from funding_engine.demo_provision_maps import load_provision_maps
 
 COUNCIL = Actor.council("demo-council-officer")
@@ -247,6 +248,7 @@ def load(app: FundingApplication, year: FinancialYear, say: Callable[[str], None
     run_what_is_due(app, FINANCE, year, say)
     publish_sen_reports(app)
     say("registered the schools' SEN Information Reports (one overdue for review, one missing)")
+    change_the_policy(app, COUNCIL, FINANCE, say)
     return requests
 
 

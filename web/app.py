@@ -31,6 +31,7 @@ from web import (
     hubs,
     local_offer,
     needs_overview,
+    policy,
     provision_maps,
     requests,
     school,
@@ -113,6 +114,7 @@ def install(
         api.include_router(module.router(kit))
     api.include_router(provision_maps.reader_router(kit))
     api.include_router(needs_overview.router(kit))
+    api.include_router(policy.router(kit))
     return kit
 
 

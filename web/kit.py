@@ -60,6 +60,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/council/clusters", "Clusters"),
         ("/council/schools-hub", "Schools"),
         ("/council/audit", "Audit"),
+        ("/council/policy", "Policy"),
     ],
     Role.FINANCE: [
         ("/finance/balances", "Balances"),
@@ -68,6 +69,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/finance/runs", "Payment runs"),
         ("/finance/reconcile", "Reconciliation"),
         ("/finance/reports", "Reports"),
+        ("/finance/policy", "Policy"),
     ],
 }
 
