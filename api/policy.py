@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from api import presenters
 from api.presenters import actor
-from api.schemas import ActorResponse, Day, LongText, Strict
+from api.schemas import ActorResponse, Day, LongText, PolicyPinResponse, Strict
 from domain.formatting import utc_text
 from domain.policy import Policy, PolicyChange, PolicyInForce
 from domain.policy_parameters import PARAMETERS
@@ -70,17 +71,11 @@ class ParameterResponse(BaseModel):
     explanation: str
 
 
-class PinResponse(BaseModel):
-    council_version: int
-    cluster_version: int
-    on: datetime.date
-
-
 class PolicyResponse(BaseModel):
     scope: str = Field(description='"council", or the cluster id whose overrides are included')
     as_of: str = Field(description="The moment the values are in force at")
     version: int = Field(description="This policy's version (0 while it has no changes); the ETag")
-    pin: PinResponse = Field(description="What a decision at `as_of` would record as its policy")
+    pin: PolicyPinResponse = Field(description="What a decision at `as_of` would record as its policy")
     parameters: list[ParameterResponse]
     changes: list[PolicyChangeResponse] = Field(description="Every change to this policy, first to last")
 
@@ -121,12 +116,11 @@ def policy(scope: str, as_of: datetime.datetime, in_force: PolicyInForce, record
                 explanation=spec.explanation,
             )
         )
-    pin = in_force.pin
     return PolicyResponse(
         scope=scope,
         as_of=utc_text(as_of),
         version=0 if record is None else record.version,
-        pin=PinResponse(council_version=pin.council_version, cluster_version=pin.cluster_version, on=pin.on),
+        pin=presenters.pin(in_force.pin),
         parameters=parameters,
         changes=[] if record is None else [policy_change(change) for change in record.changes],
     )

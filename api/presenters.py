@@ -24,6 +24,7 @@ from api.schemas import (
     EvidenceResponse,
     FundingRequestResponse,
     HistoryItemResponse,
+    PolicyPinResponse,
     ProvisionLineResponse,
     ProvisionMapCitationResponse,
     RequestSummaryResponse,
@@ -36,6 +37,7 @@ from domain.formatting import pounds, utc_text
 from domain.funding_request import FundingRequest
 from domain.funds import FundFigures
 from domain.money import Money
+from domain.policy_pin import PolicyPin
 from domain.values import Actor, ClusterId, FinancialYear, ProvisionMapCitation, RequestStatus, SchoolUrn
 from funding_engine.application import AuditReport, HistoryEntry
 from funding_engine.application.read_models import (
@@ -172,6 +174,7 @@ def funding_request(value: FundingRequest) -> FundingRequestResponse:
                 reason=decision.reason,
                 amount=_money(decision.amount),
                 reason_code=None if decision.reason_code is None else decision.reason_code.value,
+                policy=None if decision.policy is None else pin(decision.policy),
             )
             for decision in value.decisions
         ],
@@ -179,6 +182,12 @@ def funding_request(value: FundingRequest) -> FundingRequestResponse:
         created_at=utc_text(value.created_on),
         updated_at=utc_text(value.modified_on),
         version=value.version,
+    )
+
+
+def pin(policy: PolicyPin) -> PolicyPinResponse:
+    return PolicyPinResponse(
+        council_version=policy.council_version, cluster_version=policy.cluster_version, on=policy.on.isoformat()
     )
 
 

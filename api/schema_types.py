@@ -48,3 +48,9 @@ class Strict(BaseModel):
     """Request bodies refuse unknown fields, so a misspelt field is a 422, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class PolicyPinResponse(BaseModel):
+    council_version: int = Field(description="The council's policy's version (0: no change yet)")
+    cluster_version: int = Field(description="The cluster's policy's version (0: no override yet)")
+    on: str = Field(description="The day (in England) whose changes in force the decision read")

@@ -19,6 +19,7 @@ from api.schema_types import (
     Money2dp,
     Note,
     OptionalLongText,
+    PolicyPinResponse,
     ShortText,
     Slug,
     Strict,
@@ -278,6 +279,9 @@ class DecisionResponse(BaseModel):
     reason: str
     amount: Money2dp | None
     reason_code: str | None
+    policy: PolicyPinResponse | None = Field(
+        default=None, description="The policy the decision was taken under (null: decided before issue 14)"
+    )
 
 
 class FundingRequestResponse(BaseModel):

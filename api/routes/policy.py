@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from api import policy as schemas
 from api.deps import AppDep, ExpectedVersion, allowed
-from api.routes.common import with_etag
-from domain.values import Actor
+from api.routes.common import path_id, with_etag
+from domain.values import Actor, ClusterId
 
 router = APIRouter(tags=["policy"])
 
@@ -21,7 +21,8 @@ AsOf = Annotated[datetime | None, Query(description="ISO 8601 time with zone: th
 def _show(
     app: AppDep, actor: Actor, cluster_id: str | None, as_of: datetime | None, response: Response
 ) -> schemas.PolicyResponse:
-    in_force, record = app.read_policy(actor, cluster_id, as_of=as_of)
+    cluster = None if cluster_id is None else path_id(ClusterId.parse, cluster_id, "cluster")
+    in_force, record = app.read_policy(actor, cluster, as_of=as_of)
     with_etag(response, 0 if record is None else record.version)
     return schemas.policy(cluster_id or "council", as_of or datetime.now(UTC), in_force, record)
 
@@ -56,13 +57,14 @@ def _change(
     version: int | None,
     response: Response,
 ) -> schemas.PolicyChangeResponse:
+    cluster = None if cluster_id is None else path_id(ClusterId.parse, cluster_id, "cluster")
     change = app.change_policy(
         actor,
         parameter=body.parameter,
         value=body.value,
         effective_from=body.effective_from,
         reason=body.reason,
-        cluster_id=cluster_id,
+        cluster_id=cluster,
         expected_version=version,
     )
     base = "/policy" if cluster_id is None else f"/clusters/{cluster_id}/policy"
@@ -116,7 +118,8 @@ def approve_cluster_change(
     cluster_id: str, number: int, app: AppDep, actor: Annotated[Actor, allowed("change_policy")]
 ) -> schemas.PolicyChangeResponse:
     """As for the council's policy, for a cluster's override."""
-    return schemas.policy_change(app.approve_policy_change(actor, number, cluster_id=cluster_id))
+    cluster = path_id(ClusterId.parse, cluster_id, "cluster")
+    return schemas.policy_change(app.approve_policy_change(actor, number, cluster_id=cluster))
 
 
 @router.post("/policy/changes/{number}/reject", response_model=schemas.PolicyChangeResponse)
@@ -139,4 +142,5 @@ def reject_cluster_change(
     actor: Annotated[Actor, allowed("change_policy")],
 ) -> schemas.PolicyChangeResponse:
     """As for the council's policy, for a cluster's override."""
-    return schemas.policy_change(app.reject_policy_change(actor, number, body.reason, cluster_id=cluster_id))
+    cluster = path_id(ClusterId.parse, cluster_id, "cluster")
+    return schemas.policy_change(app.reject_policy_change(actor, number, body.reason, cluster_id=cluster))

@@ -105,6 +105,15 @@ API_PATHS: dict[str, set[str]] = {
     "/clusters/{cluster_id}/budgets/{fy}/statement": {"get"},
     "/council/budgets/{fy}/statement": {"get"},
     "/finance/commitments-by-age": {"get"},
+    # issue 14: the policy, the council's and a cluster's overrides
+    "/policy": {"get"},
+    "/policy/changes": {"post"},
+    "/policy/changes/{number}/approve": {"post"},
+    "/policy/changes/{number}/reject": {"post"},
+    "/clusters/{cluster_id}/policy": {"get"},
+    "/clusters/{cluster_id}/policy/changes": {"post"},
+    "/clusters/{cluster_id}/policy/changes/{number}/approve": {"post"},
+    "/clusters/{cluster_id}/policy/changes/{number}/reject": {"post"},
 }
 # Operations anyone may call with no token.
 PUBLIC_OPERATIONS = {
@@ -129,6 +138,8 @@ QUERY_PARAMETERS = {
     ("get", "/finance/instalments-due"): {"due_by", "funded_by", "cluster_id", "financial_year", "limit", "cursor"},
     ("get", "/finance/payment-runs"): {"limit", "cursor"},
     ("get", "/finance/commitments-by-age"): {"financial_year", "cluster_id", "as_of"},
+    ("get", "/policy"): {"as_of"},
+    ("get", "/clusters/{cluster_id}/policy"): {"as_of"},
 }
 AWARD_FIELDS = {"award_period", "schedule", "held_instalments"}  # since issue 13
 PROVISION_LINE_FIELDS = {
@@ -169,6 +180,10 @@ REQUEST_BODIES = {
     ("post", "/schools/{urn}/sen-information-report/assessments"): {"ratings", "notes"},
     ("post", "/finance/payment-runs"): {"due_by", "funded_by", "cluster_id", "financial_year"},
     ("post", "/finance/payment-runs/{number}/cancel"): {"reason"},
+    ("post", "/policy/changes"): {"parameter", "value", "effective_from", "reason"},
+    ("post", "/clusters/{cluster_id}/policy/changes"): {"parameter", "value", "effective_from", "reason"},
+    ("post", "/policy/changes/{number}/reject"): {"reason"},
+    ("post", "/clusters/{cluster_id}/policy/changes/{number}/reject"): {"reason"},
 }  # fmt: skip
 
 
@@ -359,6 +374,9 @@ CALLER: dict[tuple[str, str], Actor] = {
     ("GET", "/finance/ledger.csv"): FINANCE,
     ("GET", "/council/budgets/{fy}/statement"): FINANCE,
     ("GET", "/finance/commitments-by-age"): FINANCE,
+    **{
+        (method.upper(), path): COUNCIL for path, methods in API_PATHS.items() if "policy" in path for method in methods
+    },
     **{
         (method.upper(), path): FINANCE
         for path, methods in API_PATHS.items()

@@ -152,6 +152,8 @@ def test_a_stale_if_match_on_a_change_is_412(client, app):
         ("/policy/changes", COUNCIL, change_body(extra="field"), 422, "validation-error"),
         ("/policy/changes", COUNCIL, change_body(value="10000000.00"), 422, "validation-error"),
         ("/clusters/nowhere/policy/changes", COUNCIL, change_body(), 404, "not-found"),
+        ("/clusters/Not A Cluster!/policy/changes", COUNCIL, change_body(), 404, "not-found"),
+        ("/clusters/nowhere/policy/changes/1/approve", COUNCIL, None, 404, "not-found"),
         ("/policy/changes/7/approve", FINANCE, None, 404, "not-found"),
         ("/policy/changes/x/approve", FINANCE, None, 422, "validation-error"),
         ("/policy/changes/1/reject", FINANCE, {}, 422, "validation-error"),
@@ -167,6 +169,11 @@ def test_bad_calls_get_a_clear_problem_and_change_nothing(client, app, path, act
 @pytest.mark.parametrize("as_of", ["2026-11-30T10:00:00", "yesterday", ""])
 def test_as_of_must_be_a_time_with_a_zone(client, app, as_of):
     assert_problem(client.get("/policy", params={"as_of": as_of}, headers=auth(COUNCIL)), 422, "validation-error")
+
+
+def test_an_unknown_or_malformed_cluster_has_no_policy(client, app):
+    for path in ("/clusters/nowhere/policy", "/clusters/Not A Cluster!/policy"):
+        assert_problem(client.get(path, headers=auth(COUNCIL)), 404, "not-found")
 
 
 def test_a_change_too_far_ahead_is_refused(client, app):
