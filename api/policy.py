@@ -15,11 +15,12 @@ from api import presenters
 from api.presenters import actor
 from api.schemas import ActorResponse, Day, LongText, PolicyPinResponse, Strict
 from domain.formatting import utc_text
+from domain.limits import POLICY_VALUE_LENGTH
 from domain.policy import Policy, PolicyChange, PolicyInForce
 from domain.policy_parameters import PARAMETERS
 
 ParameterName = Literal[tuple(PARAMETERS)]  # type: ignore[valid-type]
-ParameterValue = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+ParameterValue = Annotated[str, StringConstraints(min_length=1, max_length=POLICY_VALUE_LENGTH)]
 
 # -- requests ------------------------------------------------------------------------------------------
 

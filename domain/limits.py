@@ -141,3 +141,8 @@ BROKEN_LINK_REPORTS_PER_HOUR = 200
 """Reports of broken links all clients together may make in an hour, per server process."""
 LOCAL_OFFER_SEARCH_MAX_LENGTH = 100
 """The public listing's search text: a school's name, a URN or a cluster's name is shorter."""
+
+# -- policy (issue 14) -------------------------------------------------------------------------------
+
+POLICY_VALUE_LENGTH = 40
+"""A policy parameter's value as text: the largest money value, or shares like "4,3,5", is far shorter."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from domain.errors import InvalidValue
-from domain.limits import MAX_AMOUNT_PENCE
+from domain.limits import MAX_AMOUNT_PENCE, POLICY_VALUE_LENGTH
 from domain.money import Money
 from domain.schedules import TermShares
 
@@ -38,6 +38,8 @@ class ParameterSpec:
         """``value`` checked against this parameter's kind and limits, in its stored form."""
         if not isinstance(value, str) or not value.strip():
             raise InvalidValue(f"{self.name}: give a value ({self.unit})")
+        if len(value) > POLICY_VALUE_LENGTH:
+            raise InvalidValue(f"{self.name}: a value is at most {POLICY_VALUE_LENGTH} characters")
         text = value.strip()
         if self.kind is Kind.SHARES:
             return str(TermShares.parse(text))

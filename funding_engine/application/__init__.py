@@ -45,6 +45,7 @@ from funding_engine.application.local_offer import LocalOffer
 from funding_engine.application.payment_runs import InstalmentRow, PaymentRuns, RemittanceReport
 from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
+from funding_engine.application.replay import Replay, ReplayedDecision, ReplayReport
 from funding_engine.application.schools import BadRow, ClusterImport, ImportRefused, SchoolImport, SchoolRegister
 from funding_engine.application.sen_reports import SenReports
 from funding_engine.application.sign_ins import SignInEntry, SignIns
@@ -72,13 +73,15 @@ __all__ = [
     "ReadModels",
     "Reconciliation",
     "RemittanceReport",
+    "ReplayReport",
+    "ReplayedDecision",
     "SchoolImport",
     "SignInEntry",
 ]
 
 
 class FundingApplication(
-    PaymentRuns, YearEnd, Awards, Evidence, Audit, SignIns, SchoolRegister, ProvisionMaps, SenReports
+    PaymentRuns, YearEnd, Awards, Evidence, Audit, Replay, SignIns, SchoolRegister, ProvisionMaps, SenReports
 ):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 

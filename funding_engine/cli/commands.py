@@ -45,6 +45,7 @@ from funding_engine.cli.operations import (
     run_schools_import,
 )
 from funding_engine.cli.payments import add_payment_commands
+from funding_engine.cli.replay import add_replay_parser
 from funding_engine.settings import GENERATE_A_SECRET, Settings
 from projections.engine import ProjectionError
 from projections.unreadable import LogUnreadable
@@ -238,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", type=Path, default=None, help="a new file, or a folder (default: FUNDING_ENGINE_AUDIT_ANCHOR_DIR)"
     )
     anchor.set_defaults(handler=run_audit_anchor)  # checks its target, then the log
+    add_replay_parser(audit_commands)
     return parser
 
 
