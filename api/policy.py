@@ -100,11 +100,12 @@ def policy_change(change: PolicyChange) -> PolicyChangeResponse:
     )
 
 
-def policy(scope: str, as_of: datetime.datetime, in_force: PolicyInForce, record: Policy | None) -> PolicyResponse:
-    parameters = []
+def parameters(in_force: PolicyInForce) -> list[ParameterResponse]:
+    """Every parameter's value in force, and where it came from."""
+    shown = []
     for name, spec in PARAMETERS.items():
         source = in_force.sources.get(name)
-        parameters.append(
+        shown.append(
             ParameterResponse(
                 name=name,
                 title=spec.title,
@@ -117,11 +118,15 @@ def policy(scope: str, as_of: datetime.datetime, in_force: PolicyInForce, record
                 explanation=spec.explanation,
             )
         )
+    return shown
+
+
+def policy(scope: str, as_of: datetime.datetime, in_force: PolicyInForce, record: Policy | None) -> PolicyResponse:
     return PolicyResponse(
         scope=scope,
         as_of=utc_text(as_of),
         version=0 if record is None else record.version,
         pin=presenters.pin(in_force.pin),
-        parameters=parameters,
+        parameters=parameters(in_force),
         changes=[] if record is None else [policy_change(change) for change in record.changes],
     )

@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api import finance_presenters, presenters
+from api.decision_context import DecisionContextResponse
+from api.decision_context import decision_context as context_presenter
 from api.deps import AppDep, allowed
 from api.finance_schemas import CommitmentsByAgeResponse, ReconciliationResponse
-from api.routes.common import Cursor, Limit
+from api.routes.common import Cursor, Limit, path_id
 from api.schemas import DecisionLogResponse, VerifyResponse
 from domain.limits import DEFAULT_PAGE_SIZE, SHORT_TEXT
 from domain.values import Actor, ClusterId, FinancialYear
@@ -20,8 +22,26 @@ from funding_engine.application.calendar import current_financial_year
 router = APIRouter(tags=["audit and finance"])
 
 
+def _position(text: str) -> int:
+    """A log position: digits only (no sign, no underscores), within the stores' 64-bit ids."""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
+        raise ValueError(text)
+    return int(text)
+
+
 def _year(value: str | None) -> FinancialYear:
     return FinancialYear.parse(value) if value else current_financial_year()
+
+
+@router.get("/audit/decisions/{position}/context", response_model=DecisionContextResponse)
+def decision_context(
+    position: str, app: AppDep, actor: Annotated[Actor, allowed("read_decisions")]
+) -> DecisionContextResponse:
+    """A decision in its context: the request just before it, the budget as it found it, the policy
+    it pinned, its evidence, and the audit chain's proof, recomputed now, that none of it changed.
+    `position` is the decision's `position` in the decision log; 404 if no decision is there."""
+    number = path_id(_position, position, "decision")
+    return context_presenter(app.decision_context(actor, number))
 
 
 @router.get("/audit/decisions", response_model=DecisionLogResponse)

@@ -36,16 +36,17 @@ from domain.clusters import Cluster
 from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund
 from domain.sen_reports import SenInformationReport
-from funding_engine.application.audit import AnchorTargetMissing, Audit, AuditReport
+from funding_engine.application.audit import AnchorTargetMissing, AuditReport
 from funding_engine.application.awards import Awards
 from funding_engine.application.budgets import FundStatement
-from funding_engine.application.evidence import CitedMap, Evidence, EvidenceReview, NeedsOverview
+from funding_engine.application.decision_context import ChainProof, DecisionContext, DecisionContexts
+from funding_engine.application.evidence import CitedMap, EvidenceReview, NeedsOverview
 from funding_engine.application.history import HistoryEntry
 from funding_engine.application.local_offer import LocalOffer
 from funding_engine.application.payment_runs import InstalmentRow, PaymentRuns, RemittanceReport
 from funding_engine.application.provision_maps import ProvisionMaps
 from funding_engine.application.read_models import Page, ReadModels, Reconciliation
-from funding_engine.application.replay import Replay, ReplayedDecision, ReplayReport
+from funding_engine.application.replay import ReplayedDecision, ReplayReport
 from funding_engine.application.schools import BadRow, ClusterImport, ImportRefused, SchoolImport, SchoolRegister
 from funding_engine.application.sen_reports import SenReports
 from funding_engine.application.sign_ins import SignInEntry, SignIns
@@ -58,8 +59,10 @@ __all__ = [
     "Answer",
     "AuditReport",
     "BadRow",
+    "ChainProof",
     "CitedMap",
     "ClusterImport",
+    "DecisionContext",
     "EvidenceReview",
     "FundStatement",
     "FundingApplication",
@@ -81,7 +84,7 @@ __all__ = [
 
 
 class FundingApplication(
-    PaymentRuns, YearEnd, Awards, Evidence, Audit, Replay, SignIns, SchoolRegister, ProvisionMaps, SenReports
+    PaymentRuns, YearEnd, Awards, DecisionContexts, SignIns, SchoolRegister, ProvisionMaps, SenReports
 ):
     """The SEND top-up funding engine: every command (``app.approve(...)``), and ``app.read_models``."""
 

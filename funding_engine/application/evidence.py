@@ -35,6 +35,7 @@ from domain.map_evidence import (
 from domain.money import Money
 from domain.needs_overview import NeedsFigures, needs_figures
 from domain.permissions import check_leads_the_cluster, check_role
+from domain.policy import PolicyInForce
 from domain.provision_maps import ProvisionMap, PublishedVersion
 from domain.values import Actor, ClusterId, ProvisionMapCitation, Role, SchoolUrn
 from funding_engine.application.calendar import ENGLAND
@@ -74,9 +75,9 @@ class NeedsOverview:
 class Evidence(History):
     """Reading cited provision maps beside requests, and the cluster's needs overview."""
 
-    def evidence_policy(self, cluster_id: ClusterId) -> EvidencePolicy:
-        """The warnings' thresholds: the policy's in force for the cluster now."""
-        policy = self.policy_in_force(cluster_id)
+    def evidence_policy(self, cluster_id: ClusterId, policy: PolicyInForce | None = None) -> EvidencePolicy:
+        """The warnings' thresholds: ``policy``'s, or the policy's in force for the cluster now."""
+        policy = policy or self.policy_in_force(cluster_id)
         return EvidencePolicy(
             own_spend_per_pupil=policy.money("expected_own_spend_per_pupil"),
             review_interval_weeks=policy.number("provision_review_weeks"),
@@ -86,8 +87,9 @@ class Evidence(History):
         """The cited map and the warnings for the request now, or as it was at ``as_at``."""
         return self.evidence_review_of(self.get_request(actor, request_id, as_at=as_at))
 
-    def evidence_review_of(self, request: FundingRequest) -> EvidenceReview:
-        """The same, for a request the caller has already read (``get_request``)."""
+    def evidence_review_of(self, request: FundingRequest, policy: PolicyInForce | None = None) -> EvidenceReview:
+        """The same, for a request the caller has already read (``get_request``); ``policy`` gives the
+        thresholds (default: the policy in force now)."""
         evidence = request.evidence
         if evidence is None or evidence.provision_map is None:
             return EvidenceReview(None, [])
@@ -111,7 +113,7 @@ class Evidence(History):
             planned_categories=[line.category for line in request.planned_provision],
             academic_year=version.academic_year,
             financial_year=request.financial_year,
-            policy=self.evidence_policy(request.cluster_id),
+            policy=self.evidence_policy(request.cluster_id, policy),
         )
         lines = [dict(line) for line in own_budget_lines(document)]
         return EvidenceReview(CitedMap(citation, version, holds, lines, own_budget_total(document)), warnings)

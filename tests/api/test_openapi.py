@@ -105,7 +105,8 @@ API_PATHS: dict[str, set[str]] = {
     "/clusters/{cluster_id}/budgets/{fy}/statement": {"get"},
     "/council/budgets/{fy}/statement": {"get"},
     "/finance/commitments-by-age": {"get"},
-    # issue 14: the policy, the council's and a cluster's overrides
+    # issue 14: a decision in its context; the policy, the council's and a cluster's overrides
+    "/audit/decisions/{position}/context": {"get"},
     "/policy": {"get"},
     "/policy/changes": {"post"},
     "/policy/changes/{number}/approve": {"post"},
@@ -408,6 +409,7 @@ def path_parameter_choices(path: str, request_ids: list[str]) -> list[dict[str, 
         "line_number": ["1", "2"],
         "version": ["1", "2"],
         "number": ["1", "2"],  # an instalment, a recovery or a payment run
+        "position": ["1", "20"],
     }
     choices: list[dict[str, str]] = [{}]
     for name in names:
