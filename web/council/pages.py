@@ -29,6 +29,7 @@ from domain.values import Actor, RequestStatus, Role
 from funding_engine.application import HistoryEntry
 from funding_engine.application.errors import InvalidQuery
 from web import award_actions, award_terms
+from web.council import decision_context
 from web.council import decisions as council_decisions
 from web.kit import Errors, Kit, application_message, money, parse_pounds
 from web.labels import STATUS_TAGS, short_reference
@@ -218,6 +219,7 @@ def router(kit: Kit) -> APIRouter:
 
     award_actions.add_pages(pages, kit, Role.COUNCIL)
     pages.include_router(council_decisions.router(kit))
+    pages.include_router(decision_context.router(kit))
     return pages
 
 
