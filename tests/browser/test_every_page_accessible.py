@@ -67,6 +67,10 @@ def candidates(server: LiveServer, path: str, visitor: str, made: dict[str, list
         "academic_year": ["2026-27"],
         "line_number": ["1"],
         "version": ["1"],
+        # issue 14: a decision in its context, the demo's council approval first (its page has the most)
+        "position": [str(d.position) for d in server.app.replay_decisions(demo.COUNCIL).decisions][::-1][:3]
+        if "position" in names
+        else [],
         **(made or {}),
     }
     filled = [path]
