@@ -17,9 +17,9 @@ def change_the_policy(app: FundingApplication, council: Actor, finance: Actor, s
     cap = app.change_policy(
         council,
         parameter="award_cap",
-        value="7500.00",
+        value="15000.00",
         effective_from=today,
-        reason="Cabinet, 12 November: no single top-up above £7,500 (fictional minute 14)",
+        reason="Cabinet, 12 November: no single top-up above £15,000 (fictional minute 14)",
     )
     app.approve_policy_change(finance, cap.number)
     next_april = date(today.year + (today.month >= 4), 4, 1)
@@ -30,4 +30,4 @@ def change_the_policy(app: FundingApplication, council: Actor, finance: Actor, s
         effective_from=next_april,
         reason="Schools Forum, 19 November: the exceptional-circumstances panel awards at most £10,000 a term",
     )
-    say("changed the policy: an award cap of £7,500 (approved by finance), a term cap waiting for the council")
+    say("changed the policy: an award cap of £15,000 (approved by finance), a term cap waiting for the council")

@@ -227,6 +227,7 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
     ) -> Response:
         reference = short_reference(funding_request.id.hex)
         facts = position(kit, actor, funding_request)
+        policy = kit.application.policy_in_force(funding_request.cluster_id)
         defaults = {
             "amount": pounds(funding_request.amount_requested.pence),
             **award_terms.default_values(funding_request),
@@ -244,7 +245,8 @@ def add_pages(pages: APIRouter, kit: Kit) -> None:
             request_id=funding_request.id.hex,
             extras=facts,
             not_now=None if facts["can_make"][decision.slug] else not_now(decision, funding_request, facts),
-            **award_terms.terms_context(kit.application.policy_in_force(funding_request.cluster_id).instalment_shares),
+            **award_terms.terms_context(policy.instalment_shares),
+            award_cap=policy.award_cap.pence,
         )
 
     def add_decision(decision: Decision) -> None:

@@ -96,6 +96,7 @@ def router(kit: Kit) -> APIRouter:
         fund = application.read_models.council_fund_balance(actor, funding_request.financial_year)
         approving = escalated if typed_pence is None else typed_pence
         budget = application.read_models.balance(actor, funding_request.cluster_id, funding_request.financial_year)
+        policy = application.policy_in_force()
         return kit.render(
             request,
             "council/decision.html",
@@ -120,7 +121,8 @@ def router(kit: Kit) -> APIRouter:
             approving=approving,
             fund_after=fund.figures.available - approving,
             decisions=DECISIONS,
-            **award_terms.terms_context(application.policy_in_force().instalment_shares),
+            **award_terms.terms_context(policy.instalment_shares),
+            award_cap=policy.award_cap.pence,
         )
 
     @pages.get("/council/requests/{request_id}/decision")
