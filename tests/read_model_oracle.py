@@ -25,7 +25,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from domain.council_terms import CouncilTermAwards, SchoolTerm
 from domain.values import Actor
+from funding_engine.application.calendar import today_in_england
 from tests.reference_chain import StoredChain, reference_checkpoints, reference_links
 
 # How the engine names its budgets and funds (domain/funds.py): a pure function of cluster and year.
@@ -157,6 +159,7 @@ class ReadModelOracle:
         self.requests: dict[str, RequestModel] = {}
         self.decisions: list[tuple[Any, ...]] = []
         self.ledger: list[tuple[Any, ...]] = []
+        self.term_tallies: dict[str, int] = {}  # the council's term tallies, by id: their versions
 
     # -- the log: only positions and times --------------------------------------------------------
 
@@ -353,10 +356,20 @@ class ReadModelOracle:
         kind, fund_type = ("ClusterApproved", "ClusterBudget")
         if funder == "council":
             kind, fund_type = ("CouncilApproved", "CouncilFund")
-        decision, commitment = self._take(
+        expected = [
             (request.request_id, f"FundingRequest.{kind}", request.version + 1),
             (fund.fund_id, f"{fund_type}.FundsCommitted", fund.version + 1),
-        )
+        ]
+        if funder == "council":
+            # Issue 14: a council approval counts in its term's tally (opened by the term's first).
+            tally = hex_id(CouncilTermAwards.id_for(SchoolTerm.containing(today_in_england())))
+            counted = self.term_tallies.get(tally, 0)
+            if counted == 0:
+                expected.append((tally, "CouncilTermAwards.Opened", 1))
+                counted = 1
+            expected.append((tally, "CouncilTermAwards.AwardCounted", counted + 1))
+            self.term_tallies[tally] = counted + 1
+        decision, commitment, *_ = self._take(*expected)
         self._moved(request, decision, f"{funder}_approved")
         request.approved, request.funded_by = amount, funder
         fund.version += 1

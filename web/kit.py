@@ -69,7 +69,6 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("/finance/runs", "Payment runs"),
         ("/finance/reconcile", "Reconciliation"),
         ("/finance/reports", "Reports"),
-        ("/finance/policy", "Policy"),
     ],
 }
 
@@ -114,6 +113,11 @@ HUBS: dict[str, tuple[HubLink, ...]] = {
             "/finance/reports/commitments-by-age",
             "Commitments by age",
             "Money committed by approved awards and not yet paid, by how long ago each award was approved.",
+        ),
+        HubLink(
+            "/finance/policy",
+            "Funding policy",
+            "The values the rules decide by: change one from a date, or approve a change waiting for a second person.",
         ),
     ),
 }

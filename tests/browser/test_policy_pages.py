@@ -36,7 +36,8 @@ def test_a_policy_change_waits_for_a_second_person_and_then_counts(
     check(web_page, tmp_path, "proposed")
 
     sign_in_as(web_page, live_server, "finance officer")
-    web_page.get_by_role("link", name="Policy", exact=True).click()
+    web_page.get_by_role("link", name="Reports", exact=True).click()
+    web_page.get_by_role("link", name="Funding policy").click()
     web_page.get_by_role("button", name="Approve change 1").click()
     expect(web_page.locator(".govuk-notification-banner")).to_contain_text("Change 1 approved")
     row = web_page.locator("#in-force tr", has_text="Largest single award")

@@ -16,8 +16,10 @@ from eventsourcing.domain import AggregateEvent
 
 from domain.errors import InvalidValue, NotFound
 from domain.money import Money
+from domain.policy_pin import PolicyPin
 from domain.values import RequestStatus, SchoolUrn
 from funding_engine.application import FundingApplication
+from funding_engine.application.calendar import today_in_england
 from tests.conftest import STORES
 from tests.support import (
     COUNCIL,
@@ -199,9 +201,13 @@ def test_history_gives_each_events_facts_as_data(story):
     assert history[1]["school_urn"] == SchoolUrn("900001")
     assert history[1]["amount_requested"] == Money.parse("1000.00")
     assert history[2]["notional_sen_budget"] == Money.parse("12000.00")
-    assert history[3] == {"question": QUESTION}
+    question = dict(history[3])
+    # Since issue 14 each decision names the policy it was taken under: none recorded yet here.
+    assert question.pop("policy") == PolicyPin(0, 0, today_in_england())
+    assert question == {"question": QUESTION}
     approval = dict(history[5])
     award = approval.pop("award")
+    assert approval.pop("policy") == PolicyPin(0, 0, today_in_england())
     assert approval == {"amount": Money.parse("900.00"), "reason": APPROVAL_REASON, "conditions": ""}
     assert award.approved == Money.parse("900.00")
     payment = dict(history[6])

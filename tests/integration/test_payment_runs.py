@@ -197,7 +197,9 @@ def test_an_approval_recorded_before_awards_is_one_instalment_due_on_the_day(app
     budget: ClusterBudget = app.repository.get(ClusterBudget.id_for(ClusterId(CLUSTER), FinancialYear.parse(YEAR)))
     amount = Money.parse("800.00")
     budget.commit(request.id, amount, LEAD)
-    request.trigger_event(request.ClusterApproved, amount=amount, reason="Old.", conditions="", actor=LEAD, award=None)
+    request.trigger_event(
+        request.ClusterApproved, amount=amount, reason="Old.", conditions="", actor=LEAD, award=None, policy=None
+    )
     app.save(request, budget)
     budget.record_payment(request.id, Money.parse("300.00"), "OLD-1", FINANCE)
     request.trigger_event(

@@ -65,6 +65,7 @@ from hypothesis.stateful import (
 )
 
 from domain.clusters import Cluster, SchoolMembership
+from domain.council_terms import CouncilTermAwards, SchoolTerm
 from domain.errors import (
     AmountNotAllowed,
     EscalationNotAllowed,
@@ -93,6 +94,7 @@ from domain.values import (
     SchoolUrn,
 )
 from funding_engine.application import FundingApplication
+from funding_engine.application.calendar import today_in_england
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import Settings
 from tests.conftest import _drop_schema, postgres_base_url
@@ -824,6 +826,9 @@ class FundingMachine(RuleBasedStateMachine):
             if budget.exists
         }
         ids |= {CouncilFund.id_for(FinancialYear.parse(y)) for y, fund in self.funds.items() if fund.exists}
+        if any(request.funded_by == "council" for request in self.model.values()):
+            # Issue 14: council approvals are counted in their term's tally, against its cap.
+            ids.add(CouncilTermAwards.id_for(SchoolTerm.containing(today_in_england())))
         return ids | set(self.model)
 
     def every_aggregate_reloaded_equals_its_in_memory_state(self) -> dict[UUID, Any]:

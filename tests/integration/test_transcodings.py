@@ -28,6 +28,7 @@ from domain.funding_request import FundingRequest
 from domain.funds import ClusterBudget, CouncilFund, state_of
 from domain.money import Money
 from domain.payment_runs import InstalmentKey, LinePayment, PaymentRun, PaymentRunBook, RunLine, RunSelection
+from domain.policy_pin import PolicyPin
 from domain.provision_lines import (
     AreaOfNeed,
     CostBasis,
@@ -502,8 +503,15 @@ SAMPLES: dict[str, Any] = {
     "remittance_payment": RemittancePayment(3, "PR-000001-0002", Money(1), date(2027, 1, 15), UUID(int=7), 3),
     "remittance_problem": RemittanceProblem(4, "PR-999999-0001", "the reference matches no payment run line"),
     "decision": Decision(
-        DecisionKind.CLUSTER_DECLINE, LEAD, WHEN, "Declined.", Money.parse("5.00"), DeclineReasonCode.OTHER
+        DecisionKind.CLUSTER_DECLINE,
+        LEAD,
+        WHEN,
+        "Declined.",
+        Money.parse("5.00"),
+        DeclineReasonCode.OTHER,
+        PolicyPin(3, 1, date(2027, 1, 15)),
     ),
+    "policy_pin": PolicyPin(4, 0, date(2027, 4, 1)),
 }
 
 
