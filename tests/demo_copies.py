@@ -50,7 +50,7 @@ class DemoCopies:
     """One worker's templates of the loaded demo year, and copies of them onto tests' stores."""
 
     folder: Path  # where the SQLite templates live
-    templates: dict[tuple[str, date, date], str] = field(default_factory=dict)  # (store, days) -> template URL
+    templates: dict[tuple[str, date, date], str] = field(default_factory=dict)  # (store, day, day) -> URL
     loads: int = 0  # how many times the demo was really loaded (a test checks the cache is used)
 
     def copy_into(self, url: str) -> None:
@@ -66,11 +66,7 @@ class DemoCopies:
     def close(self) -> None:
         """Drop the PostgreSQL templates (SQLite's are in pytest's temporary folder)."""
         for template in self.templates.values():
-            store = parse_database_url(template)
-            if isinstance(store, PostgresStore):
-                from tests.conftest import _drop_schema
-
-                _drop_schema(template, store.schema)
+            _drop_template(template)
         self.templates.clear()
 
     def _template_for(self, url: str, store: SQLiteStore | PostgresStore) -> str:
@@ -84,7 +80,11 @@ class DemoCopies:
                 template = f"sqlite:///{self.folder / (name + '.sqlite3')}"
             else:
                 template = _with_schema(url, name)
-            self._load(template)
+            try:
+                self._load(template)
+            except BaseException:
+                _drop_template(template)  # half a demo is never handed out, nor left behind
+                raise
             self.templates[key] = template
         return self.templates[key]
 
@@ -96,6 +96,14 @@ class DemoCopies:
             # Closed, so a SQLite template is one file with nothing in its write-ahead log.
             app.close()
         self.loads += 1
+
+
+def _drop_template(url: str) -> None:
+    store = parse_database_url(url)
+    if isinstance(store, PostgresStore):
+        from tests.conftest import _drop_schema
+
+        _drop_schema(url, store.schema)
 
 
 def _with_schema(url: str, schema: str) -> str:
