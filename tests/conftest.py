@@ -18,6 +18,7 @@ import pytest
 from funding_engine.application import FundingApplication
 from funding_engine.bootstrap import bootstrap
 from funding_engine.settings import PostgresStore, Settings, parse_database_url
+from tests.demo_copies import DemoCopies
 
 POSTGRES_URL_VARIABLE = "FUNDING_ENGINE_TEST_POSTGRES_URL"
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -79,4 +80,27 @@ def make_app(database_url: str) -> Iterator[Callable[[], FundingApplication]]:
 
 @pytest.fixture
 def app(make_app: Callable[[], FundingApplication]) -> FundingApplication:
+    return make_app()
+
+
+@pytest.fixture(scope="session")
+def demo_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCopies]:
+    """This worker's loaded demo years, one per store (see tests/demo_copies.py)."""
+    copies = DemoCopies(tmp_path_factory.mktemp("demo-templates"))
+    try:
+        yield copies
+    finally:
+        copies.close()
+
+
+@pytest.fixture
+def demo_app(
+    database_url: str, make_app: Callable[[], FundingApplication], demo_copies: DemoCopies
+) -> FundingApplication:
+    """An application on the test's own store holding the demo year (``DEV_YEAR``) as ``demo.load`` leaves it.
+
+    A copy of this worker's loaded demo, not a load of its own: the same events and read models for a
+    fraction of the time. Tests of ``demo.load`` itself load it for real (tests/integration/test_demo.py).
+    """
+    demo_copies.copy_into(database_url)
     return make_app()

@@ -10,7 +10,6 @@ import pytest
 from domain.errors import InvalidValue
 from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.api.conftest import assert_problem, auth, client_for
 
 COUNCIL = demo.COUNCIL
@@ -18,9 +17,8 @@ VALIDATION = "validation-error"
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def everything(app: FundingApplication) -> list:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,22 @@ class LiveServer:
 @pytest.fixture
 def live_server(app: FundingApplication) -> Iterator[LiveServer]:
     """The pages and the API over ``app`` (parametrised over both stores), with the demo sign-in."""
+    with serving(app) as server:
+        yield server
+
+
+@pytest.fixture
+def demo_server(demo_app: FundingApplication) -> Iterator[LiveServer]:
+    """The same over the test's own copy of the demo year (tests/demo_copies.py).
+
+    A module whose every test starts from the demo makes it its ``live_server`` (and so ``web_page``'s).
+    """
+    with serving(demo_app) as server:
+        yield server
+
+
+@contextmanager
+def serving(app: FundingApplication) -> Iterator[LiveServer]:
     api = create_app(app, jwt_secret=SECRET)
     install(api, app, secret=SECRET, dev_users=demo.demo_actors(), secure_cookies=False)
     server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))

@@ -8,12 +8,20 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import UUID
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from domain.values import FinancialYear, RequestStatus
 from funding_engine import demo
 from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 YEAR, NEXT_YEAR = str(DEV_YEAR), str(FinancialYear(DEV_YEAR.start_year + 1))
 NORTHMERE = "northmere-coast"
@@ -39,7 +47,6 @@ def test_a_lead_approves_an_academic_year_award_held_then_paid_then_released(
     web_page: Page, live_server: LiveServer, tmp_path: Path
 ):
     app = live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     (row,) = app.read_models.list_requests(demo.lead(NORTHMERE), status="evidenced").items
     request_page = f"{live_server.url}/funding-requests/{row.request_id}"
     available_before = app.budget_year_end(demo.FINANCE, NORTHMERE, YEAR).available.pence

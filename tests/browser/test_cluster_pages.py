@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from domain.values import RequestStatus
 from funding_engine import demo
 from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 LEAD = "lead, northmere-coast"
 YEAR = str(DEV_YEAR)
@@ -32,7 +40,6 @@ def status_of(server: LiveServer, reference: str) -> RequestStatus:
 
 
 def test_lead_works_the_queue_approving_one_and_declining_one(web_page, live_server, tmp_path):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     page = web_page
     sign_in_as(page, live_server, LEAD)
     expect(page).to_have_title("Work queue - SEND top-up funding")
@@ -87,7 +94,6 @@ def test_lead_works_the_queue_approving_one_and_declining_one(web_page, live_ser
 
 def test_every_lead_page_passes_axe(web_page, live_server, tmp_path):
     app = live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     head = demo.school("990202")
     request = app.submit_request(
         head,

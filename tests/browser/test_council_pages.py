@@ -8,13 +8,20 @@ import csv
 import io
 from uuid import UUID
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from domain.values import RequestStatus
 from funding_engine import demo
-from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
 from tests.integration.tampering import Intruder
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 TITLE = " - SEND top-up funding"
 
@@ -27,7 +34,6 @@ def looked_at(page: Page, folder, name: str) -> None:
 
 def test_the_council_decides_an_escalation(web_page, live_server: LiveServer, tmp_path):
     app = live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     (row,) = app.read_models.list_requests(demo.COUNCIL, status="escalated").items
     reference = row.request_id[:8].upper()
     sign_in_as(web_page, live_server, "council officer")
@@ -74,7 +80,6 @@ def test_the_council_decides_an_escalation(web_page, live_server: LiveServer, tm
 
 
 def test_the_council_filters_the_log_and_downloads_it(web_page, live_server: LiveServer, tmp_path):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     sign_in_as(web_page, live_server, "council officer")
 
     web_page.get_by_role("link", name="Decision log").click()
@@ -123,7 +128,6 @@ def test_the_council_sees_a_request_as_it_was_and_checks_the_audit_chain(
     web_page, live_server: LiveServer, database_url, tmp_path
 ):
     app = live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     row = app.read_models.list_requests(demo.COUNCIL, status="council_approved").items[0]
     history = app.request_history(demo.COUNCIL, UUID(row.request_id))
     escalated_at = next(entry.timestamp for entry in history if entry.type == "Escalated")

@@ -18,10 +18,16 @@ from playwright.sync_api import Page
 
 from domain.values import Role
 from funding_engine import demo
-from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
 from tests.web.test_authorisation_matrix import ROLE_PREFIXES, page_routes, role_of
 from web.kit import NAVIGATION
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 PARAMETER = re.compile(r"\{([a-z_]+)\}")
 VISITORS = list(ROLE_PREFIXES.values())
@@ -94,7 +100,6 @@ def check_bearings(page: Page, server: LiveServer, visitor: str) -> None:
 
 @pytest.mark.parametrize("visitor", VISITORS)
 def test_every_page_a_role_opens_has_no_serious_violation(web_page: Page, live_server: LiveServer, visitor, tmp_path):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     made = payment_run_with_a_remittance(live_server) if role_of(visitor) == "finance" else {}
     sign_in_as(web_page, live_server, visitor)
     found: dict[str, list[dict[str, Any]]] = {}
@@ -118,7 +123,6 @@ def test_every_page_a_role_opens_has_no_serious_violation(web_page: Page, live_s
 
 
 def test_refusal_and_error_pages_have_no_serious_violation(web_page: Page, live_server: LiveServer):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     other = live_server.app.read_models.list_requests(demo.school("990201")).items[0].request_id
     sign_in_as(web_page, live_server, "school 990001 (northmere-coast)")
     for url, status in (

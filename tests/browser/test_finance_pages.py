@@ -10,12 +10,20 @@ from collections import Counter
 from pathlib import Path
 from uuid import UUID
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from domain.values import RequestStatus
 from funding_engine import demo
 from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 YEAR = str(DEV_YEAR)
 TITLE = " - SEND top-up funding"
@@ -28,7 +36,6 @@ def check(page: Page, folder: Path, name: str) -> None:
 
 
 def signed_in_finance(page: Page, server: LiveServer) -> None:
-    demo.load(server.app, DEV_YEAR, say=lambda _: None)
     sign_in_as(page, server, "finance officer")
     expect(page).to_have_url(f"{server.url}/finance/balances")
 

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from funding_engine import demo
 from funding_engine.application.calendar import current_financial_year
-from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 MAX_TABS = 80
 # The accessible name of the focused element, near enough: its label, its text or its value.
@@ -73,7 +80,6 @@ def sign_in(page: Page, server: LiveServer, label: str) -> None:
 
 def test_submit_then_approve_by_keyboard_alone(web_page: Page, live_server: LiveServer):
     page, server, app = web_page, live_server, live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     year = str(current_financial_year())
 
     sign_in(page, server, "school 990001 (northmere-coast)")

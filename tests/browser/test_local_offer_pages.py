@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from domain.sen_report_checklist import CHECKLIST, AssessmentKind, Rating
 from funding_engine import demo
-from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 TITLE = "SEND top-up funding"
 
@@ -22,7 +29,6 @@ def looked_at(page: Page, shots: Path, name: str) -> None:
 
 
 def test_a_family_finds_a_schools_report_without_signing_in(web_page: Page, live_server: LiveServer, tmp_path: Path):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     page = web_page
     answer = page.goto(f"{live_server.url}/local-offer")
     assert answer is not None and answer.status == 200 and answer.request.redirected_from is None
@@ -53,7 +59,6 @@ def test_a_family_finds_a_schools_report_without_signing_in(web_page: Page, live
 def test_anyone_reports_a_broken_link_and_a_long_note_is_refused(
     web_page: Page, live_server: LiveServer, tmp_path: Path
 ):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     page = web_page
     page.goto(f"{live_server.url}/local-offer")
     page.get_by_role("link", name="Report a broken link for Little Marshfield Nursery School (fictional)").click()
@@ -78,7 +83,6 @@ def test_anyone_reports_a_broken_link_and_a_long_note_is_refused(
 def test_a_senco_assesses_the_schools_report_against_the_checklist(
     web_page: Page, live_server: LiveServer, tmp_path: Path
 ):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     page = web_page
     sign_in_as(page, live_server, "school 990201 (marshfield-vale)")
     page.get_by_role("link", name="SEN Information Report").click()

@@ -7,12 +7,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from domain.academic_year import AcademicYear
 from funding_engine import demo
 from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 SCHOOL = "school 990001 (northmere-coast)"
 LEAD = "lead, northmere-coast"
@@ -29,7 +37,6 @@ def test_a_senco_cites_the_published_map_and_the_lead_sees_it_with_warnings(
 ) -> None:
     shots = Path(os.environ.get("MAP_EVIDENCE_SHOTS", tmp_path))
     app = live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     head = demo.school("990001")
     rows = app.read_models.list_requests(head, school_urn="990001").items
     request_id = next(row.request_id for row in rows if row.status == "submitted")

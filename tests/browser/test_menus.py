@@ -5,15 +5,18 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from funding_engine import demo
-from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, sign_in_as
 from tests.web.test_authorisation_matrix import ROLE_PREFIXES
 
 
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
+
 @pytest.mark.parametrize("visitor", list(ROLE_PREFIXES.values()))
 def test_a_roles_menu_fits_on_one_line_at_desktop_width(web_page: Page, live_server: LiveServer, visitor, tmp_path):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     sign_in_as(web_page, live_server, visitor)
     items = web_page.locator(".govuk-service-navigation__item")
     tops = {round(box["y"]) for box in (items.nth(i).bounding_box() for i in range(items.count())) if box}

@@ -20,7 +20,6 @@ from api.app import create_app
 from domain.values import Actor, ClusterId, Role
 from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import SECRET, serious_violations
 from tests.oidc.provider import OpenIDProvider, free_port, running_provider
 from web.app import install
@@ -38,10 +37,10 @@ class Site:
 
 
 @pytest.fixture
-def site(app: FundingApplication, tmp_path: Path) -> Iterator[Site]:
-    """The engine on a port chosen first (the provider must know where to send people back),
-    signing people in with the provider only: no demo list."""
-    demo.load(app, DEV_YEAR, say=lambda _: None)
+def site(demo_app: FundingApplication, tmp_path: Path) -> Iterator[Site]:
+    """The engine, over a copy of the demo year, on a port chosen first (the provider must know where
+    to send people back), signing people in with the provider only: no demo list."""
+    app = demo_app
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with running_provider([f"{url}/sign-in/callback"], tmp_path) as provider:

@@ -16,16 +16,26 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from funding_engine import demo
+from funding_engine.application import FundingApplication
+from tests.browser.conftest import LiveServer
 from tests.browser.test_finance_pages import check, signed_in_finance
 
 TITLE = " - SEND top-up funding"
 DEMO_DAY = date(2026, 11, 30)  # after the demo's run of September to November, before the spring term is due
 
 
-def test_finance_pays_a_run_and_records_the_banks_remittance(
-    web_page: Page, live_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr(type(live_server.app), "today", staticmethod(lambda: DEMO_DAY))
+@pytest.fixture
+def demo_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before the demo is copied: its copy is of a demo loaded as of this day (tests/demo_copies.py).
+    monkeypatch.setattr(FundingApplication, "today", staticmethod(lambda: DEMO_DAY))
+
+
+@pytest.fixture
+def live_server(demo_day: None, demo_server: LiveServer) -> LiveServer:
+    return demo_server
+
+
+def test_finance_pays_a_run_and_records_the_banks_remittance(web_page: Page, live_server, tmp_path: Path):
     signed_in_finance(web_page, live_server)
     demo_runs = live_server.app.payment_runs(demo.FINANCE).items
     assert sorted(run.reference for run in demo_runs) == ["PR-000001", "PR-000002"]  # so the run made here is PR-000003

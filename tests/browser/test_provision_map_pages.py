@@ -7,12 +7,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from domain.academic_year import AcademicYear
 from funding_engine import demo
 from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 SCHOOL = "school 990001 (northmere-coast)"
 YEAR = AcademicYear(DEV_YEAR.start_year)
@@ -28,7 +36,6 @@ def test_a_senco_builds_reviews_and_publishes_a_provision_map(
 ) -> None:
     shots = Path(os.environ.get("PROVISION_MAP_SHOTS", tmp_path))
     app = live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     page = web_page
     sign_in_as(page, live_server, SCHOOL)
 

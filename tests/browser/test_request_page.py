@@ -3,15 +3,20 @@ another school's request is a page that does not exist for it."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from funding_engine import demo
-from funding_engine.dev_mode import DEV_YEAR
-from tests.browser.conftest import serious_violations, sign_in_as
+from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
 
 
 def test_a_school_reads_its_request_and_not_another_schools(web_page, live_server, tmp_path):
-    demo.load(live_server.app, DEV_YEAR, say=lambda _: None)
     own = live_server.app.read_models.list_requests(demo.school("990001")).items[0]
     other = live_server.app.read_models.list_requests(demo.school("990201")).items[0]
     sign_in_as(web_page, live_server, "school 990001 (northmere-coast)")

@@ -8,13 +8,20 @@ import hashlib
 from pathlib import Path
 from uuid import UUID
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from domain.values import RequestStatus
 from funding_engine import demo
 from funding_engine.application.calendar import current_financial_year
-from funding_engine.dev_mode import DEV_YEAR
 from tests.browser.conftest import LiveServer, serious_violations, sign_in_as
+
+
+@pytest.fixture
+def live_server(demo_server: LiveServer) -> LiveServer:
+    """Every test here starts from the demo year: the server is over a copy of it."""
+    return demo_server
+
 
 SCHOOL = "school 990001 (northmere-coast)"
 
@@ -27,7 +34,6 @@ def looked_at(page: Page, shots: Path, name: str) -> None:
 
 def test_a_school_starts_a_request_and_adds_evidence(web_page: Page, live_server: LiveServer, tmp_path: Path) -> None:
     app = live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     page = web_page
     sign_in_as(page, live_server, SCHOOL)
     expect(page).to_have_title("Your requests - SEND top-up funding")
@@ -131,7 +137,6 @@ def test_a_school_starts_a_request_and_adds_evidence(web_page: Page, live_server
 
 def test_a_school_withdraws_a_request(web_page: Page, live_server: LiveServer, tmp_path: Path) -> None:
     app = live_server.app
-    demo.load(app, DEV_YEAR, say=lambda _: None)
     own = next(row for row in app.read_models.list_requests(demo.school("990001")).items if row.status == "submitted")
     page = web_page
     sign_in_as(page, live_server, SCHOOL)

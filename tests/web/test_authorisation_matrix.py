@@ -20,7 +20,6 @@ from fastapi.routing import APIRoute
 
 from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import DEMO_LABELS, client_for, csrf_from, signed_in
 from web.kit import PageRoute
 
@@ -62,9 +61,8 @@ def filled(path: str, request_id: str) -> str:
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def head(app: FundingApplication) -> int:

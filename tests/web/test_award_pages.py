@@ -44,9 +44,8 @@ ACADEMIC_YEAR = {
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def request_in(app: FundingApplication, status: str) -> str:

@@ -37,9 +37,8 @@ YEAR = str(DEV_YEAR)
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def requests_of(app: FundingApplication, cluster_id: str) -> list[RequestRow]:

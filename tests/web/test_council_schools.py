@@ -7,7 +7,6 @@ from typing import Any
 
 from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import csrf_from, post_form, signed_in
 
 CLUSTERS_CSV = b"cluster_id,name\nsaltmarsh,Saltmarsh\nheathland,Heathland\n"
@@ -157,8 +156,8 @@ def test_refusals_keep_what_was_typed_and_change_nothing(app):
     assert head(app) == before
 
 
-def test_other_roles_cannot_see_the_register_pages(app):
-    demo.load(app, DEV_YEAR, say=lambda _: None)
+def test_other_roles_cannot_see_the_register_pages(demo_app):
+    app = demo_app
     for label in ("school 990001 (northmere-coast)", "lead, northmere-coast", "finance officer"):
         client = signed_in(app, label)
         assert client.get("/council/schools").status_code in (403, 404), label

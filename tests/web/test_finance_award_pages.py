@@ -32,9 +32,8 @@ FENWICK, NORTHMERE = "fenwick-broads", "northmere-coast"
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 @pytest.fixture

@@ -43,10 +43,14 @@ DEMO_DAY = date(2026, 11, 30)  # after the run of September to November, before 
 
 
 @pytest.fixture
-def loaded(app: FundingApplication, monkeypatch: pytest.MonkeyPatch) -> FundingApplication:
-    monkeypatch.setattr(type(app), "today", staticmethod(lambda: DEMO_DAY))
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def demo_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before the demo is copied: its copy is of a demo loaded as of this day (tests/demo_copies.py).
+    monkeypatch.setattr(FundingApplication, "today", staticmethod(lambda: DEMO_DAY))
+
+
+@pytest.fixture
+def loaded(demo_day: None, demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 @pytest.fixture

@@ -41,9 +41,8 @@ DEMO_AHEAD = 333_334  # the demo's academic-year award: its summer term, 5/12 of
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 @pytest.fixture

@@ -14,16 +14,14 @@ import pytest
 from domain.sen_report_checklist import CHECKLIST, AssessmentKind
 from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import client_for, csrf_from, post_form, signed_in
 
 SCHOOL_LABEL = "school 990001 (northmere-coast)"
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def head(app: FundingApplication) -> int:

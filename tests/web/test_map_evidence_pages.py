@@ -25,9 +25,8 @@ YEAR = AcademicYear(DEV_YEAR.start_year)
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def submitted_request(app: FundingApplication) -> str:

@@ -9,9 +9,7 @@ import re
 import pytest
 
 from domain.values import Role
-from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import signed_in
 from web.kit import HUBS, NAVIGATION, menu_item_of
 
@@ -20,9 +18,8 @@ GATHERED = ["/council/schools", "/council/provision-maps", "/council/local-offer
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def lit(page: str) -> list[str]:

@@ -10,9 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import signed_in
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -24,9 +22,8 @@ CHARTS = {
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def chart(page: str, chart_id: str) -> ET.Element:

@@ -47,8 +47,8 @@ class Rig:
 
 
 @pytest.fixture
-def rig(app: FundingApplication) -> Iterator[Rig]:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
+def rig(demo_app: FundingApplication) -> Iterator[Rig]:
+    app = demo_app
     api = create_app(app, jwt_secret=SECRET)
     kit = install(api, app, secret=SECRET, dev_users=demo.demo_actors(), secure_cookies=False)
     clock = Clock(time.time())

@@ -29,7 +29,6 @@ from api.app import create_app
 from domain.values import Role
 from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.oidc.provider import (
     OTHER_CLIENT_ID,
     OTHER_CLIENT_SECRET,
@@ -115,8 +114,8 @@ class Rig:
 
 
 @pytest.fixture
-def rig(app: FundingApplication, provider: OpenIDProvider) -> Iterator[Rig]:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
+def rig(demo_app: FundingApplication, provider: OpenIDProvider) -> Iterator[Rig]:
+    app = demo_app
     tap, clock = TokenEndpointTap(), Clock()
     oidc = OidcClient(provider.settings(ENGINE), transport=tap, clock=clock)
     api = create_app(app, jwt_secret=SECRET)

@@ -7,7 +7,6 @@ import pytest
 
 from funding_engine import demo
 from funding_engine.application import FundingApplication
-from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import client_for, csrf_from
 from web.app import money
 from web.session import CSRF_COOKIE, SESSION_COOKIE
@@ -16,9 +15,8 @@ SCHOOL_990001 = 4  # its place in demo.demo_actors()
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def test_money_is_pounds_with_thousands():

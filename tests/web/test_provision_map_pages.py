@@ -49,9 +49,8 @@ GOOD_LINE = {
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def head(app: FundingApplication) -> int:

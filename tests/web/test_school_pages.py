@@ -18,7 +18,6 @@ from domain.values import RequestStatus
 from funding_engine import demo
 from funding_engine.application import FundingApplication
 from funding_engine.application.calendar import current_financial_year
-from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import csrf_from, post_form, signed_in
 from web.school import evidence as school_evidence
 from web.school.start import DRAFT_COOKIE
@@ -30,9 +29,8 @@ YEAR = str(current_financial_year())
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def own_requests(app: FundingApplication, urn: str = "990001") -> list[Any]:
