@@ -33,8 +33,8 @@ def lower_the_cap(app: FundingApplication, cap: str) -> None:
     app.approve_policy_change(FINANCE, change.number)
 
 
-def test_replaying_the_demo_year_reproduces_every_stored_outcome(app):
-    demo.load(app, DEV_YEAR, say=lambda _: None)
+def test_replaying_the_demo_year_reproduces_every_stored_outcome(demo_app):
+    app = demo_app
     report = app.replay_decisions(demo.COUNCIL)
     kinds = {decision.kind for decision in report.decisions}
     assert {"ClusterApproved", "ClusterDeclined", "Escalated", "CouncilApproved", "CouncilDeclined"} <= kinds

@@ -10,14 +10,12 @@ import pytest
 from funding_engine import demo
 from funding_engine.application import FundingApplication
 from funding_engine.application.calendar import today_in_england
-from funding_engine.dev_mode import DEV_YEAR
 from tests.web.pages import signed_in
 
 
 @pytest.fixture
-def loaded(app: FundingApplication) -> FundingApplication:
-    demo.load(app, DEV_YEAR, say=lambda _: None)
-    return app
+def loaded(demo_app: FundingApplication) -> FundingApplication:
+    return demo_app
 
 
 def test_the_decision_log_links_each_request_decision_to_its_context(loaded):
