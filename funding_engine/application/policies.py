@@ -44,12 +44,15 @@ class Policies(Clusters):
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def policy_in_force(self, cluster_id: ClusterId | None = None, *, at: datetime | None = None) -> PolicyInForce:
-        """What a decision now (or at ``at``) reads: the council's policy with ``cluster_id``'s overrides."""
+    def policy_in_force(
+        self, cluster_id: ClusterId | None = None, *, at: datetime | None = None, today: date | None = None
+    ) -> PolicyInForce:
+        """What a decision now (or at ``at``) reads: the council's policy with ``cluster_id``'s overrides.
+        ``today``: the day in England the command already took as today (by default, read now)."""
         council = self._find(Policy.id_for(None), Policy, to_change=False)
         cluster = None if cluster_id is None else self._find(Policy.id_for(cluster_id), Policy, to_change=False)
         if at is None:
-            pin = PolicyPin(_version(council), _version(cluster), today_in_england())
+            pin = PolicyPin(_version(council), _version(cluster), today or today_in_england())
         else:
             pin = PolicyPin(_version_at(council, at), _version_at(cluster, at), date_in_england(at))
         return PolicyInForce.of(council, cluster, pin)

@@ -257,12 +257,14 @@ class Requests(Policies):
         years = _award_years(terms, self._peek_request(request_id).financial_year)
         fund_ids = {year: CouncilFund.id_for(year) for year in years}
         # The council decides by its own policy; an approval counts in this term's tally, against its cap.
-        term = SchoolTerm.containing(today_in_england())
+        # One day for both, so the tally locked and the day pinned are always the same term's.
+        today = today_in_england()
+        term = SchoolTerm.containing(today)
         tally_id = CouncilTermAwards.id_for(term)
 
         def decide() -> Decision[FundingRequest]:
             request = self._request(request_id, expected_version)
-            policy = self.policy_in_force()
+            policy = self.policy_in_force(today=today)
             if decision is CouncilDecision.DECLINE:
                 request.decline_as_council(reason, actor, policy)
                 return (request,)

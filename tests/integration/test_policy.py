@@ -5,10 +5,11 @@ council's per-term cap between two processes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from domain.council_terms import CouncilTermAwards, SchoolTerm
 from domain.errors import Conflict, InvalidValue, NotFound, NotPermitted, PolicyLimitExceeded
 from domain.money import Money
 from domain.values import Actor
@@ -186,3 +187,19 @@ def test_a_setting_that_became_a_parameter_is_refused_with_where_it_lives_now(mo
     monkeypatch.setenv("FUNDING_ENGINE_TERM_SHARES", "4,3,5")
     with pytest.raises(ValueError, match="instalment_shares"):
         Settings(database_url=database_url)
+
+
+def test_a_council_approval_counts_in_the_term_of_the_day_it_pins(app, monkeypatch):
+    """Across midnight at a term's start, the tally it counts in and the day it pins stay one term's."""
+    set_up_world(app, budget="100.00", council_fund="100000.00")
+    request = escalated_request(app, "3000.00", amount_requested="3000.00")
+    days = iter([date(2027, 8, 31), date(2027, 9, 1), date(2027, 9, 1)])
+    monkeypatch.setattr("funding_engine.application.requests.today_in_england", lambda: next(days))
+    monkeypatch.setattr("funding_engine.application.policies.today_in_england", lambda: next(days))
+
+    approved = app.decide_escalation(COUNCIL, request.id, "approve", "Exceptional: agreed")
+
+    pinned = approved.decisions[-1].policy
+    assert pinned is not None and pinned.on == date(2027, 8, 31)
+    tally = app.repository.get(CouncilTermAwards.id_for(SchoolTerm.containing(pinned.on)))
+    assert tally.awarded == Money.parse("3000.00")

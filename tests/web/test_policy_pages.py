@@ -147,6 +147,12 @@ def test_a_clusters_override_is_made_on_its_own_page_and_read_by_its_lead(world)
     answer = post_form(officer, COUNCIL_PAGE + "?cluster=northmere-coast", COUNCIL_PAGE + "/changes", form)
     assert answer.status_code == 303 and answer.headers["location"] == COUNCIL_PAGE + "?cluster=northmere-coast"
 
+    other = officer.get(COUNCIL_PAGE + "?cluster=northmere-coast")
+    assert "Cluster change 1, from" in other.text
+    fresh_cluster = world.register_cluster(demo.COUNCIL, "fenwick-broads", "Fenwick Broads")
+    untouched = officer.get(COUNCIL_PAGE + f"?cluster={fresh_cluster.cluster_id}")
+    assert "No changes yet: the cluster decides by the council's values." in untouched.text.replace("&#39;", "'")
+
     lead = signed_in(world, "lead, northmere-coast")
     own = lead.get("/cluster/policy")
     assert own.status_code == 200 and "19 working days" in own.text and "Cluster change 1, from" in own.text
