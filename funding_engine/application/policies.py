@@ -45,14 +45,15 @@ class Policies(Clusters):
     # -- reading -----------------------------------------------------------------------------------
 
     def policy_in_force(
-        self, cluster_id: ClusterId | None = None, *, at: datetime | None = None, today: date | None = None
+        self, cluster_id: ClusterId | None = None, *, at: datetime | None = None, on: date | None = None
     ) -> PolicyInForce:
         """What a decision now (or at ``at``) reads: the council's policy with ``cluster_id``'s overrides.
-        ``today``: the day in England the command already took as today (by default, read now)."""
+        ``on``: the day whose changes count, with the policy as recorded now (default: today in England,
+        or the day a command already took as today)."""
         council = self._find(Policy.id_for(None), Policy, to_change=False)
         cluster = None if cluster_id is None else self._find(Policy.id_for(cluster_id), Policy, to_change=False)
         if at is None:
-            pin = PolicyPin(_version(council), _version(cluster), today or today_in_england())
+            pin = PolicyPin(_version(council), _version(cluster), on or today_in_england())
         else:
             pin = PolicyPin(_version_at(council, at), _version_at(cluster, at), date_in_england(at))
         return PolicyInForce.of(council, cluster, pin)
@@ -107,7 +108,7 @@ class Policies(Clusters):
                 policy = Policy.open(cluster, actor)
             now = self.policy_in_force(cluster)
             # What the change replaces is what would otherwise be in force on its first day.
-            replaces = self._in_force_on(cluster, max(effective_from, now.pin.on)).values[spec.name]
+            replaces = self.policy_in_force(cluster, on=max(effective_from, now.pin.on)).values[spec.name]
             policy.change(
                 spec.name,
                 value,
@@ -157,12 +158,6 @@ class Policies(Clusters):
         return policy.changes[number - 1] if type(number) is int else policy.changes[-1]
 
     # -- helpers -----------------------------------------------------------------------------------
-
-    def _in_force_on(self, cluster: ClusterId | None, day: date) -> PolicyInForce:
-        """The policy as now recorded, on a day ahead: what a change from that day replaces."""
-        council = self._find(Policy.id_for(None), Policy, to_change=False)
-        own = None if cluster is None else self._find(Policy.id_for(cluster), Policy, to_change=False)
-        return PolicyInForce.of(council, own, PolicyPin(_version(council), _version(own), day))
 
     def _policy_at(self, cluster: ClusterId | None, version: int) -> Policy | None:
         if version == 0:

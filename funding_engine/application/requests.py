@@ -264,7 +264,7 @@ class Requests(Policies):
 
         def decide() -> Decision[FundingRequest]:
             request = self._request(request_id, expected_version)
-            policy = self.policy_in_force(today=today)
+            policy = self.policy_in_force(on=today)
             if decision is CouncilDecision.DECLINE:
                 request.decline_as_council(reason, actor, policy)
                 return (request,)
